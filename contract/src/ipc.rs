@@ -1,0 +1,150 @@
+//! Argument and result types of every IPC command, shared by the UI and the backend.
+
+use crate::{FieldError, Measurements, ValidationErrors};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Names of the Tauri commands, so neither side spells them by hand.
+pub mod command {
+    pub const PREDICT: &str = "predict";
+    pub const RECENT_ASSESSMENTS: &str = "recent_assessments";
+}
+
+/// Arguments of [`command::PREDICT`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PredictArgs {
+    pub inputs: Measurements,
+}
+
+/// Arguments of [`command::RECENT_ASSESSMENTS`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecentArgs {
+    pub limit: u32,
+}
+
+/// Largest page the backend returns for one list request.
+pub const MAX_PAGE: u32 = 500;
+
+/// Coarse risk category shown to clinicians.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RiskBand {
+    Low,
+    Moderate,
+    High,
+}
+
+impl RiskBand {
+    /// Low below 0.2, moderate below 0.5 (the decision threshold), high from 0.5.
+    pub fn of(probability: f64) -> Self {
+        if probability < 0.2 {
+            RiskBand::Low
+        } else if probability < 0.5 {
+            RiskBand::Moderate
+        } else {
+            RiskBand::High
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RiskBand::Low => "low",
+            RiskBand::Moderate => "moderate",
+            RiskBand::High => "high",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "low" => Some(RiskBand::Low),
+            "moderate" => Some(RiskBand::Moderate),
+            "high" => Some(RiskBand::High),
+            _ => None,
+        }
+    }
+}
+
+/// What the model says about one set of inputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    /// Probability of cardiac risk, 0 to 1.
+    pub probability: f64,
+    /// `probability >= threshold`.
+    pub at_risk: bool,
+    pub threshold: f64,
+    pub band: RiskBand,
+    pub model_version: String,
+    /// Time spent in the model, in milliseconds.
+    pub elapsed_ms: f64,
+}
+
+/// A stored assessment, as listed in the UI.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssessmentRecord {
+    pub id: i64,
+    /// UTC, RFC 3339.
+    pub created_at: String,
+    pub inputs: Measurements,
+    pub probability: f64,
+    pub at_risk: bool,
+    pub band: RiskBand,
+    pub model_version: String,
+}
+
+/// Result of [`command::PREDICT`]: the prediction and the row it was stored as.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssessmentOutcome {
+    pub prediction: Prediction,
+    pub assessment_id: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ErrorKind {
+    /// The inputs broke a rule; `fields` says which.
+    Invalid,
+    /// Something failed inside the app (database, model).
+    Internal,
+}
+
+/// The error every command returns: a kind, a message for people, and the offending fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommandError {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub fields: Vec<FieldError>,
+}
+
+impl CommandError {
+    pub fn internal(message: impl Into<String>) -> Self {
+        CommandError {
+            kind: ErrorKind::Internal,
+            message: message.into(),
+            fields: Vec::new(),
+        }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        CommandError {
+            kind: ErrorKind::Invalid,
+            message: message.into(),
+            fields: Vec::new(),
+        }
+    }
+}
+
+impl From<ValidationErrors> for CommandError {
+    fn from(e: ValidationErrors) -> Self {
+        CommandError {
+            kind: ErrorKind::Invalid,
+            message: e.to_string(),
+            fields: e.0,
+        }
+    }
+}
+
+impl fmt::Display for CommandError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CommandError {}

@@ -1,0 +1,331 @@
+//! The one definition of CardioRisk's inputs, their valid ranges and validation,
+//! and of the IPC types exchanged between the UI (wasm) and the backend.
+//!
+//! This crate has no heavy dependencies so that the Leptos UI, the Tauri backend,
+//! the CLI and the REST gateway all compile the same rules.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+mod ipc;
+pub use ipc::*;
+
+/// How a field's values are constrained beyond its range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FieldKind {
+    /// Any finite decimal within the range.
+    Decimal,
+    /// A whole number within the range.
+    Whole,
+    /// Exactly 0 (no) or 1 (yes).
+    Flag,
+}
+
+/// One input of the model, as named in the original assignment.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct FieldSpec {
+    /// The original (Spanish) column and parameter name.
+    pub name: &'static str,
+    /// A short English label for people.
+    pub label: &'static str,
+    /// Unit as shown to people; empty for flags.
+    pub unit: &'static str,
+    pub min: f64,
+    pub max: f64,
+    pub kind: FieldKind,
+}
+
+impl FieldSpec {
+    /// The valid range in words, e.g. "1.0 to 3.0 g/L" or "0 or 1".
+    pub fn range_text(&self) -> String {
+        match self.kind {
+            FieldKind::Flag => "0 or 1".to_string(),
+            FieldKind::Whole => format!("a whole number from {} to {}", self.min, self.max),
+            FieldKind::Decimal => {
+                let unit = if self.unit.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", self.unit)
+                };
+                format!("{:.1} to {:.1}{unit}", self.min, self.max)
+            }
+        }
+    }
+
+    /// Checks one already-parsed value against this field's rules.
+    pub fn check(&self, value: f64) -> Result<(), Problem> {
+        if !value.is_finite() {
+            return Err(Problem::NotFinite);
+        }
+        match self.kind {
+            FieldKind::Flag if value != 0.0 && value != 1.0 => Err(Problem::NotFlag),
+            FieldKind::Whole if value.fract() != 0.0 => Err(Problem::NotWhole),
+            _ if value < self.min || value > self.max => Err(Problem::OutOfRange),
+            _ => Ok(()),
+        }
+    }
+
+    /// Parses and checks one textual value (CLI argument, query parameter, CSV cell, form field).
+    pub fn parse(&self, raw: Option<&str>) -> Result<f64, Problem> {
+        let text = raw.map(str::trim).unwrap_or("");
+        if text.is_empty() {
+            return Err(Problem::Missing);
+        }
+        let value: f64 = text.parse().map_err(|_| Problem::NotANumber)?;
+        self.check(value)?;
+        Ok(value)
+    }
+}
+
+pub const COLESTEROL: FieldSpec = FieldSpec {
+    name: "colesterol",
+    label: "Total cholesterol",
+    unit: "g/L",
+    min: 1.0,
+    max: 3.0,
+    kind: FieldKind::Decimal,
+};
+pub const PRESION: FieldSpec = FieldSpec {
+    name: "presion",
+    label: "Blood pressure",
+    unit: "×100 mmHg",
+    min: 0.6,
+    max: 1.8,
+    kind: FieldKind::Decimal,
+};
+pub const GLUCOSA: FieldSpec = FieldSpec {
+    name: "glucosa",
+    label: "Blood glucose",
+    unit: "g/L",
+    min: 0.5,
+    max: 2.0,
+    kind: FieldKind::Decimal,
+};
+pub const EDAD: FieldSpec = FieldSpec {
+    name: "edad",
+    label: "Age",
+    unit: "years",
+    min: 0.0,
+    max: 99.0,
+    kind: FieldKind::Whole,
+};
+pub const SOBREPESO: FieldSpec = FieldSpec {
+    name: "sobrepeso",
+    label: "Overweight",
+    unit: "",
+    min: 0.0,
+    max: 1.0,
+    kind: FieldKind::Flag,
+};
+pub const TABAQUISMO: FieldSpec = FieldSpec {
+    name: "tabaquismo",
+    label: "Smoker",
+    unit: "",
+    min: 0.0,
+    max: 1.0,
+    kind: FieldKind::Flag,
+};
+
+/// The six inputs in the model's feature order.
+pub const FIELDS: [FieldSpec; 6] = [COLESTEROL, PRESION, GLUCOSA, EDAD, SOBREPESO, TABAQUISMO];
+
+/// Name of the label column in training data.
+pub const LABEL: &str = "riesgo_cardiaco";
+
+/// What is wrong with one field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Problem {
+    Missing,
+    NotANumber,
+    NotFinite,
+    OutOfRange,
+    NotWhole,
+    NotFlag,
+}
+
+/// One offending field, with a message that names it and its valid range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub problem: Problem,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(spec: &FieldSpec, problem: Problem) -> Self {
+        let what = match problem {
+            Problem::Missing => "is missing",
+            Problem::NotANumber => "is not a number",
+            Problem::NotFinite => "is not a finite number",
+            Problem::OutOfRange => "is out of range",
+            Problem::NotWhole => "must be a whole number",
+            Problem::NotFlag => "must be 0 or 1",
+        };
+        FieldError {
+            field: spec.name.to_string(),
+            problem,
+            message: format!("{} {what}: valid is {}", spec.name, spec.range_text()),
+        }
+    }
+}
+
+/// Every offending field of one set of inputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValidationErrors(pub Vec<FieldError>);
+
+impl fmt::Display for ValidationErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<&str> = self.0.iter().map(|e| e.message.as_str()).collect();
+        f.write_str(&parts.join("; "))
+    }
+}
+
+impl std::error::Error for ValidationErrors {}
+
+/// The six measurements of one patient, in the original units.
+/// Flags and age are carried as numbers, as in the original data.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Measurements {
+    pub colesterol: f64,
+    pub presion: f64,
+    pub glucosa: f64,
+    pub edad: f64,
+    pub sobrepeso: f64,
+    pub tabaquismo: f64,
+}
+
+impl Measurements {
+    pub fn from_array(v: [f64; 6]) -> Self {
+        Measurements {
+            colesterol: v[0],
+            presion: v[1],
+            glucosa: v[2],
+            edad: v[3],
+            sobrepeso: v[4],
+            tabaquismo: v[5],
+        }
+    }
+
+    pub fn to_array(&self) -> [f64; 6] {
+        [
+            self.colesterol,
+            self.presion,
+            self.glucosa,
+            self.edad,
+            self.sobrepeso,
+            self.tabaquismo,
+        ]
+    }
+
+    /// Checks every field; the error lists every offending one.
+    pub fn validate(&self) -> Result<(), ValidationErrors> {
+        let errors: Vec<FieldError> = FIELDS
+            .iter()
+            .zip(self.to_array())
+            .filter_map(|(spec, v)| spec.check(v).err().map(|p| FieldError::new(spec, p)))
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ValidationErrors(errors))
+        }
+    }
+
+    /// Parses and checks textual values looked up by field name.
+    pub fn parse<'a>(lookup: impl Fn(&str) -> Option<&'a str>) -> Result<Self, ValidationErrors> {
+        let mut values = [0.0; 6];
+        let mut errors = Vec::new();
+        for (i, spec) in FIELDS.iter().enumerate() {
+            match spec.parse(lookup(spec.name)) {
+                Ok(v) => values[i] = v,
+                Err(p) => errors.push(FieldError::new(spec, p)),
+            }
+        }
+        if errors.is_empty() {
+            Ok(Self::from_array(values))
+        } else {
+            Err(ValidationErrors(errors))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn good() -> Measurements {
+        Measurements::from_array([2.0, 1.2, 1.0, 50.0, 0.0, 1.0])
+    }
+
+    #[test]
+    fn accepts_range_edges() {
+        assert!(Measurements::from_array([1.0, 0.6, 0.5, 0.0, 0.0, 0.0])
+            .validate()
+            .is_ok());
+        assert!(Measurements::from_array([3.0, 1.8, 2.0, 99.0, 1.0, 1.0])
+            .validate()
+            .is_ok());
+    }
+
+    #[test]
+    fn names_every_offending_field_with_its_range() {
+        let mut m = good();
+        m.colesterol = 3.01;
+        m.edad = 45.5;
+        m.tabaquismo = 2.0;
+        m.glucosa = f64::NAN;
+        let err = m.validate().unwrap_err();
+        let fields: Vec<&str> = err.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["colesterol", "glucosa", "edad", "tabaquismo"]);
+        let text = err.to_string();
+        assert!(text.contains("colesterol is out of range: valid is 1.0 to 3.0 g/L"));
+        assert!(text.contains("edad must be a whole number: valid is a whole number from 0 to 99"));
+        assert!(text.contains("tabaquismo must be 0 or 1"));
+        assert!(text.contains("glucosa is not a finite number"));
+    }
+
+    #[test]
+    fn parse_reports_missing_and_malformed() {
+        let err = Measurements::parse(|name| match name {
+            "colesterol" => Some("abc"),
+            "presion" => Some(" "),
+            "glucosa" => Some("1.0"),
+            "edad" => Some("-1"),
+            "sobrepeso" => Some("1"),
+            _ => None,
+        })
+        .unwrap_err();
+        let problems: Vec<(&str, Problem)> =
+            err.0.iter().map(|e| (e.field.as_str(), e.problem)).collect();
+        assert_eq!(
+            problems,
+            [
+                ("colesterol", Problem::NotANumber),
+                ("presion", Problem::Missing),
+                ("edad", Problem::OutOfRange),
+                ("tabaquismo", Problem::Missing),
+            ]
+        );
+    }
+
+    #[test]
+    fn parse_accepts_good_text() {
+        let m = Measurements::parse(|name| {
+            Some(match name {
+                "colesterol" => "2.0",
+                "presion" => "1.2",
+                "glucosa" => "1.0",
+                "edad" => "50",
+                "sobrepeso" => "0",
+                _ => "1",
+            })
+        })
+        .unwrap();
+        assert_eq!(m, good());
+    }
+
+    #[test]
+    fn rejects_infinity_text() {
+        assert_eq!(COLESTEROL.parse(Some("inf")), Err(Problem::NotFinite));
+    }
+}

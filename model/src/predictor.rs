@@ -1,0 +1,90 @@
+//! Inference with a loaded model, and per-input contributions.
+
+use crate::artefact::{ModelError, ModelPayload};
+use crate::net::Mlp;
+use burn::prelude::*;
+use burn::tensor::activation::sigmoid;
+use burn::tensor::TensorData;
+use cardiorisk_contract::{Measurements, Prediction, RiskBand};
+use std::time::Instant;
+
+/// The model shipped inside every binary.
+pub const EMBEDDED_MODEL: &[u8] = include_bytes!("../../assets/model/cardiorisk-model.json");
+
+/// A model ready to score patients.
+#[derive(Debug)]
+pub struct Predictor {
+    payload: ModelPayload,
+    net: Mlp,
+    device: Device,
+}
+
+impl Predictor {
+    pub fn new(payload: ModelPayload) -> Result<Self, ModelError> {
+        let device = Device::flex();
+        let net = Mlp::from_weights(&payload.layers, &device).valid();
+        Ok(Predictor {
+            payload,
+            net,
+            device,
+        })
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ModelError> {
+        Self::new(ModelPayload::from_bytes(bytes)?)
+    }
+
+    /// The model compiled into the binary. It is checked by the test suite, so a
+    /// failure here is a build defect.
+    pub fn embedded() -> Self {
+        Self::from_bytes(EMBEDDED_MODEL).expect("the embedded model is valid")
+    }
+
+    pub fn payload(&self) -> &ModelPayload {
+        &self.payload
+    }
+
+    pub fn version(&self) -> &str {
+        &self.payload.version
+    }
+
+    fn standardise(&self, rows: &[[f32; 6]]) -> Vec<f32> {
+        let s = &self.payload.scaler;
+        rows.iter()
+            .flat_map(|r| (0..6).map(move |j| (r[j] - s.mean[j]) / s.std[j]))
+            .collect()
+    }
+
+    /// Probabilities of risk for many rows in one pass.
+    pub fn probabilities(&self, rows: &[[f32; 6]]) -> Vec<f32> {
+        if rows.is_empty() {
+            return Vec::new();
+        }
+        let x = Tensor::<2>::from_data(
+            TensorData::new(self.standardise(rows), [rows.len(), 6]),
+            &self.device,
+        );
+        sigmoid(self.net.forward(x))
+            .into_data()
+            .try_to_vec::<f32>()
+            .expect("f32 output")
+    }
+
+    pub fn probability(&self, m: &Measurements) -> f64 {
+        self.probabilities(&[m.to_array().map(|v| v as f32)])[0] as f64
+    }
+
+    /// Scores already-validated inputs.
+    pub fn predict(&self, m: &Measurements) -> Prediction {
+        let started = Instant::now();
+        let probability = self.probability(m);
+        Prediction {
+            probability,
+            at_risk: probability >= self.payload.threshold,
+            threshold: self.payload.threshold,
+            band: RiskBand::of(probability),
+            model_version: self.payload.version.clone(),
+            elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! Stored assessments.
+
+use cardiorisk_contract::{AssessmentRecord, Measurements, Prediction, RiskBand};
+use rusqlite::{params, Connection, Row};
+
+/// Inserts one assessment inside the caller's transaction and returns its id.
+pub fn insert(tx: &rusqlite::Transaction, m: &Measurements, p: &Prediction) -> rusqlite::Result<i64> {
+    tx.execute(
+        "INSERT INTO assessments (colesterol, presion, glucosa, edad, sobrepeso, tabaquismo,
+             probability, at_risk, band, model_version, elapsed_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            m.colesterol,
+            m.presion,
+            m.glucosa,
+            m.edad as i64,
+            m.sobrepeso as i64,
+            m.tabaquismo as i64,
+            p.probability,
+            p.at_risk,
+            p.band.as_str(),
+            p.model_version,
+            p.elapsed_ms,
+        ],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+fn from_row(row: &Row) -> rusqlite::Result<AssessmentRecord> {
+    let band: String = row.get("band")?;
+    Ok(AssessmentRecord {
+        id: row.get("id")?,
+        created_at: row.get("created_at")?,
+        inputs: Measurements {
+            colesterol: row.get("colesterol")?,
+            presion: row.get("presion")?,
+            glucosa: row.get("glucosa")?,
+            edad: row.get::<_, i64>("edad")? as f64,
+            sobrepeso: row.get::<_, i64>("sobrepeso")? as f64,
+            tabaquismo: row.get::<_, i64>("tabaquismo")? as f64,
+        },
+        probability: row.get("probability")?,
+        at_risk: row.get("at_risk")?,
+        band: RiskBand::parse(&band).unwrap_or(RiskBand::High),
+        model_version: row.get("model_version")?,
+    })
+}
+
+/// The newest `limit` assessments, newest first.
+pub fn recent(conn: &Connection, limit: u32) -> rusqlite::Result<Vec<AssessmentRecord>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT * FROM assessments ORDER BY created_at DESC, id DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit], from_row)?;
+    rows.collect()
+}
+
+pub fn count(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT COUNT(*) FROM assessments", [], |r| r.get(0))
+}

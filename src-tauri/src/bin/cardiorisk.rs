@@ -1,0 +1,240 @@
+//! `cardiorisk`: headless training, evaluation and prediction, sharing the app's code.
+
+use cardiorisk_contract::Measurements;
+use cardiorisk_model::data::{read_labelled_file, InvalidRows};
+use cardiorisk_model::metrics::evaluate;
+use cardiorisk_model::synth::{self, Span};
+use cardiorisk_model::{train, ModelPayload, Predictor, TrainConfig};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+
+#[derive(Parser)]
+#[command(name = "cardiorisk", version, about = "CardioRisk from the command line")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a model on a labelled CSV and write the model file.
+    Train {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// Hidden layer sizes, comma separated.
+        #[arg(long, value_delimiter = ',', default_values_t = TrainConfig::default().hidden)]
+        hidden: Vec<usize>,
+        #[arg(long, default_value_t = TrainConfig::default().max_epochs)]
+        epochs: usize,
+        #[arg(long, default_value_t = TrainConfig::default().batch_size)]
+        batch_size: usize,
+        #[arg(long, default_value_t = TrainConfig::default().learning_rate)]
+        learning_rate: f64,
+        #[arg(long, default_value_t = TrainConfig::default().seed)]
+        seed: u64,
+        #[arg(long, default_value_t = TrainConfig::default().validation_fraction)]
+        validation_fraction: f64,
+        #[arg(long, default_value_t = TrainConfig::default().patience)]
+        patience: usize,
+        /// Leave out invalid rows (and count them) instead of refusing the file.
+        #[arg(long)]
+        skip_invalid: bool,
+    },
+    /// Score a labelled CSV and print metrics as one JSON object.
+    Evaluate {
+        #[arg(long)]
+        data: PathBuf,
+        /// A model file; the embedded model when absent.
+        #[arg(long)]
+        model: Option<PathBuf>,
+    },
+    /// Score one patient and print the prediction as JSON.
+    Predict {
+        #[arg(long)]
+        colesterol: String,
+        #[arg(long)]
+        presion: String,
+        #[arg(long)]
+        glucosa: String,
+        #[arg(long)]
+        edad: String,
+        #[arg(long)]
+        sobrepeso: String,
+        #[arg(long)]
+        tabaquismo: String,
+        #[arg(long)]
+        model: Option<PathBuf>,
+    },
+    /// Write synthetic patients drawn like the original data (for held-out checks and fixtures).
+    Synth {
+        #[arg(long)]
+        rows: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, value_enum, default_value_t = SpanArg::Valid)]
+        span: SpanArg,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SpanArg {
+    /// The original file's observed ranges.
+    File,
+    /// The full valid input ranges.
+    Valid,
+}
+
+fn load_model(path: &Option<PathBuf>) -> Result<Predictor, String> {
+    match path {
+        None => Ok(Predictor::embedded()),
+        Some(p) => ModelPayload::read(p)
+            .and_then(Predictor::new)
+            .map_err(|e| e.to_string()),
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Train {
+            data,
+            out,
+            hidden,
+            epochs,
+            batch_size,
+            learning_rate,
+            seed,
+            validation_fraction,
+            patience,
+            skip_invalid,
+        } => {
+            let config = TrainConfig {
+                hidden,
+                max_epochs: epochs,
+                batch_size,
+                learning_rate,
+                seed,
+                validation_fraction,
+                patience,
+            };
+            let invalid = if skip_invalid {
+                InvalidRows::Skip
+            } else {
+                InvalidRows::Refuse
+            };
+            let loaded = read_labelled_file(&data, invalid).map_err(|e| e.to_string())?;
+            if loaded.skipped > 0 {
+                eprintln!("skipped {} invalid row(s)", loaded.skipped);
+            }
+            let mut progress = |r: &cardiorisk_model::EpochReport| {
+                let width = 30;
+                let done = r.epoch * width / r.max_epochs;
+                eprint!(
+                    "\r[{}{}] epoch {:>4}/{}  loss {:.4}  val loss {:.4}  val acc {:.4}",
+                    "#".repeat(done),
+                    " ".repeat(width - done),
+                    r.epoch,
+                    r.max_epochs,
+                    r.train_loss,
+                    r.validation_loss,
+                    r.validation_accuracy
+                );
+                let _ = std::io::stderr().flush();
+            };
+            let model = train(&loaded.data, loaded.skipped, &config, &mut progress, &AtomicBool::new(false))
+                .map_err(|e| e.to_string())?;
+            eprintln!();
+            model
+                .write_atomic(&out)
+                .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+            let m = &model.metrics;
+            eprintln!(
+                "model {} written to {} ({} epochs, best {}, {:.2} s); validation accuracy {:.4}, AUC {:.4}, Brier {:.4}",
+                model.version,
+                out.display(),
+                model.training.epochs_run,
+                model.training.best_epoch,
+                model.training.seconds,
+                m.accuracy,
+                m.auc,
+                m.brier
+            );
+            Ok(())
+        }
+        Command::Evaluate { data, model } => {
+            let predictor = load_model(&model)?;
+            let loaded = read_labelled_file(&data, InvalidRows::Refuse).map_err(|e| e.to_string())?;
+            let probabilities = predictor.probabilities(&loaded.data.x);
+            let m = evaluate(&probabilities, &loaded.data.y, predictor.payload().threshold);
+            let out = serde_json::json!({
+                "model_version": predictor.version(),
+                "n": m.n,
+                "accuracy": m.accuracy,
+                "precision": m.precision,
+                "recall": m.recall,
+                "f1": m.f1,
+                "auc": m.auc,
+                "brier": m.brier,
+                "log_loss": m.log_loss,
+                "confusion": m.confusion,
+            });
+            println!("{out}");
+            Ok(())
+        }
+        Command::Predict {
+            colesterol,
+            presion,
+            glucosa,
+            edad,
+            sobrepeso,
+            tabaquismo,
+            model,
+        } => {
+            let inputs = Measurements::parse(|name| {
+                Some(match name {
+                    "colesterol" => colesterol.as_str(),
+                    "presion" => presion.as_str(),
+                    "glucosa" => glucosa.as_str(),
+                    "edad" => edad.as_str(),
+                    "sobrepeso" => sobrepeso.as_str(),
+                    _ => tabaquismo.as_str(),
+                })
+            })
+            .map_err(|e| format!("invalid input: {e}"))?;
+            let predictor = load_model(&model)?;
+            let prediction = predictor.predict(&inputs);
+            println!("{}", serde_json::to_string(&prediction).expect("serialises"));
+            Ok(())
+        }
+        Command::Synth {
+            rows,
+            seed,
+            span,
+            out,
+        } => {
+            let span = match span {
+                SpanArg::File => Span::File,
+                SpanArg::Valid => Span::Valid,
+            };
+            let csv = synth::to_csv(&synth::generate(rows, seed, span));
+            cardiorisk_model::artefact::write_atomic(&out, csv.as_bytes())
+                .map_err(|e| format!("cannot write {}: {e}", out.display()))
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! CardioRisk's backend: storage, services and the Tauri shell.
+
+pub mod assessments;
+pub mod db;
+pub mod service;
+mod shell;
+
+pub use shell::run;
