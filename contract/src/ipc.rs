@@ -148,3 +148,34 @@ impl fmt::Display for CommandError {
 }
 
 impl std::error::Error for CommandError {}
+
+/// A probability as people read it: one decimal, never a false "100 %" or "0 %".
+pub fn percent_text(probability: f64) -> String {
+    let v = probability * 100.0;
+    if v > 99.9 {
+        "> 99.9 %".to_string()
+    } else if v < 0.1 {
+        "< 0.1 %".to_string()
+    } else {
+        format!("{v:.1} %")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_text_never_claims_certainty() {
+        assert_eq!(percent_text(0.99999), "> 99.9 %");
+        assert_eq!(percent_text(0.00001), "< 0.1 %");
+        assert_eq!(percent_text(0.4567), "45.7 %");
+    }
+
+    #[test]
+    fn bands_split_at_documented_points() {
+        assert_eq!(RiskBand::of(0.19), RiskBand::Low);
+        assert_eq!(RiskBand::of(0.2), RiskBand::Moderate);
+        assert_eq!(RiskBand::of(0.5), RiskBand::High);
+    }
+}

@@ -295,8 +295,11 @@ mod tests {
             _ => None,
         })
         .unwrap_err();
-        let problems: Vec<(&str, Problem)> =
-            err.0.iter().map(|e| (e.field.as_str(), e.problem)).collect();
+        let problems: Vec<(&str, Problem)> = err
+            .0
+            .iter()
+            .map(|e| (e.field.as_str(), e.problem))
+            .collect();
         assert_eq!(
             problems,
             [

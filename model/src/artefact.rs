@@ -122,7 +122,9 @@ impl ModelPayload {
             Some(serde_json::Value::Number(n)) if n.as_u64() == Some(FORMAT_VERSION as u64) => {}
             other => {
                 return Err(ModelError::Incompatible {
-                    found: other.map(|v| v.to_string()).unwrap_or_else(|| "none".into()),
+                    found: other
+                        .map(|v| v.to_string())
+                        .unwrap_or_else(|| "none".into()),
                 })
             }
         }
@@ -185,9 +187,15 @@ impl ModelPayload {
 }
 
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
         let mut file = std::fs::File::create(&tmp)?;

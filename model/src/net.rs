@@ -27,7 +27,10 @@ impl Mlp {
         let layers = layers
             .iter()
             .map(|l| {
-                let w = Tensor::<2>::from_data(TensorData::new(l.weight.clone(), [l.d_in, l.d_out]), device);
+                let w = Tensor::<2>::from_data(
+                    TensorData::new(l.weight.clone(), [l.d_in, l.d_out]),
+                    device,
+                );
                 let b = Tensor::<1>::from_data(TensorData::new(l.bias.clone(), [l.d_out]), device);
                 Linear {
                     weight: Param::from_tensor(w),

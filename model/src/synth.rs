@@ -56,14 +56,18 @@ pub fn generate(n: usize, seed: u64, span: Span) -> Vec<([f64; 6], bool)> {
 pub fn to_dataset(rows: &[([f64; 6], bool)]) -> Dataset {
     Dataset {
         x: rows.iter().map(|(x, _)| x.map(|v| v as f32)).collect(),
-        y: rows.iter().map(|(_, y)| if *y { 1.0 } else { 0.0 }).collect(),
+        y: rows
+            .iter()
+            .map(|(_, y)| if *y { 1.0 } else { 0.0 })
+            .collect(),
         sha256: String::new(),
     }
 }
 
 /// Writes rows as CSV in the original file's layout (leading unnamed index column).
 pub fn to_csv(rows: &[([f64; 6], bool)]) -> String {
-    let mut out = String::from(",colesterol,presion,glucosa,edad,sobrepeso,tabaquismo,riesgo_cardiaco\n");
+    let mut out =
+        String::from(",colesterol,presion,glucosa,edad,sobrepeso,tabaquismo,riesgo_cardiaco\n");
     for (i, (x, y)) in rows.iter().enumerate() {
         let _ = writeln!(
             out,

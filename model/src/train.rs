@@ -79,7 +79,10 @@ impl TrainConfig {
                 message: message.to_string(),
             })
         };
-        if self.hidden.is_empty() || self.hidden.len() > 4 || self.hidden.iter().any(|&h| h == 0 || h > 512) {
+        if self.hidden.is_empty()
+            || self.hidden.len() > 4
+            || self.hidden.iter().any(|&h| h == 0 || h > 512)
+        {
             return bad("hidden", "one to four layers, each of 1 to 512 units");
         }
         if !(1..=10_000).contains(&self.max_epochs) {
@@ -113,7 +116,10 @@ fn check_data(data: &Dataset) -> Result<(), TrainError> {
         });
     }
     if positives < MIN_PER_CLASS || negatives < MIN_PER_CLASS {
-        return Err(TrainError::ClassTooSmall { positives, negatives });
+        return Err(TrainError::ClassTooSmall {
+            positives,
+            negatives,
+        });
     }
     Ok(())
 }
@@ -291,7 +297,11 @@ pub fn train(
     };
     let predictor = Predictor::new(payload.clone()).map_err(|_| TrainError::Diverged)?;
     let validation_x: Vec<[f32; 6]> = validation_rows.iter().map(|&r| data.x[r]).collect();
-    payload.metrics = evaluate(&predictor.probabilities(&validation_x), &val_y, payload.threshold);
+    payload.metrics = evaluate(
+        &predictor.probabilities(&validation_x),
+        &val_y,
+        payload.threshold,
+    );
     payload.version = version_id(&payload);
     Ok(payload)
 }
@@ -301,7 +311,12 @@ fn version_id(payload: &ModelPayload) -> String {
     use sha2::{Digest, Sha256};
     let weights = serde_json::to_vec(&payload.layers).expect("weights serialise");
     let hash = crate::data::hex(&Sha256::digest(weights));
-    let stamp: String = payload.created_at.chars().filter(|c| c.is_ascii_digit()).take(14).collect();
+    let stamp: String = payload
+        .created_at
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .take(14)
+        .collect();
     format!("{}-{}-{}", &stamp[..8], &stamp[8..], &hash[..8])
 }
 

@@ -4,7 +4,11 @@ use cardiorisk_contract::{AssessmentRecord, Measurements, Prediction, RiskBand};
 use rusqlite::{params, Connection, Row};
 
 /// Inserts one assessment inside the caller's transaction and returns its id.
-pub fn insert(tx: &rusqlite::Transaction, m: &Measurements, p: &Prediction) -> rusqlite::Result<i64> {
+pub fn insert(
+    tx: &rusqlite::Transaction,
+    m: &Measurements,
+    p: &Prediction,
+) -> rusqlite::Result<i64> {
     tx.execute(
         "INSERT INTO assessments (colesterol, presion, glucosa, edad, sobrepeso, tabaquismo,
              probability, at_risk, band, model_version, elapsed_ms)
@@ -48,9 +52,8 @@ fn from_row(row: &Row) -> rusqlite::Result<AssessmentRecord> {
 
 /// The newest `limit` assessments, newest first.
 pub fn recent(conn: &Connection, limit: u32) -> rusqlite::Result<Vec<AssessmentRecord>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT * FROM assessments ORDER BY created_at DESC, id DESC LIMIT ?1",
-    )?;
+    let mut stmt = conn
+        .prepare_cached("SELECT * FROM assessments ORDER BY created_at DESC, id DESC LIMIT ?1")?;
     let rows = stmt.query_map([limit], from_row)?;
     rows.collect()
 }

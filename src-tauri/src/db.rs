@@ -33,7 +33,9 @@ pub enum DbError {
         path: String,
         source: std::io::Error,
     },
-    #[error("the database was written by a newer CardioRisk (schema {found}, this app knows {known})")]
+    #[error(
+        "the database was written by a newer CardioRisk (schema {found}, this app knows {known})"
+    )]
     TooNew { found: i64, known: i64 },
 }
 

@@ -12,7 +12,11 @@ use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 
 #[derive(Parser)]
-#[command(name = "cardiorisk", version, about = "CardioRisk from the command line")]
+#[command(
+    name = "cardiorisk",
+    version,
+    about = "CardioRisk from the command line"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -147,8 +151,14 @@ fn run(cli: Cli) -> Result<(), String> {
                 );
                 let _ = std::io::stderr().flush();
             };
-            let model = train(&loaded.data, loaded.skipped, &config, &mut progress, &AtomicBool::new(false))
-                .map_err(|e| e.to_string())?;
+            let model = train(
+                &loaded.data,
+                loaded.skipped,
+                &config,
+                &mut progress,
+                &AtomicBool::new(false),
+            )
+            .map_err(|e| e.to_string())?;
             eprintln!();
             model
                 .write_atomic(&out)
@@ -169,9 +179,14 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Evaluate { data, model } => {
             let predictor = load_model(&model)?;
-            let loaded = read_labelled_file(&data, InvalidRows::Refuse).map_err(|e| e.to_string())?;
+            let loaded =
+                read_labelled_file(&data, InvalidRows::Refuse).map_err(|e| e.to_string())?;
             let probabilities = predictor.probabilities(&loaded.data.x);
-            let m = evaluate(&probabilities, &loaded.data.y, predictor.payload().threshold);
+            let m = evaluate(
+                &probabilities,
+                &loaded.data.y,
+                predictor.payload().threshold,
+            );
             let out = serde_json::json!({
                 "model_version": predictor.version(),
                 "n": m.n,
@@ -209,7 +224,10 @@ fn run(cli: Cli) -> Result<(), String> {
             .map_err(|e| format!("invalid input: {e}"))?;
             let predictor = load_model(&model)?;
             let prediction = predictor.predict(&inputs);
-            println!("{}", serde_json::to_string(&prediction).expect("serialises"));
+            println!(
+                "{}",
+                serde_json::to_string(&prediction).expect("serialises")
+            );
             Ok(())
         }
         Command::Synth {

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what CardioRisk needs to build, run and test on Debian/Ubuntu.
+# Idempotent: each step is skipped when its result is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+packages=(
+  build-essential pkg-config curl
+  libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev
+  xvfb webkit2gtk-driver imagemagick xdotool sqlite3
+)
+# Debian's rustc with the standard library's source builds the wasm UI when rustup
+# cannot add the wasm32 target (scripts/build-ui.sh chooses).
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  packages+=(rustc-web rust-web-src lld-22)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Installing: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+
+if ! command -v cargo >/dev/null; then
+  echo "Rust is not installed: install it with rustup (https://rustup.rs), then run this again." >&2
+  exit 1
+fi
+
+# wasm-bindgen's CLI must match the wasm-bindgen crate in Cargo.lock exactly.
+wbg=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wbg" ]; then
+  cargo install wasm-bindgen-cli --version "$wbg"
+fi
+if ! command -v tauri-driver >/dev/null; then
+  cargo install tauri-driver --version "^2" --locked
+fi
+echo "Set-up complete."

@@ -1,0 +1,144 @@
+//! The `cardiorisk` command-line binary, run as a user would.
+
+use cardiorisk_model::synth::{self, Span};
+mod support;
+
+use serde_json::Value;
+use std::process::Command;
+use support::{original_data, CLI};
+
+fn cli() -> Command {
+    Command::new(CLI)
+}
+
+fn json_out(cmd: &mut Command) -> Value {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn predict_prints_json_and_refuses_bad_values_naming_them() {
+    let v = json_out(cli().args([
+        "predict",
+        "--colesterol",
+        "1.2",
+        "--presion",
+        "0.9",
+        "--glucosa",
+        "0.8",
+        "--edad",
+        "30",
+        "--sobrepeso",
+        "0",
+        "--tabaquismo",
+        "1",
+    ]));
+    assert_eq!(v["at_risk"], false);
+    assert!(v["probability"].as_f64().unwrap() < 0.1);
+
+    let out = cli()
+        .args([
+            "predict",
+            "--colesterol",
+            "9",
+            "--presion",
+            "abc",
+            "--glucosa",
+            "0.8",
+            "--edad",
+            "30",
+            "--sobrepeso",
+            "0",
+            "--tabaquismo",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("colesterol is out of range: valid is 1.0 to 3.0 g/L"),
+        "{err}"
+    );
+    assert!(err.contains("presion is not a number"), "{err}");
+}
+
+#[test]
+fn embedded_model_is_accurate_on_fresh_data_over_the_full_valid_ranges() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("heldout.csv");
+    std::fs::write(
+        &path,
+        synth::to_csv(&synth::generate(20_000, 2026, Span::Valid)),
+    )
+    .unwrap();
+    let v = json_out(cli().args(["evaluate", "--data"]).arg(&path));
+    assert_eq!(v["n"], 20_000);
+    assert!(v["accuracy"].as_f64().unwrap() >= 0.99, "{v}");
+    assert!(v["auc"].as_f64().unwrap() >= 0.999, "{v}");
+}
+
+#[test]
+fn train_then_evaluate_a_small_generated_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("train.csv");
+    let model = dir.path().join("model.json");
+    std::fs::write(&data, synth::to_csv(&synth::generate(1500, 5, Span::File))).unwrap();
+    let out = cli()
+        .args(["train", "--epochs", "60", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let heldout = dir.path().join("heldout.csv");
+    std::fs::write(
+        &heldout,
+        synth::to_csv(&synth::generate(5000, 6, Span::File)),
+    )
+    .unwrap();
+    let v = json_out(
+        cli()
+            .args(["evaluate", "--data"])
+            .arg(&heldout)
+            .arg("--model")
+            .arg(&model),
+    );
+    assert!(v["accuracy"].as_f64().unwrap() >= 0.95, "{v}");
+}
+
+#[test]
+fn evaluate_on_the_original_file_when_present() {
+    let Some(path) = original_data() else { return };
+    let v = json_out(cli().args(["evaluate", "--data"]).arg(&path));
+    assert_eq!(v["n"], 5000);
+    assert!(v["accuracy"].as_f64().unwrap() >= 0.99, "{v}");
+}
+
+#[test]
+fn a_file_missing_a_column_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.csv");
+    std::fs::write(
+        &path,
+        "colesterol,presion,glucosa,edad,sobrepeso,riesgo_cardiaco\n2,1,1,50,0,1\n",
+    )
+    .unwrap();
+    let out = cli()
+        .args(["evaluate", "--data"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing column(s): tabaquismo"));
+}

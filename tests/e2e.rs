@@ -1,0 +1,101 @@
+//! End to end: the real app window under Xvfb, driven through tauri-driver and
+//! WebKitWebDriver, then the database it wrote is checked.
+
+mod support;
+
+use rusqlite::Connection;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use support::webdriver::Session;
+use support::{display, free_port, workspace_root, Guard, APP};
+
+fn tauri_driver() -> PathBuf {
+    let home = std::env::var("HOME").unwrap_or_default();
+    let local = PathBuf::from(home).join(".cargo/bin/tauri-driver");
+    if local.exists() {
+        local
+    } else {
+        PathBuf::from("tauri-driver")
+    }
+}
+
+#[test]
+fn assess_a_patient_in_the_real_window_and_find_it_in_the_database() {
+    let data = tempfile::tempdir().unwrap();
+    let (display, _xvfb) = display();
+    let port = free_port();
+    let native_port = free_port();
+    let _driver = Guard(
+        Command::new(tauri_driver())
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
+            .env("DISPLAY", &display)
+            .env("CARDIORISK_DATA_DIR", data.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start tauri-driver (cargo install tauri-driver)"),
+    );
+    let s = Session::start(port, APP);
+
+    // Empty states first.
+    s.wait_text("#recent-empty", |t| t.contains("No assessments yet"));
+
+    // An out-of-range value gets an inline error naming the range.
+    let colesterol = s.wait("#colesterol");
+    s.type_text(&colesterol, "3.5");
+    s.click(&s.wait("#presion"));
+    let error = s.wait_text("#error-colesterol", |t| !t.is_empty());
+    assert_eq!(error, "colesterol is out of range: valid is 1.0 to 3.0 g/L");
+    // Submitting with errors stores nothing and shows every missing field.
+    s.click(&s.wait("#assess"));
+    s.wait_text("#error-edad", |t| t.contains("edad is missing"));
+
+    s.clear(&colesterol);
+    s.type_text(&colesterol, "2.4");
+    for (id, value) in [("presion", "1.6"), ("glucosa", "0.9"), ("edad", "45")] {
+        let e = s.wait(&format!("#{id}"));
+        s.clear(&e);
+        s.type_text(&e, value);
+    }
+    s.click(&s.wait("#tabaquismo option[value='1']"));
+    s.click(&s.wait("#assess"));
+
+    let shown = s.wait_text("#result-probability", |t| t.ends_with('%'));
+    let verdict = s.wait_text("#result-class", |t| !t.is_empty());
+    assert_eq!(verdict, "Cardiac risk: yes");
+    s.wait_text("#recent tbody tr", |t| t.contains("2.4"));
+    assert!(s
+        .find("#error-colesterol")
+        .map(|e| s.text(&e).unwrap())
+        .unwrap_or_default()
+        .is_empty());
+
+    let shots = workspace_root().join("target/e2e-shots");
+    std::fs::create_dir_all(&shots).unwrap();
+    std::fs::write(shots.join("assessment.png"), s.screenshot_png()).unwrap();
+
+    let conn = Connection::open(data.path().join("cardiorisk.db")).unwrap();
+    let (n, c, p, e, t, prob): (i64, f64, f64, i64, i64, f64) = conn
+        .query_row(
+            "SELECT COUNT(*), colesterol, presion, edad, tabaquismo, probability FROM assessments",
+            [],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            },
+        )
+        .unwrap();
+    assert_eq!((n, c, p, e, t), (1, 2.4, 1.6, 45, 1));
+    assert_eq!(shown, cardiorisk_contract::percent_text(prob));
+}

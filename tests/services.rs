@@ -1,0 +1,124 @@
+//! The command path (the code every Tauri command calls) against a real SQLite file
+//! and the real embedded model.
+
+use cardiorisk_app::service::{Services, DB_FILE};
+use cardiorisk_contract::{ErrorKind, Measurements, Problem};
+use rusqlite::Connection;
+
+fn patient() -> Measurements {
+    Measurements::from_array([2.4, 1.6, 0.9, 45.0, 0.0, 0.0])
+}
+
+fn rows(dir: &std::path::Path) -> Vec<(f64, f64, f64, i64, i64, i64, f64, String)> {
+    let conn = Connection::open(dir.join(DB_FILE)).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT colesterol, presion, glucosa, edad, sobrepeso, tabaquismo, probability, model_version FROM assessments")
+        .unwrap();
+    stmt.query_map([], |r| {
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get(6)?,
+            r.get(7)?,
+        ))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+#[test]
+fn an_assessment_stores_exactly_one_row_with_its_inputs_and_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let services = Services::open(dir.path()).unwrap();
+    let outcome = services.assess(&patient()).unwrap();
+    assert!(
+        outcome.prediction.at_risk,
+        "cholesterol and pressure both high is risk"
+    );
+    assert!(outcome.prediction.probability > 0.9);
+    drop(services);
+
+    let stored = rows(dir.path());
+    assert_eq!(stored.len(), 1);
+    let (c, p, g, e, s, t, prob, version) = stored[0].clone();
+    assert_eq!((c, p, g, e, s, t), (2.4, 1.6, 0.9, 45, 0, 0));
+    assert_eq!(prob, outcome.prediction.probability);
+    assert_eq!(version, outcome.prediction.model_version);
+}
+
+#[test]
+fn invalid_inputs_are_refused_with_every_field_named_and_nothing_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let services = Services::open(dir.path()).unwrap();
+    let mut bad = patient();
+    bad.colesterol = 3.5;
+    bad.edad = f64::INFINITY;
+    bad.sobrepeso = 0.5;
+    let err = services.assess(&bad).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Invalid);
+    let named: Vec<(&str, Problem)> = err
+        .fields
+        .iter()
+        .map(|f| (f.field.as_str(), f.problem))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("colesterol", Problem::OutOfRange),
+            ("edad", Problem::NotFinite),
+            ("sobrepeso", Problem::NotFlag)
+        ]
+    );
+    assert!(
+        err.message.contains("valid is 1.0 to 3.0 g/L"),
+        "{}",
+        err.message
+    );
+    drop(services);
+    assert!(rows(dir.path()).is_empty());
+}
+
+#[test]
+fn recent_assessments_survive_a_restart_newest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let services = Services::open(dir.path()).unwrap();
+        for age in [30.0, 40.0, 50.0] {
+            let mut m = patient();
+            m.edad = age;
+            services.assess(&m).unwrap();
+        }
+    }
+    let services = Services::open(dir.path()).unwrap();
+    let recent = services.recent(2).unwrap();
+    let ages: Vec<f64> = recent.iter().map(|r| r.inputs.edad).collect();
+    assert_eq!(ages, [50.0, 40.0]);
+    assert_eq!(services.recent(0).unwrap_err().kind, ErrorKind::Invalid);
+}
+
+#[test]
+fn database_uses_wal_and_the_current_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Services::open(dir.path()).unwrap());
+    let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    assert_eq!(cardiorisk_app::db::schema_version(&conn).unwrap(), 1);
+}
+
+#[test]
+fn a_database_from_a_newer_app_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let err = Services::open(dir.path()).err().expect("refused");
+    assert!(err.to_string().contains("newer CardioRisk"), "{err}");
+}

@@ -1,0 +1,142 @@
+//! Just enough of the W3C WebDriver protocol to drive the app through tauri-driver.
+
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+pub struct Session {
+    base: String,
+    id: String,
+}
+
+#[derive(Debug)]
+pub struct Element(String);
+
+fn check(response: Result<ureq::Response, ureq::Error>) -> Result<Value, String> {
+    match response {
+        Ok(r) => r.into_json::<Value>().map_err(|e| e.to_string()),
+        Err(ureq::Error::Status(code, r)) => Err(format!(
+            "HTTP {code}: {}",
+            r.into_string().unwrap_or_default()
+        )),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+impl Session {
+    /// Opens a session on the app at `application`, retrying while the driver starts.
+    pub fn start(port: u16, application: &str) -> Self {
+        let base = format!("http://127.0.0.1:{port}");
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "wry",
+            "tauri:options": {"application": application}
+        }}});
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match check(ureq::post(&format!("{base}/session")).send_json(caps.clone())) {
+                Ok(v) => {
+                    let id = v["value"]["sessionId"]
+                        .as_str()
+                        .expect("sessionId")
+                        .to_string();
+                    return Session { base, id };
+                }
+                Err(e) if Instant::now() > deadline => panic!("no WebDriver session: {e}"),
+                Err(_) => std::thread::sleep(Duration::from_millis(250)),
+            }
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/session/{}{}", self.base, self.id, path)
+    }
+
+    fn post(&self, path: &str, body: Value) -> Result<Value, String> {
+        check(ureq::post(&self.url(path)).send_json(body))
+    }
+
+    fn get(&self, path: &str) -> Result<Value, String> {
+        check(ureq::get(&self.url(path)).call())
+    }
+
+    pub fn find(&self, css: &str) -> Result<Element, String> {
+        let v = self.post("/element", json!({"using": "css selector", "value": css}))?;
+        v["value"][ELEMENT_KEY]
+            .as_str()
+            .map(|s| Element(s.to_string()))
+            .ok_or_else(|| format!("no element {css}: {v}"))
+    }
+
+    /// Waits up to 20 s for an element to exist.
+    pub fn wait(&self, css: &str) -> Element {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            match self.find(css) {
+                Ok(e) => return e,
+                Err(e) if Instant::now() > deadline => panic!("timed out waiting for {css}: {e}"),
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+
+    /// Waits up to 20 s for an element's text to satisfy `ok`, and returns it.
+    pub fn wait_text(&self, css: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = self
+                .find(css)
+                .and_then(|e| self.text(&e))
+                .unwrap_or_default();
+            if ok(&text) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out on the text of {css}: last {text:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn text(&self, e: &Element) -> Result<String, String> {
+        let v = self.get(&format!("/element/{}/text", e.0))?;
+        Ok(v["value"].as_str().unwrap_or_default().to_string())
+    }
+
+    pub fn click(&self, e: &Element) {
+        self.post(&format!("/element/{}/click", e.0), json!({}))
+            .expect("click");
+    }
+
+    pub fn clear(&self, e: &Element) {
+        self.post(&format!("/element/{}/clear", e.0), json!({}))
+            .expect("clear");
+    }
+
+    pub fn type_text(&self, e: &Element, text: &str) {
+        self.post(&format!("/element/{}/value", e.0), json!({"text": text}))
+            .expect("send keys");
+    }
+
+    /// Runs a script in the page and returns its value.
+    pub fn script(&self, script: &str) -> Value {
+        self.post("/execute/sync", json!({"script": script, "args": []}))
+            .expect("execute script")["value"]
+            .clone()
+    }
+
+    pub fn screenshot_png(&self) -> Vec<u8> {
+        use base64::Engine;
+        let v = self.get("/screenshot").expect("screenshot");
+        base64::engine::general_purpose::STANDARD
+            .decode(v["value"].as_str().unwrap_or_default())
+            .expect("base64 screenshot")
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = ureq::delete(&format!("{}/session/{}", self.base, self.id)).call();
+    }
+}

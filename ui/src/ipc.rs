@@ -1,0 +1,35 @@
+//! Calls into the backend through Tauri's global `invoke`, with the shared contract types.
+
+use cardiorisk_contract::CommandError;
+use serde::{de::DeserializeOwned, Serialize};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "core"], js_name = invoke, catch)]
+    async fn tauri_invoke(cmd: &str, args: JsValue) -> Result<JsValue, JsValue>;
+}
+
+/// Invokes command `cmd` with `args` (a struct whose fields are the command's parameters).
+pub async fn call<A: Serialize, R: DeserializeOwned>(
+    cmd: &str,
+    args: &A,
+) -> Result<R, CommandError> {
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    let args = args
+        .serialize(&serializer)
+        .map_err(|e| CommandError::internal(format!("could not send the request: {e}")))?;
+    match tauri_invoke(cmd, args).await {
+        Ok(value) => serde_wasm_bindgen::from_value(value)
+            .map_err(|e| CommandError::internal(format!("unexpected answer from the app: {e}"))),
+        Err(error) => Err(
+            serde_wasm_bindgen::from_value::<CommandError>(error.clone()).unwrap_or_else(|_| {
+                CommandError::internal(
+                    error
+                        .as_string()
+                        .unwrap_or_else(|| "the app did not answer".to_string()),
+                )
+            }),
+        ),
+    }
+}
