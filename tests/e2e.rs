@@ -51,6 +51,9 @@ fn assess_a_patient_in_the_real_window_and_find_it_in_the_database() {
     s.click(&s.wait("#presion"));
     let error = s.wait_text("#error-colesterol", |t| !t.is_empty());
     assert_eq!(error, "colesterol is out of range: valid is 1.0 to 3.0 g/L");
+    let shots = workspace_root().join("target/e2e-shots");
+    std::fs::create_dir_all(&shots).unwrap();
+    std::fs::write(shots.join("range-error.png"), s.screenshot_png()).unwrap();
     // Submitting with errors stores nothing and shows every missing field.
     s.click(&s.wait("#assess"));
     s.wait_text("#error-edad", |t| t.contains("edad is missing"));
@@ -68,6 +71,20 @@ fn assess_a_patient_in_the_real_window_and_find_it_in_the_database() {
     let shown = s.wait_text("#result-probability", |t| t.ends_with('%'));
     let verdict = s.wait_text("#result-class", |t| !t.is_empty());
     assert_eq!(verdict, "Cardiac risk: yes");
+    // Cholesterol and pressure are both high: they drive this result most.
+    let chol = s.wait_text("#contributions li[data-field='colesterol'] .c-value", |t| {
+        t.ends_with("pts")
+    });
+    let glucose = s.wait_text("#contributions li[data-field='glucosa'] .c-value", |t| {
+        t.ends_with("pts")
+    });
+    let points = |t: &str| t.trim_end_matches(" pts").parse::<f64>().unwrap();
+    assert!(points(&chol) > 10.0, "{chol}");
+    assert!(points(&glucose).abs() < 1.0, "{glucose}");
+    assert!(s
+        .text(&s.wait("#model-version"))
+        .unwrap()
+        .starts_with("Model "));
     s.wait_text("#recent tbody tr", |t| t.contains("2.4"));
     assert!(s
         .find("#error-colesterol")
@@ -75,8 +92,6 @@ fn assess_a_patient_in_the_real_window_and_find_it_in_the_database() {
         .unwrap_or_default()
         .is_empty());
 
-    let shots = workspace_root().join("target/e2e-shots");
-    std::fs::create_dir_all(&shots).unwrap();
     std::fs::write(shots.join("assessment.png"), s.screenshot_png()).unwrap();
 
     let conn = Connection::open(data.path().join("cardiorisk.db")).unwrap();

@@ -122,3 +122,69 @@ fn a_database_from_a_newer_app_is_refused() {
     let err = Services::open(dir.path()).err().expect("refused");
     assert!(err.to_string().contains("newer CardioRisk"), "{err}");
 }
+
+mod registry {
+    use super::*;
+    use cardiorisk_app::models::{ModelSource, Registry};
+    use cardiorisk_model::predictor::EMBEDDED_MODEL;
+    use cardiorisk_model::ModelPayload;
+
+    fn other_model() -> ModelPayload {
+        let mut m = ModelPayload::from_bytes(EMBEDDED_MODEL).unwrap();
+        m.version = "20300101-000000-test".into();
+        m.layers.last_mut().unwrap().bias[0] += 0.5;
+        m
+    }
+
+    #[test]
+    fn an_activated_model_is_used_after_a_restart_and_can_be_rolled_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = Registry::new(dir.path());
+        registry.store(&other_model()).unwrap();
+        assert_eq!(registry.versions().unwrap(), ["20300101-000000-test"]);
+        registry.activate("20300101-000000-test").unwrap();
+
+        let services = Services::open(dir.path()).unwrap();
+        assert_eq!(services.model_source(), &ModelSource::Registry);
+        let outcome = services.assess(&patient()).unwrap();
+        assert_eq!(outcome.prediction.model_version, "20300101-000000-test");
+        drop(services);
+
+        registry.deactivate().unwrap();
+        let services = Services::open(dir.path()).unwrap();
+        assert_eq!(services.model_source(), &ModelSource::Embedded);
+    }
+
+    #[test]
+    fn a_corrupt_active_model_falls_back_to_the_embedded_one_and_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = Registry::new(dir.path());
+        registry.store(&other_model()).unwrap();
+        registry.activate("20300101-000000-test").unwrap();
+        let file = dir.path().join("models/20300101-000000-test.json");
+        let bytes = std::fs::read(&file).unwrap();
+        std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+
+        let services = Services::open(dir.path()).unwrap();
+        match services.model_source() {
+            ModelSource::Fallback { reason } => {
+                assert!(reason.contains("20300101-000000-test"), "{reason}")
+            }
+            other => panic!("expected a fallback, got {other:?}"),
+        }
+        let outcome = services.assess(&patient()).unwrap();
+        assert_eq!(
+            outcome.prediction.model_version,
+            services.predictor().version()
+        );
+    }
+
+    #[test]
+    fn unknown_or_unsafe_versions_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = Registry::new(dir.path());
+        assert!(registry.activate("nope").is_err());
+        assert!(registry.activate("../../etc/passwd").is_err());
+        assert_eq!(registry.active().1, ModelSource::Embedded);
+    }
+}

@@ -8,6 +8,21 @@ use std::fmt;
 pub mod command {
     pub const PREDICT: &str = "predict";
     pub const RECENT_ASSESSMENTS: &str = "recent_assessments";
+    pub const MODEL_STATUS: &str = "model_status";
+}
+
+/// Arguments of a command that takes none.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NoArgs {}
+
+/// Which model scores patients now, and any problem loading the chosen one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelStatus {
+    pub version: String,
+    /// "embedded", "registry" or "fallback".
+    pub source: String,
+    /// Set when the activated model could not be loaded and the embedded one is used.
+    pub warning: Option<String>,
 }
 
 /// Arguments of [`command::PREDICT`].
@@ -63,6 +78,14 @@ impl RiskBand {
     }
 }
 
+/// How much one input moved this prediction's probability away from the reference
+/// patient's (positive raises the risk). See `Predictor::contributions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Contribution {
+    pub field: String,
+    pub value: f64,
+}
+
 /// What the model says about one set of inputs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Prediction {
@@ -72,6 +95,9 @@ pub struct Prediction {
     pub at_risk: bool,
     pub threshold: f64,
     pub band: RiskBand,
+    /// Per input, in the order of `FIELDS`; they sum to `probability` minus the
+    /// reference patient's probability.
+    pub contributions: Vec<Contribution>,
     pub model_version: String,
     /// Time spent in the model, in milliseconds.
     pub elapsed_ms: f64,

@@ -1,6 +1,7 @@
 //! CardioRisk's model: data loading, synthetic data, training, the model file and inference.
 
 pub mod artefact;
+pub mod batch;
 pub mod data;
 pub mod metrics;
 pub mod net;

@@ -5,11 +5,15 @@ use crate::net::Mlp;
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 use burn::tensor::TensorData;
-use cardiorisk_contract::{Measurements, Prediction, RiskBand};
+use cardiorisk_contract::{Contribution, Measurements, Prediction, RiskBand, FIELDS};
 use std::time::Instant;
 
 /// The model shipped inside every binary.
 pub const EMBEDDED_MODEL: &[u8] = include_bytes!("../../assets/model/cardiorisk-model.json");
+
+/// The reference patient contributions are measured against: a healthy 45-year-old
+/// with cholesterol 1.8 g/L, pressure 1.2, glucose 0.9 g/L, not overweight, not smoking.
+pub const REFERENCE_PATIENT: [f64; 6] = [1.8, 1.2, 0.9, 45.0, 0.0, 0.0];
 
 /// A model ready to score patients.
 #[derive(Debug)]
@@ -74,12 +78,64 @@ impl Predictor {
         self.probabilities(&[m.to_array().map(|v| v as f32)])[0] as f64
     }
 
-    /// Scores already-validated inputs.
+    /// Exact Shapley values of the six inputs on the probability scale, against
+    /// [`REFERENCE_PATIENT`]: each is the input's average effect on the probability when
+    /// it changes from the reference's value to the patient's, over every order of
+    /// changing the six inputs. They sum to `p(patient) - p(reference)`; an input equal to
+    /// the reference's, or one the model ignores, gets zero. One batch of 64 rows.
+    /// Returns the contributions and `p(patient)`.
+    pub fn contributions(&self, m: &Measurements) -> ([f64; 6], f64) {
+        let patient = m.to_array();
+        let rows: Vec<[f32; 6]> = (0..64u32)
+            .map(|mask| {
+                std::array::from_fn(|j| {
+                    let v = if mask & (1 << j) != 0 {
+                        patient[j]
+                    } else {
+                        REFERENCE_PATIENT[j]
+                    };
+                    v as f32
+                })
+            })
+            .collect();
+        let p = self.probabilities(&rows);
+        // Shapley weight |S|! (n - |S| - 1)! / n! for n = 6, by |S|.
+        const WEIGHT: [f64; 6] = [
+            1.0 / 6.0,
+            1.0 / 30.0,
+            1.0 / 60.0,
+            1.0 / 60.0,
+            1.0 / 30.0,
+            1.0 / 6.0,
+        ];
+        let mut phi = [0.0; 6];
+        for (j, value) in phi.iter_mut().enumerate() {
+            for mask in 0..64usize {
+                if mask & (1 << j) == 0 {
+                    let with = mask | (1 << j);
+                    *value +=
+                        WEIGHT[mask.count_ones() as usize] * (p[with] as f64 - p[mask] as f64);
+                }
+            }
+        }
+        (phi, p[63] as f64)
+    }
+
+    /// Scores already-validated inputs, with each input's contribution.
     pub fn predict(&self, m: &Measurements) -> Prediction {
         let started = Instant::now();
-        let probability = self.probability(m);
+        let (phi, probability) = self.contributions(m);
+        let contributions = FIELDS
+            .iter()
+            .zip(phi)
+            .map(|(f, value)| Contribution {
+                field: f.name.to_string(),
+                value,
+            })
+            .collect();
         Prediction {
             probability,
+            contributions,
             at_risk: probability >= self.payload.threshold,
             threshold: self.payload.threshold,
             band: RiskBand::of(probability),

@@ -2,6 +2,7 @@
 
 pub mod assessments;
 pub mod db;
+pub mod models;
 pub mod service;
 mod shell;
 

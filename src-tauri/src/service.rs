@@ -1,9 +1,10 @@
 //! The app's services behind every entry point (Tauri commands, CLI, tests):
 //! validation, the model and storage, with no UI framework in sight.
 
+use crate::models::{ModelSource, Registry};
 use crate::{assessments, db};
 use cardiorisk_contract::{
-    AssessmentOutcome, AssessmentRecord, CommandError, Measurements, MAX_PAGE,
+    AssessmentOutcome, AssessmentRecord, CommandError, Measurements, ModelStatus, MAX_PAGE,
 };
 use cardiorisk_model::Predictor;
 use rusqlite::Connection;
@@ -19,18 +20,44 @@ pub const DATA_DIR_ENV: &str = "CARDIORISK_DATA_DIR";
 pub struct Services {
     db: Mutex<Connection>,
     predictor: Predictor,
+    model_source: ModelSource,
     data_dir: PathBuf,
 }
 
 impl Services {
-    /// Opens the database in `data_dir` and loads the embedded model.
+    /// Opens the database in `data_dir` and loads the active model (the embedded
+    /// one when none was activated or the activated one cannot be loaded).
     pub fn open(data_dir: &Path) -> Result<Self, db::DbError> {
         let conn = db::open(&data_dir.join(DB_FILE))?;
+        let (predictor, model_source) = Registry::new(data_dir).active();
+        if let ModelSource::Fallback { reason } = &model_source {
+            eprintln!("warning: using the embedded model: {reason}");
+        }
         Ok(Services {
             db: Mutex::new(conn),
-            predictor: Predictor::embedded(),
+            predictor,
+            model_source,
             data_dir: data_dir.to_path_buf(),
         })
+    }
+
+    pub fn model_source(&self) -> &ModelSource {
+        &self.model_source
+    }
+
+    pub fn model_status(&self) -> ModelStatus {
+        let (source, warning) = match &self.model_source {
+            ModelSource::Embedded => ("embedded", None),
+            ModelSource::Registry => ("registry", None),
+            ModelSource::Fallback { reason } => ("fallback", Some(format!(
+                "The activated model could not be loaded, so the built-in model is in use: {reason}."
+            ))),
+        };
+        ModelStatus {
+            version: self.predictor.version().to_string(),
+            source: source.to_string(),
+            warning,
+        }
     }
 
     pub fn data_dir(&self) -> &Path {

@@ -1,7 +1,9 @@
 //! The Tauri shell: window, state and the IPC commands, each a thin wrapper over [`Services`].
 
 use crate::service::{Services, DATA_DIR_ENV};
-use cardiorisk_contract::{AssessmentOutcome, AssessmentRecord, CommandError, Measurements};
+use cardiorisk_contract::{
+    AssessmentOutcome, AssessmentRecord, CommandError, Measurements, ModelStatus,
+};
 use std::path::PathBuf;
 use tauri::Manager;
 
@@ -21,6 +23,11 @@ fn recent_assessments(
     services.recent(limit)
 }
 
+#[tauri::command(rename_all = "snake_case")]
+fn model_status(services: tauri::State<'_, Services>) -> ModelStatus {
+    services.model_status()
+}
+
 fn data_dir(app: &tauri::App) -> Result<PathBuf, Box<dyn std::error::Error>> {
     match std::env::var_os(DATA_DIR_ENV) {
         Some(dir) if !dir.is_empty() => Ok(PathBuf::from(dir)),
@@ -36,7 +43,11 @@ pub fn run() {
             app.manage(services);
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![predict, recent_assessments])
+        .invoke_handler(tauri::generate_handler![
+            predict,
+            recent_assessments,
+            model_status
+        ])
         .run(tauri::generate_context!())
         .expect("CardioRisk failed to start");
 }

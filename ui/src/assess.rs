@@ -64,6 +64,40 @@ fn flag_text(v: f64) -> &'static str {
     }
 }
 
+/// Each input's share of this result, as signed percentage points against the reference patient.
+#[component]
+fn Contributions(items: Vec<cardiorisk_contract::Contribution>) -> impl IntoView {
+    let scale = items.iter().map(|c| c.value.abs()).fold(0.05, f64::max);
+    let rows = items
+        .into_iter()
+        .zip(FIELDS)
+        .map(|(c, spec)| {
+            // Round before the sign so that a tiny negative never shows as "-0.0".
+            let points = (c.value * 1000.0).round() / 10.0 + 0.0;
+            let width = format!("{:.1}%", c.value.abs() / scale * 50.0);
+            let class = if points >= 0.05 {
+                "bar up"
+            } else if points <= -0.05 {
+                "bar down"
+            } else {
+                "bar"
+            };
+            view! {
+                <li class="contribution" data-field=spec.name>
+                    <span class="c-label">{spec.label}</span>
+                    <span class="c-track"><span class=class style:width=width></span></span>
+                    <span class="c-value">{format!("{points:+.1} pts")}</span>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <h3>"What drove this result"</h3>
+        <p class="meta">"Change in risk, in percentage points, from a healthy reference patient (45 years, cholesterol 1.8 g/L, pressure 1.2, glucose 0.9 g/L, not overweight, non-smoker). Red raises the risk, green lowers it."</p>
+        <ul class="contributions" id="contributions">{rows}</ul>
+    }
+}
+
 #[component]
 fn Field(state: FieldState) -> impl IntoView {
     let spec = state.spec;
@@ -211,6 +245,7 @@ pub fn AssessmentPage() -> impl IntoView {
                                     {format!("Probability of cardiac risk at decision threshold {:.2}. Model {} · {:.2} ms · saved as assessment #{}.",
                                         p.threshold, p.model_version, p.elapsed_ms, o.assessment_id)}
                                 </p>
+                                <Contributions items=p.contributions.clone()/>
                             </div>
                         }.into_any()
                     }

@@ -74,6 +74,15 @@ enum Command {
         #[arg(long)]
         model: Option<PathBuf>,
     },
+    /// Score every row of a CSV; adds probability, at_risk and error columns.
+    Batch {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        model: Option<PathBuf>,
+    },
     /// Write synthetic patients drawn like the original data (for held-out checks and fixtures).
     Synth {
         #[arg(long)]
@@ -227,6 +236,23 @@ fn run(cli: Cli) -> Result<(), String> {
             println!(
                 "{}",
                 serde_json::to_string(&prediction).expect("serialises")
+            );
+            Ok(())
+        }
+        Command::Batch { data, out, model } => {
+            let predictor = load_model(&model)?;
+            let input =
+                std::fs::read(&data).map_err(|e| format!("cannot read {}: {e}", data.display()))?;
+            let (bytes, summary) = cardiorisk_model::batch::score_csv(&input, &predictor)
+                .map_err(|e| e.to_string())?;
+            cardiorisk_model::artefact::write_atomic(&out, &bytes)
+                .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+            eprintln!(
+                "{} row(s): {} scored, {} invalid (see the error column); written to {}",
+                summary.rows,
+                summary.scored,
+                summary.invalid,
+                out.display()
             );
             Ok(())
         }
