@@ -9,7 +9,10 @@ fn patient() -> Measurements {
     Measurements::from_array([2.4, 1.6, 0.9, 45.0, 0.0, 0.0])
 }
 
-fn rows(dir: &std::path::Path) -> Vec<(f64, f64, f64, i64, i64, i64, f64, String)> {
+/// colesterol, presion, glucosa, edad, sobrepeso, tabaquismo, probability, model_version
+type StoredRow = (f64, f64, f64, i64, i64, i64, f64, String);
+
+fn rows(dir: &std::path::Path) -> Vec<StoredRow> {
     let conn = Connection::open(dir.join(DB_FILE)).unwrap();
     let mut stmt = conn
         .prepare("SELECT colesterol, presion, glucosa, edad, sobrepeso, tabaquismo, probability, model_version FROM assessments")

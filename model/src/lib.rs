@@ -3,6 +3,7 @@
 pub mod artefact;
 pub mod batch;
 pub mod data;
+pub mod job;
 pub mod metrics;
 pub mod net;
 pub mod predictor;

@@ -142,13 +142,13 @@ fn fit_scaler(data: &Dataset, rows: &[usize]) -> Scaler {
     let mut mean = [0f64; 6];
     let mut var = [0f64; 6];
     for &r in rows {
-        for j in 0..6 {
-            mean[j] += data.x[r][j] as f64 / n;
+        for (m, &x) in mean.iter_mut().zip(&data.x[r]) {
+            *m += x as f64 / n;
         }
     }
     for &r in rows {
-        for j in 0..6 {
-            var[j] += (data.x[r][j] as f64 - mean[j]).powi(2) / n;
+        for ((v, &x), m) in var.iter_mut().zip(&data.x[r]).zip(mean) {
+            *v += (x as f64 - m).powi(2) / n;
         }
     }
     Scaler {

@@ -134,3 +134,69 @@ fn inputs_that_do_not_matter_here_get_about_zero() {
         .contributions;
     assert!(c[4].value > 0.3 && c[5].value > 0.3, "{c:?}");
 }
+
+mod background {
+    use cardiorisk_model::data::InvalidRows;
+    use cardiorisk_model::job::{JobError, Progress, TrainingJob};
+    use cardiorisk_model::synth::{generate, to_csv, Span};
+    use cardiorisk_model::{TrainConfig, TrainError};
+
+    fn csv_file(dir: &tempfile::TempDir, rows: usize) -> std::path::PathBuf {
+        let path = dir.path().join("train.csv");
+        std::fs::write(&path, to_csv(&generate(rows, 9, Span::File))).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_job_reports_loading_and_every_epoch_then_returns_the_model() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = TrainConfig {
+            max_epochs: 5,
+            ..TrainConfig::default()
+        };
+        let job = TrainingJob::start(csv_file(&dir, 600), InvalidRows::Refuse, config);
+        let mut reports = Vec::new();
+        while let Some(p) = job.next() {
+            reports.push(p);
+        }
+        let model = job.wait().unwrap();
+        assert_eq!(
+            reports[0],
+            Progress::Loaded {
+                rows: 600,
+                skipped: 0
+            }
+        );
+        assert_eq!(reports.len(), 1 + model.training.epochs_run);
+    }
+
+    #[test]
+    fn a_cancelled_job_returns_no_model() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = TrainConfig {
+            max_epochs: 10_000,
+            patience: 10_000,
+            ..TrainConfig::default()
+        };
+        let job = TrainingJob::start(csv_file(&dir, 2000), InvalidRows::Refuse, config);
+        while !matches!(job.next(), Some(Progress::Epoch(_))) {}
+        job.cancel();
+        assert!(matches!(
+            job.wait(),
+            Err(JobError::Train(TrainError::Cancelled))
+        ));
+    }
+
+    #[test]
+    fn a_bad_file_fails_the_job_with_the_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.csv");
+        std::fs::write(&path, "colesterol,presion\n1,1\n").unwrap();
+        let job = TrainingJob::start(path, InvalidRows::Refuse, TrainConfig::default());
+        let err = job.wait().unwrap_err();
+        assert!(
+            err.to_string().starts_with("missing column(s): glucosa"),
+            "{err}"
+        );
+    }
+}
