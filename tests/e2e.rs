@@ -42,6 +42,18 @@ fn assess_a_patient_in_the_real_window_and_find_it_in_the_database() {
     );
     let s = Session::start(port, APP);
 
+    // First run: create the administrator.
+    for (id, value) in [
+        ("setup-username", "admin"),
+        ("setup-display-name", "Ada Admin"),
+        ("setup-password", "correct horse battery"),
+        ("setup-confirm", "correct horse battery"),
+    ] {
+        s.type_text(&s.wait(&format!("#{id}")), value);
+    }
+    s.click(&s.wait("#setup-submit"));
+    s.wait_text("#who", |t| t == "Ada Admin (admin)");
+
     // Empty states first.
     s.wait_text("#recent-empty", |t| t.contains("No assessments yet"));
 
@@ -94,6 +106,16 @@ fn assess_a_patient_in_the_real_window_and_find_it_in_the_database() {
 
     std::fs::write(shots.join("assessment.png"), s.screenshot_png()).unwrap();
 
+    // Sign out; a wrong password is refused; the right one signs back in.
+    s.click(&s.wait("#sign-out"));
+    s.type_text(&s.wait("#signin-username"), "admin");
+    s.type_text(&s.wait("#signin-password"), "not the password");
+    s.click(&s.wait("#signin-submit"));
+    s.wait_text("#signin-error", |t| t == "Wrong username or password.");
+    s.type_text(&s.wait("#signin-password"), "correct horse battery");
+    s.click(&s.wait("#signin-submit"));
+    s.wait_text("#recent tbody tr", |t| t.contains("2.4"));
+
     let conn = Connection::open(data.path().join("cardiorisk.db")).unwrap();
     let (n, c, p, e, t, prob): (i64, f64, f64, i64, i64, f64) = conn
         .query_row(
@@ -113,4 +135,13 @@ fn assess_a_patient_in_the_real_window_and_find_it_in_the_database() {
         .unwrap();
     assert_eq!((n, c, p, e, t), (1, 2.4, 1.6, 45, 1));
     assert_eq!(shown, cardiorisk_contract::percent_text(prob));
+    // The audit consumer drained the outbox while the app ran.
+    let audited: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM audit_log WHERE action IN ('setup.completed', 'assessment.created', 'sign_in.failed', 'sign_in.succeeded', 'sign_out')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(audited, 5);
 }

@@ -1,9 +1,12 @@
 //! The command path (the code every Tauri command calls) against a real SQLite file
 //! and the real embedded model.
 
+mod support;
+
 use cardiorisk_app::service::{Services, DB_FILE};
 use cardiorisk_contract::{ErrorKind, Measurements, Problem};
 use rusqlite::Connection;
+use support::admin;
 
 fn patient() -> Measurements {
     Measurements::from_array([2.4, 1.6, 0.9, 45.0, 0.0, 0.0])
@@ -38,7 +41,8 @@ fn rows(dir: &std::path::Path) -> Vec<StoredRow> {
 fn an_assessment_stores_exactly_one_row_with_its_inputs_and_output() {
     let dir = tempfile::tempdir().unwrap();
     let services = Services::open(dir.path()).unwrap();
-    let outcome = services.assess(&patient()).unwrap();
+    let token = admin(&services);
+    let outcome = services.assess(&token, None, &patient()).unwrap();
     assert!(
         outcome.prediction.at_risk,
         "cholesterol and pressure both high is risk"
@@ -58,11 +62,12 @@ fn an_assessment_stores_exactly_one_row_with_its_inputs_and_output() {
 fn invalid_inputs_are_refused_with_every_field_named_and_nothing_stored() {
     let dir = tempfile::tempdir().unwrap();
     let services = Services::open(dir.path()).unwrap();
+    let token = admin(&services);
     let mut bad = patient();
     bad.colesterol = 3.5;
     bad.edad = f64::INFINITY;
     bad.sobrepeso = 0.5;
-    let err = services.assess(&bad).unwrap_err();
+    let err = services.assess(&token, None, &bad).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Invalid);
     let named: Vec<(&str, Problem)> = err
         .fields
@@ -91,17 +96,22 @@ fn recent_assessments_survive_a_restart_newest_first() {
     let dir = tempfile::tempdir().unwrap();
     {
         let services = Services::open(dir.path()).unwrap();
+        let token = admin(&services);
         for age in [30.0, 40.0, 50.0] {
             let mut m = patient();
             m.edad = age;
-            services.assess(&m).unwrap();
+            services.assess(&token, None, &m).unwrap();
         }
     }
     let services = Services::open(dir.path()).unwrap();
-    let recent = services.recent(2).unwrap();
+    let token = support::sign_in_admin(&services);
+    let recent = services.recent(&token, 2).unwrap();
     let ages: Vec<f64> = recent.iter().map(|r| r.inputs.edad).collect();
     assert_eq!(ages, [50.0, 40.0]);
-    assert_eq!(services.recent(0).unwrap_err().kind, ErrorKind::Invalid);
+    assert_eq!(
+        services.recent(&token, 0).unwrap_err().kind,
+        ErrorKind::Invalid
+    );
 }
 
 #[test]
@@ -113,7 +123,7 @@ fn database_uses_wal_and_the_current_schema() {
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
     assert_eq!(mode, "wal");
-    assert_eq!(cardiorisk_app::db::schema_version(&conn).unwrap(), 1);
+    assert_eq!(cardiorisk_app::db::schema_version(&conn).unwrap(), 2);
 }
 
 #[test]
@@ -149,7 +159,8 @@ mod registry {
 
         let services = Services::open(dir.path()).unwrap();
         assert_eq!(services.model_source(), &ModelSource::Registry);
-        let outcome = services.assess(&patient()).unwrap();
+        let token = admin(&services);
+        let outcome = services.assess(&token, None, &patient()).unwrap();
         assert_eq!(outcome.prediction.model_version, "20300101-000000-test");
         drop(services);
 
@@ -175,7 +186,8 @@ mod registry {
             }
             other => panic!("expected a fallback, got {other:?}"),
         }
-        let outcome = services.assess(&patient()).unwrap();
+        let token = admin(&services);
+        let outcome = services.assess(&token, None, &patient()).unwrap();
         assert_eq!(
             outcome.prediction.model_version,
             services.predictor().version()

@@ -9,6 +9,10 @@ pub mod command {
     pub const PREDICT: &str = "predict";
     pub const RECENT_ASSESSMENTS: &str = "recent_assessments";
     pub const MODEL_STATUS: &str = "model_status";
+    pub const NEEDS_SETUP: &str = "needs_setup";
+    pub const SET_UP: &str = "set_up";
+    pub const SIGN_IN: &str = "sign_in";
+    pub const SIGN_OUT: &str = "sign_out";
 }
 
 /// Arguments of a command that takes none.
@@ -25,15 +29,18 @@ pub struct ModelStatus {
     pub warning: Option<String>,
 }
 
-/// Arguments of [`command::PREDICT`].
+/// Arguments of [`command::PREDICT`]: score and store, for a patient or unassigned.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PredictArgs {
+    pub token: String,
+    pub patient_id: Option<i64>,
     pub inputs: Measurements,
 }
 
 /// Arguments of [`command::RECENT_ASSESSMENTS`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RecentArgs {
+    pub token: String,
     pub limit: u32,
 }
 
@@ -127,6 +134,16 @@ pub struct AssessmentOutcome {
 pub enum ErrorKind {
     /// The inputs broke a rule; `fields` says which.
     Invalid,
+    /// No session, or it expired: sign in again.
+    Unauthenticated,
+    /// Signed in, but this role may not do this.
+    Forbidden,
+    /// The account is locked or disabled.
+    Locked,
+    /// The id names nothing.
+    NotFound,
+    /// It clashes with what exists (e.g. a record number in use).
+    Conflict,
     /// Something failed inside the app (database, model).
     Internal,
 }
@@ -149,10 +166,35 @@ impl CommandError {
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Invalid, message)
+    }
+
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         CommandError {
-            kind: ErrorKind::Invalid,
+            kind,
             message: message.into(),
             fields: Vec::new(),
+        }
+    }
+
+    /// An invalid-input error naming each `(field, message)`.
+    pub fn fields(problems: Vec<(String, String)>) -> Self {
+        let message = problems
+            .iter()
+            .map(|(_, m)| m.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        CommandError {
+            kind: ErrorKind::Invalid,
+            message,
+            fields: problems
+                .into_iter()
+                .map(|(field, message)| FieldError {
+                    field,
+                    problem: crate::Problem::Invalid,
+                    message,
+                })
+                .collect(),
         }
     }
 }

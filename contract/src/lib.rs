@@ -7,7 +7,9 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+mod accounts;
 mod ipc;
+pub use accounts::*;
 pub use ipc::*;
 
 /// How a field's values are constrained beyond its range.
@@ -141,6 +143,8 @@ pub enum Problem {
     OutOfRange,
     NotWhole,
     NotFlag,
+    /// Any other rule of a non-measurement field; the message says which.
+    Invalid,
 }
 
 /// One offending field, with a message that names it and its valid range.
@@ -160,6 +164,7 @@ impl FieldError {
             Problem::OutOfRange => "is out of range",
             Problem::NotWhole => "must be a whole number",
             Problem::NotFlag => "must be 0 or 1",
+            Problem::Invalid => "is invalid",
         };
         FieldError {
             field: spec.name.to_string(),

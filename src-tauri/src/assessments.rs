@@ -8,11 +8,13 @@ pub fn insert(
     tx: &rusqlite::Transaction,
     m: &Measurements,
     p: &Prediction,
+    patient_id: Option<i64>,
+    user_id: Option<i64>,
 ) -> rusqlite::Result<i64> {
     tx.execute(
         "INSERT INTO assessments (colesterol, presion, glucosa, edad, sobrepeso, tabaquismo,
-             probability, at_risk, band, model_version, elapsed_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             probability, at_risk, band, model_version, elapsed_ms, patient_id, user_id, contributions)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         params![
             m.colesterol,
             m.presion,
@@ -25,6 +27,9 @@ pub fn insert(
             p.band.as_str(),
             p.model_version,
             p.elapsed_ms,
+            patient_id,
+            user_id,
+            serde_json::to_string(&p.contributions).expect("contributions serialise"),
         ],
     )?;
     Ok(tx.last_insert_rowid())

@@ -22,7 +22,58 @@ const MIGRATIONS: &[&str] = &[
         elapsed_ms    REAL NOT NULL
     );
     CREATE INDEX assessments_by_time ON assessments (created_at);",
+    // 2: accounts, patients, the event outbox and the audit log
+    "CREATE TABLE users (
+        id                INTEGER PRIMARY KEY,
+        username          TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        display_name      TEXT NOT NULL,
+        role              TEXT NOT NULL CHECK (role IN ('admin', 'clinician')),
+        password_hash     TEXT NOT NULL,
+        disabled          INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+        failed_attempts   INTEGER NOT NULL DEFAULT 0,
+        locked_until      TEXT,
+        created_at        TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    CREATE TABLE patients (
+        id            INTEGER PRIMARY KEY,
+        record_number TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        name          TEXT NOT NULL,
+        birth_year    INTEGER,
+        notes         TEXT NOT NULL DEFAULT '',
+        created_by    INTEGER REFERENCES users (id),
+        created_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        updated_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    CREATE INDEX patients_by_name ON patients (name COLLATE NOCASE);
+    ALTER TABLE assessments ADD COLUMN patient_id INTEGER REFERENCES patients (id);
+    ALTER TABLE assessments ADD COLUMN user_id INTEGER REFERENCES users (id);
+    ALTER TABLE assessments ADD COLUMN contributions TEXT NOT NULL DEFAULT '[]';
+    CREATE INDEX assessments_by_patient ON assessments (patient_id, created_at);
+    -- AUTOINCREMENT: ids are never reused once drained, so audit_log.event_id stays unique.
+    CREATE TABLE outbox (
+        id    INTEGER PRIMARY KEY AUTOINCREMENT,
+        event TEXT NOT NULL
+    );
+    CREATE TABLE audit_log (
+        id         INTEGER PRIMARY KEY,
+        event_id   INTEGER NOT NULL UNIQUE,
+        at         TEXT NOT NULL,
+        user_id    INTEGER,
+        username   TEXT,
+        action     TEXT NOT NULL,
+        status     TEXT NOT NULL,
+        elapsed_ms REAL NOT NULL,
+        subject    TEXT,
+        detail     TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX audit_by_time ON audit_log (at);
+    CREATE INDEX audit_by_user ON audit_log (username COLLATE NOCASE, at);
+    CREATE INDEX audit_by_action ON audit_log (action, at);
+    CREATE INDEX audit_by_status ON audit_log (status, at);",
 ];
+
+/// `PRAGMA application_id` of every CardioRisk database ("CRK1").
+pub const APPLICATION_ID: i64 = 0x4352_4B31;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -37,6 +88,8 @@ pub enum DbError {
         "the database was written by a newer CardioRisk (schema {found}, this app knows {known})"
     )]
     TooNew { found: i64, known: i64 },
+    #[error("{0} is not a CardioRisk database")]
+    NotOurs(String),
 }
 
 /// Opens (creating if needed) the database at `path` and brings its schema up to date.
@@ -61,9 +114,12 @@ pub fn schema_version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("PRAGMA user_version", [], |r| r.get(0))
 }
 
-fn migrate(conn: &mut Connection) -> Result<(), DbError> {
+pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     let known = MIGRATIONS.len() as i64;
     let found = schema_version(conn)?;
+    if found == 0 {
+        conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+    }
     if found > known {
         return Err(DbError::TooNew { found, known });
     }
@@ -72,6 +128,29 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
         tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Checks that `path` is a sound CardioRisk database this app can read.
+pub fn check_backup(path: &Path) -> Result<(), DbError> {
+    let not_ours = || DbError::NotOurs(path.display().to_string());
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|_| not_ours())?;
+    let app: i64 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(|_| not_ours())?;
+    if app != APPLICATION_ID {
+        return Err(not_ours());
+    }
+    let found = schema_version(&conn)?;
+    let known = MIGRATIONS.len() as i64;
+    if found > known {
+        return Err(DbError::TooNew { found, known });
+    }
+    let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    if integrity != "ok" {
+        return Err(not_ours());
     }
     Ok(())
 }

@@ -1,8 +1,12 @@
 //! CardioRisk's backend: storage, services and the Tauri shell.
 
 pub mod assessments;
+pub mod audit;
+pub mod auth;
+pub mod cache;
 pub mod db;
 pub mod models;
+pub mod patients;
 pub mod service;
 mod shell;
 

@@ -1,15 +1,24 @@
 //! The app's services behind every entry point (Tauri commands, CLI, tests):
-//! validation, the model and storage, with no UI framework in sight.
+//! sessions and roles, validation, the model, storage and the audit trail, with no
+//! UI framework in sight. Every public method that acts for a person takes the
+//! session token and checks the role here, in the backend.
 
+use crate::audit::{self, Action, Event, Status};
+use crate::auth::{self, Actor, Sessions, IDLE_TIMEOUT};
+use crate::cache::PredictionCache;
 use crate::models::{ModelSource, Registry};
-use crate::{assessments, db};
+use crate::{assessments, db, patients};
 use cardiorisk_contract::{
-    AssessmentOutcome, AssessmentRecord, CommandError, Measurements, ModelStatus, MAX_PAGE,
+    check_password, check_username, AssessmentOutcome, AssessmentRecord, AuditFilter, AuditPage,
+    CacheStats, CommandError, ErrorKind, Measurements, ModelStatus, NewUser, Patient, PatientInput,
+    PatientRecord, Role, SessionInfo, UserInfo, MAX_PAGE,
 };
 use cardiorisk_model::Predictor;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tokio::sync::broadcast;
 
 /// Name of the database file inside the data directory.
 pub const DB_FILE: &str = "cardiorisk.db";
@@ -17,18 +26,43 @@ pub const DB_FILE: &str = "cardiorisk.db";
 /// Environment variable that overrides the data directory.
 pub const DATA_DIR_ENV: &str = "CARDIORISK_DATA_DIR";
 
+/// Who may call a service.
+#[derive(Clone, Copy)]
+enum Need {
+    AnyUser,
+    Admin,
+}
+
 pub struct Services {
     db: Mutex<Connection>,
     predictor: Predictor,
     model_source: ModelSource,
     data_dir: PathBuf,
+    sessions: Sessions,
+    cache: PredictionCache,
+    bus: broadcast::Sender<Event>,
+}
+
+fn internal(e: impl std::fmt::Display) -> CommandError {
+    CommandError::internal(format!("the database could not complete the request: {e}"))
+}
+
+fn unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
 }
 
 impl Services {
-    /// Opens the database in `data_dir` and loads the active model (the embedded
-    /// one when none was activated or the activated one cannot be loaded).
+    /// Opens the database in `data_dir`, loads the active model (the embedded one
+    /// when none was activated or the activated one cannot be loaded) and replays
+    /// any event left in the outbox by a crash.
     pub fn open(data_dir: &Path) -> Result<Self, db::DbError> {
-        let conn = db::open(&data_dir.join(DB_FILE))?;
+        Self::open_with(data_dir, IDLE_TIMEOUT)
+    }
+
+    pub fn open_with(data_dir: &Path, idle: Duration) -> Result<Self, db::DbError> {
+        let mut conn = db::open(&data_dir.join(DB_FILE))?;
+        audit::drain(&mut conn)?;
         let (predictor, model_source) = Registry::new(data_dir).active();
         if let ModelSource::Fallback { reason } = &model_source {
             eprintln!("warning: using the embedded model: {reason}");
@@ -38,11 +72,571 @@ impl Services {
             predictor,
             model_source,
             data_dir: data_dir.to_path_buf(),
+            sessions: Sessions::new(idle),
+            cache: PredictionCache::default(),
+            bus: broadcast::channel(1024).0,
         })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn predictor(&self) -> &Predictor {
+        &self.predictor
     }
 
     pub fn model_source(&self) -> &ModelSource {
         &self.model_source
+    }
+
+    /// Events as they commit; the audit consumer and the UI notifier listen here.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.bus.subscribe()
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a half-written row (SQLite rolls
+        // the transaction back), so a poisoned lock is safe to reuse.
+        self.db.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Moves committed events from the outbox to the audit log (idempotent).
+    pub fn drain_outbox(&self) -> Result<usize, CommandError> {
+        audit::drain(&mut self.conn()).map_err(internal)
+    }
+
+    /// Runs `write` and records `event` in one transaction, then publishes the event.
+    fn commit<T>(
+        &self,
+        event: impl FnOnce(&T) -> Event,
+        write: impl FnOnce(&rusqlite::Transaction) -> Result<T, CommandError>,
+    ) -> Result<T, CommandError> {
+        let (value, event) = {
+            let mut conn = self.conn();
+            let tx = conn.transaction().map_err(internal)?;
+            let value = write(&tx)?;
+            let event = event(&value);
+            audit::enqueue(&tx, &event).map_err(internal)?;
+            tx.commit().map_err(internal)?;
+            (value, event)
+        };
+        let _ = self.bus.send(event);
+        Ok(value)
+    }
+
+    /// Records an event on its own (refusals, failures).
+    fn record(&self, event: Event) {
+        let _ = self.commit(|_| event, |_| Ok(()));
+    }
+
+    fn authorize(&self, token: &str, need: Need, action: Action) -> Result<Actor, CommandError> {
+        let started = Instant::now();
+        let Some(actor) = self.sessions.touch(token) else {
+            return Err(CommandError::new(
+                ErrorKind::Unauthenticated,
+                "Your session has ended (signed out, or inactive for too long). Please sign in again.",
+            ));
+        };
+        if matches!(need, Need::Admin) && actor.role != Role::Admin {
+            self.record(
+                Event::new(action, Status::Denied, started)
+                    .by(actor.user_id, &actor.username)
+                    .detail("administrator role required"),
+            );
+            return Err(CommandError::new(
+                ErrorKind::Forbidden,
+                "Only an administrator can do this.",
+            ));
+        }
+        Ok(actor)
+    }
+
+    // ---- accounts and sessions ----
+
+    pub fn needs_setup(&self) -> Result<bool, CommandError> {
+        Ok(auth::count_users(&self.conn()).map_err(internal)? == 0)
+    }
+
+    fn session_for(&self, info: UserInfo) -> SessionInfo {
+        let token = self.sessions.start(Actor {
+            user_id: info.id,
+            username: info.username.clone(),
+            role: info.role,
+        });
+        SessionInfo {
+            token,
+            user: info,
+            idle_timeout_secs: self.sessions.idle().as_secs(),
+        }
+    }
+
+    fn check_new_user(user: &NewUser) -> Result<(), CommandError> {
+        let mut problems = Vec::new();
+        if let Err(m) = check_username(user.username.trim()) {
+            problems.push(("username".to_string(), m));
+        }
+        let name = user.display_name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            problems.push((
+                "display_name".into(),
+                "display_name must be 1 to 100 characters".into(),
+            ));
+        }
+        if let Err(m) = check_password(&user.password) {
+            problems.push(("password".into(), m));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(CommandError::fields(problems))
+        }
+    }
+
+    /// First run: creates the administrator. Refused once any account exists.
+    pub fn set_up(
+        &self,
+        username: &str,
+        display_name: &str,
+        password: &str,
+    ) -> Result<SessionInfo, CommandError> {
+        let started = Instant::now();
+        let user = NewUser {
+            username: username.trim().to_string(),
+            display_name: display_name.trim().to_string(),
+            password: password.to_string(),
+            role: Role::Admin,
+        };
+        Self::check_new_user(&user)?;
+        let hash = auth::hash_password(&user.password);
+        let info = self.commit(
+            |u: &UserInfo| {
+                Event::new(Action::SetupCompleted, Status::Ok, started).by(u.id, &u.username)
+            },
+            |tx| {
+                if auth::count_users(tx).map_err(internal)? > 0 {
+                    return Err(CommandError::new(
+                        ErrorKind::Conflict,
+                        "CardioRisk is already set up: sign in instead.",
+                    ));
+                }
+                let id = auth::insert(tx, &user.username, &user.display_name, Role::Admin, &hash)
+                    .map_err(internal)?;
+                Ok(UserInfo {
+                    id,
+                    username: user.username.clone(),
+                    display_name: user.display_name.clone(),
+                    role: Role::Admin,
+                    disabled: false,
+                })
+            },
+        )?;
+        Ok(self.session_for(info))
+    }
+
+    pub fn sign_in(&self, username: &str, password: &str) -> Result<SessionInfo, CommandError> {
+        let started = Instant::now();
+        let wrong = || CommandError::new(ErrorKind::Unauthenticated, "Wrong username or password.");
+        let account = auth::find_by_name(&self.conn(), username.trim()).map_err(internal)?;
+        let Some(account) = account else {
+            // Same work as a real check, so timing does not reveal which names exist.
+            auth::verify_password(password, "$argon2id$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+            self.record(
+                Event::new(Action::SignInFailed, Status::Denied, started)
+                    .detail(format!("unknown user {:?}", username.trim())),
+            );
+            return Err(wrong());
+        };
+        let info = account.info.clone();
+        if auth::is_locked(&self.conn(), &account).map_err(internal)? {
+            self.record(
+                Event::new(Action::SignInFailed, Status::Denied, started)
+                    .by(info.id, &info.username)
+                    .detail("account locked"),
+            );
+            return Err(CommandError::new(ErrorKind::Locked, format!(
+                "This account is locked after {} failed sign-ins. Try again in {} minutes or ask an administrator to reset the password.",
+                auth::MAX_FAILED, auth::LOCK_MINUTES)));
+        }
+        if info.disabled {
+            self.record(
+                Event::new(Action::SignInFailed, Status::Denied, started)
+                    .by(info.id, &info.username)
+                    .detail("account disabled"),
+            );
+            return Err(CommandError::new(
+                ErrorKind::Locked,
+                "This account is disabled. Ask an administrator.",
+            ));
+        }
+        if !auth::verify_password(password, &account.password_hash) {
+            let locked = self.commit(
+                |locked: &bool| {
+                    let action = if *locked {
+                        Action::AccountLocked
+                    } else {
+                        Action::SignInFailed
+                    };
+                    Event::new(action, Status::Denied, started)
+                        .by(info.id, &info.username)
+                        .detail("wrong password")
+                },
+                |tx| auth::record_failure(tx, info.id).map_err(internal),
+            )?;
+            return Err(if locked {
+                CommandError::new(
+                    ErrorKind::Locked,
+                    format!(
+                        "Too many failed sign-ins: this account is locked for {} minutes.",
+                        auth::LOCK_MINUTES
+                    ),
+                )
+            } else {
+                wrong()
+            });
+        }
+        self.commit(
+            |_| {
+                Event::new(Action::SignInSucceeded, Status::Ok, started).by(info.id, &info.username)
+            },
+            |tx| auth::record_success(tx, info.id).map_err(internal),
+        )?;
+        Ok(self.session_for(info))
+    }
+
+    pub fn sign_out(&self, token: &str) -> Result<(), CommandError> {
+        let started = Instant::now();
+        if let Some(actor) = self.sessions.end(token) {
+            self.record(
+                Event::new(Action::SignOut, Status::Ok, started).by(actor.user_id, &actor.username),
+            );
+        }
+        Ok(())
+    }
+
+    pub fn list_users(&self, token: &str) -> Result<Vec<UserInfo>, CommandError> {
+        self.authorize(token, Need::Admin, Action::AccountChanged)?;
+        auth::list(&self.conn()).map_err(internal)
+    }
+
+    pub fn create_user(&self, token: &str, user: &NewUser) -> Result<UserInfo, CommandError> {
+        let started = Instant::now();
+        let actor = self.authorize(token, Need::Admin, Action::AccountCreated)?;
+        Self::check_new_user(user)?;
+        let hash = auth::hash_password(&user.password);
+        self.commit(
+            |u: &UserInfo| {
+                Event::new(Action::AccountCreated, Status::Ok, started)
+                    .by(actor.user_id, &actor.username)
+                    .about(format!("user:{}", u.id))
+                    .detail(format!("{} ({})", u.username, u.role.as_str()))
+            },
+            |tx| {
+                let id = auth::insert(
+                    tx,
+                    user.username.trim(),
+                    user.display_name.trim(),
+                    user.role,
+                    &hash,
+                )
+                .map_err(|e| {
+                    if unique_violation(&e) {
+                        CommandError::new(
+                            ErrorKind::Conflict,
+                            format!("The username {} is taken.", user.username.trim()),
+                        )
+                    } else {
+                        internal(e)
+                    }
+                })?;
+                Ok(UserInfo {
+                    id,
+                    username: user.username.trim().into(),
+                    display_name: user.display_name.trim().into(),
+                    role: user.role,
+                    disabled: false,
+                })
+            },
+        )
+    }
+
+    pub fn set_disabled(
+        &self,
+        token: &str,
+        user_id: i64,
+        disabled: bool,
+    ) -> Result<(), CommandError> {
+        let started = Instant::now();
+        let actor = self.authorize(token, Need::Admin, Action::AccountChanged)?;
+        if actor.user_id == user_id && disabled {
+            return Err(CommandError::invalid(
+                "You cannot disable your own account.",
+            ));
+        }
+        self.commit(
+            |_| {
+                Event::new(Action::AccountChanged, Status::Ok, started)
+                    .by(actor.user_id, &actor.username)
+                    .about(format!("user:{user_id}"))
+                    .detail(if disabled { "disabled" } else { "enabled" })
+            },
+            |tx| match auth::set_disabled(tx, user_id, disabled).map_err(internal)? {
+                0 => Err(CommandError::new(
+                    ErrorKind::NotFound,
+                    format!("No account has id {user_id}."),
+                )),
+                _ => Ok(()),
+            },
+        )?;
+        if disabled {
+            self.sessions.end_user(user_id);
+        }
+        Ok(())
+    }
+
+    pub fn reset_password(
+        &self,
+        token: &str,
+        user_id: i64,
+        new_password: &str,
+    ) -> Result<(), CommandError> {
+        let started = Instant::now();
+        let actor = self.authorize(token, Need::Admin, Action::AccountChanged)?;
+        check_password(new_password)
+            .map_err(|m| CommandError::fields(vec![("new_password".into(), m)]))?;
+        let hash = auth::hash_password(new_password);
+        self.commit(
+            |_| {
+                Event::new(Action::AccountChanged, Status::Ok, started)
+                    .by(actor.user_id, &actor.username)
+                    .about(format!("user:{user_id}"))
+                    .detail("password reset")
+            },
+            |tx| match auth::set_password(tx, user_id, &hash).map_err(internal)? {
+                0 => Err(CommandError::new(
+                    ErrorKind::NotFound,
+                    format!("No account has id {user_id}."),
+                )),
+                _ => Ok(()),
+            },
+        )?;
+        self.sessions.end_user(user_id);
+        Ok(())
+    }
+
+    // ---- patients ----
+
+    pub fn create_patient(&self, token: &str, p: &PatientInput) -> Result<Patient, CommandError> {
+        let started = Instant::now();
+        let actor = self.authorize(token, Need::AnyUser, Action::PatientCreated)?;
+        p.check().map_err(CommandError::fields)?;
+        let id = self.commit(
+            |id: &i64| {
+                Event::new(Action::PatientCreated, Status::Ok, started)
+                    .by(actor.user_id, &actor.username)
+                    .about(format!("patient:{id}"))
+            },
+            |tx| patients::insert(tx, p, actor.user_id).map_err(|e| conflict_or_internal(e, p)),
+        )?;
+        patients::get(&self.conn(), id)
+            .map_err(internal)?
+            .ok_or_else(|| internal("the new patient vanished"))
+    }
+
+    pub fn update_patient(
+        &self,
+        token: &str,
+        id: i64,
+        p: &PatientInput,
+    ) -> Result<Patient, CommandError> {
+        let started = Instant::now();
+        let actor = self.authorize(token, Need::AnyUser, Action::PatientUpdated)?;
+        p.check().map_err(CommandError::fields)?;
+        self.commit(
+            |_| {
+                Event::new(Action::PatientUpdated, Status::Ok, started)
+                    .by(actor.user_id, &actor.username)
+                    .about(format!("patient:{id}"))
+            },
+            |tx| match patients::update(tx, id, p).map_err(|e| conflict_or_internal(e, p))? {
+                0 => Err(not_found_patient(id)),
+                _ => Ok(()),
+            },
+        )?;
+        patients::get(&self.conn(), id)
+            .map_err(internal)?
+            .ok_or_else(|| not_found_patient(id))
+    }
+
+    pub fn search_patients(
+        &self,
+        token: &str,
+        query: &str,
+        limit: u32,
+    ) -> Result<Vec<Patient>, CommandError> {
+        self.authorize(token, Need::AnyUser, Action::PatientUpdated)?;
+        check_limit(limit)?;
+        patients::search(&self.conn(), query, limit).map_err(internal)
+    }
+
+    pub fn patient_record(&self, token: &str, id: i64) -> Result<PatientRecord, CommandError> {
+        self.authorize(token, Need::AnyUser, Action::PatientUpdated)?;
+        let conn = self.conn();
+        let patient = patients::get(&conn, id)
+            .map_err(internal)?
+            .ok_or_else(|| not_found_patient(id))?;
+        let history = patients::history(&conn, id).map_err(internal)?;
+        Ok(PatientRecord { patient, history })
+    }
+
+    // ---- assessments ----
+
+    /// Validates, scores and stores one assessment and its audit event in a single
+    /// transaction.
+    pub fn assess(
+        &self,
+        token: &str,
+        patient_id: Option<i64>,
+        inputs: &Measurements,
+    ) -> Result<AssessmentOutcome, CommandError> {
+        let started = Instant::now();
+        let actor = self.authorize(token, Need::AnyUser, Action::AssessmentCreated)?;
+        if let Err(e) = inputs.validate() {
+            self.record(
+                Event::new(Action::AssessmentRefused, Status::Invalid, started)
+                    .by(actor.user_id, &actor.username)
+                    .detail(e.to_string()),
+            );
+            return Err(e.into());
+        }
+        let (prediction, _) = self.cache.get_or(inputs, self.predictor.version(), || {
+            self.predictor.predict(inputs)
+        });
+        let assessment_id = self.commit(
+            |id: &i64| {
+                Event::new(Action::AssessmentCreated, Status::Ok, started)
+                    .by(actor.user_id, &actor.username)
+                    .about(format!("assessment:{id}"))
+                    .detail(format!(
+                        "p={:.4} model={}{}",
+                        prediction.probability,
+                        prediction.model_version,
+                        patient_id
+                            .map(|p| format!(" patient:{p}"))
+                            .unwrap_or_default()
+                    ))
+            },
+            |tx| {
+                if let Some(pid) = patient_id {
+                    if patients::get(tx, pid).map_err(internal)?.is_none() {
+                        return Err(not_found_patient(pid));
+                    }
+                }
+                assessments::insert(tx, inputs, &prediction, patient_id, Some(actor.user_id))
+                    .map_err(internal)
+            },
+        )?;
+        Ok(AssessmentOutcome {
+            prediction,
+            assessment_id,
+        })
+    }
+
+    pub fn recent(&self, token: &str, limit: u32) -> Result<Vec<AssessmentRecord>, CommandError> {
+        self.authorize(token, Need::AnyUser, Action::AssessmentCreated)?;
+        check_limit(limit)?;
+        assessments::recent(&self.conn(), limit).map_err(internal)
+    }
+
+    pub fn cache_stats(&self, token: &str) -> Result<CacheStats, CommandError> {
+        self.authorize(token, Need::AnyUser, Action::AssessmentCreated)?;
+        Ok(self.cache.stats())
+    }
+
+    // ---- audit ----
+
+    pub fn audit(
+        &self,
+        token: &str,
+        filter: &AuditFilter,
+        limit: u32,
+        offset: u32,
+    ) -> Result<AuditPage, CommandError> {
+        self.authorize(token, Need::Admin, Action::AuditExported)?;
+        check_limit(limit)?;
+        audit::query(&self.conn(), filter, limit, offset).map_err(internal)
+    }
+
+    /// Writes the matching entries as CSV to `path` (atomically).
+    pub fn export_audit(
+        &self,
+        token: &str,
+        filter: &AuditFilter,
+        path: &Path,
+    ) -> Result<(), CommandError> {
+        let started = Instant::now();
+        let actor = self.authorize(token, Need::Admin, Action::AuditExported)?;
+        let bytes = audit::export_csv(&self.conn(), filter).map_err(internal)?;
+        cardiorisk_model::artefact::write_atomic(path, &bytes)
+            .map_err(|e| CommandError::internal(format!("cannot write {}: {e}", path.display())))?;
+        self.record(
+            Event::new(Action::AuditExported, Status::Ok, started)
+                .by(actor.user_id, &actor.username)
+                .detail(path.display().to_string()),
+        );
+        Ok(())
+    }
+
+    // ---- storage ----
+
+    /// Copies the live database to `path` with SQLite's online backup.
+    pub fn backup(&self, token: &str, path: &Path) -> Result<(), CommandError> {
+        let started = Instant::now();
+        let actor = self.authorize(token, Need::Admin, Action::DatabaseBackup)?;
+        let tmp = path.with_extension("partial");
+        {
+            let conn = self.conn();
+            conn.backup(
+                rusqlite::MAIN_DB,
+                &tmp,
+                None::<fn(rusqlite::backup::Progress)>,
+            )
+            .map_err(|e| CommandError::internal(format!("backup failed: {e}")))?;
+        }
+        std::fs::rename(&tmp, path)
+            .map_err(|e| CommandError::internal(format!("cannot write {}: {e}", path.display())))?;
+        self.record(
+            Event::new(Action::DatabaseBackup, Status::Ok, started)
+                .by(actor.user_id, &actor.username)
+                .detail(path.display().to_string()),
+        );
+        Ok(())
+    }
+
+    /// Replaces the live database with the backup at `path`, after checking that it
+    /// is a sound CardioRisk database this app can read. Every session ends.
+    pub fn restore(&self, token: &str, path: &Path) -> Result<(), CommandError> {
+        let started = Instant::now();
+        let actor = self.authorize(token, Need::Admin, Action::DatabaseRestored)?;
+        db::check_backup(path).map_err(|e| CommandError::invalid(e.to_string()))?;
+        {
+            let mut conn = self.conn();
+            conn.restore(
+                rusqlite::MAIN_DB,
+                path,
+                None::<fn(rusqlite::backup::Progress)>,
+            )
+            .map_err(|e| CommandError::internal(format!("restore failed: {e}")))?;
+            db::migrate(&mut conn).map_err(|e| CommandError::internal(e.to_string()))?;
+        }
+        self.cache.clear();
+        self.record(
+            Event::new(Action::DatabaseRestored, Status::Ok, started)
+                .by(actor.user_id, &actor.username)
+                .detail(path.display().to_string()),
+        );
+        self.sessions.end_user(actor.user_id);
+        Ok(())
     }
 
     pub fn model_status(&self) -> ModelStatus {
@@ -59,45 +653,32 @@ impl Services {
             warning,
         }
     }
+}
 
-    pub fn data_dir(&self) -> &Path {
-        &self.data_dir
-    }
-
-    pub fn predictor(&self) -> &Predictor {
-        &self.predictor
-    }
-
-    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        // A panic while holding the lock cannot leave a half-written row (SQLite rolls the
-        // transaction back), so a poisoned lock is safe to reuse.
-        self.db.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Validates, scores and stores one assessment in a single transaction.
-    pub fn assess(&self, inputs: &Measurements) -> Result<AssessmentOutcome, CommandError> {
-        inputs.validate()?;
-        let prediction = self.predictor.predict(inputs);
-        let mut conn = self.conn();
-        let tx = conn.transaction().map_err(internal)?;
-        let assessment_id = assessments::insert(&tx, inputs, &prediction).map_err(internal)?;
-        tx.commit().map_err(internal)?;
-        Ok(AssessmentOutcome {
-            prediction,
-            assessment_id,
-        })
-    }
-
-    pub fn recent(&self, limit: u32) -> Result<Vec<AssessmentRecord>, CommandError> {
-        if limit == 0 || limit > MAX_PAGE {
-            return Err(CommandError::invalid(format!(
-                "limit must be from 1 to {MAX_PAGE}"
-            )));
-        }
-        assessments::recent(&self.conn(), limit).map_err(internal)
+fn check_limit(limit: u32) -> Result<(), CommandError> {
+    if limit == 0 || limit > MAX_PAGE {
+        Err(CommandError::invalid(format!(
+            "limit must be from 1 to {MAX_PAGE}"
+        )))
+    } else {
+        Ok(())
     }
 }
 
-fn internal(e: rusqlite::Error) -> CommandError {
-    CommandError::internal(format!("could not save or read the assessment: {e}"))
+fn not_found_patient(id: i64) -> CommandError {
+    CommandError::new(ErrorKind::NotFound, format!("No patient has id {id}."))
+}
+
+fn conflict_or_internal(e: rusqlite::Error, p: &PatientInput) -> CommandError {
+    if unique_violation(&e) {
+        CommandError::new(
+            ErrorKind::Conflict,
+            format!(
+                "Record number {} is already in use.",
+                p.record_number.trim()
+            ),
+        )
+    } else {
+        internal(e)
+    }
 }

@@ -77,3 +77,20 @@ pub fn free_port() -> u16 {
         .expect("bind a loopback port")
         .port()
 }
+
+pub const ADMIN_PASSWORD: &str = "correct horse battery";
+
+/// Runs first-run set-up and returns the administrator's session token.
+pub fn admin(services: &cardiorisk_app::service::Services) -> String {
+    services
+        .set_up("admin", "Ada Admin", ADMIN_PASSWORD)
+        .expect("first-run set-up")
+        .token
+}
+
+pub fn sign_in_admin(services: &cardiorisk_app::service::Services) -> String {
+    services
+        .sign_in("admin", ADMIN_PASSWORD)
+        .expect("admin signs in")
+        .token
+}

@@ -157,15 +157,18 @@ pub fn AssessmentPage() -> impl IntoView {
     let busy = RwSignal::new(false);
     let recent = RwSignal::new(None::<Result<Vec<AssessmentRecord>, CommandError>>);
 
+    let auth = expect_context::<crate::session::Auth>();
     let load_recent = move || {
+        let token = auth.token();
         spawn_local(async move {
-            let result = call(
-                command::RECENT_ASSESSMENTS,
-                &RecentArgs {
-                    limit: RECENT_SHOWN,
-                },
-            )
-            .await;
+            let args = RecentArgs {
+                token,
+                limit: RECENT_SHOWN,
+            };
+            let result = call(command::RECENT_ASSESSMENTS, &args).await;
+            if let Err(e) = &result {
+                auth.check(e);
+            }
             recent.set(Some(result));
         })
     };
@@ -190,6 +193,8 @@ pub fn AssessmentPage() -> impl IntoView {
         busy.set(true);
         failure.set(None);
         let args = PredictArgs {
+            token: auth.token(),
+            patient_id: None,
             inputs: Measurements::from_array(values),
         };
         spawn_local(async move {
@@ -199,6 +204,7 @@ pub fn AssessmentPage() -> impl IntoView {
                     load_recent();
                 }
                 Err(e) => {
+                    auth.check(&e);
                     outcome.set(None);
                     failure.set(Some(e));
                 }

@@ -2,17 +2,35 @@
 
 mod assess;
 mod ipc;
+mod session;
 
 use cardiorisk_contract::{command, ModelStatus, NoArgs};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use session::{Auth, SetupForm, SignInForm};
 
 #[component]
 fn App() -> impl IntoView {
     let status = RwSignal::new(None::<ModelStatus>);
+    let auth = Auth {
+        session: RwSignal::new(None),
+        notice: RwSignal::new(None),
+    };
+    provide_context(auth);
+    let needs_setup = RwSignal::new(None::<bool>);
+    // Once anyone has signed in, set-up is done for good.
+    Effect::new(move || {
+        if auth.session.get().is_some() {
+            needs_setup.set(Some(false));
+        }
+    });
     spawn_local(async move {
         if let Ok(s) = ipc::call::<_, ModelStatus>(command::MODEL_STATUS, &NoArgs {}).await {
             status.set(Some(s));
+        }
+        match ipc::call::<_, bool>(command::NEEDS_SETUP, &NoArgs {}).await {
+            Ok(v) => needs_setup.set(Some(v)),
+            Err(e) => auth.notice.set(Some(e.message)),
         }
     });
     view! {
@@ -22,12 +40,21 @@ fn App() -> impl IntoView {
             <span class="model-version" id="model-version">
                 {move || status.get().map(|s| format!("Model {}", s.version)).unwrap_or_default()}
             </span>
+            {move || auth.session.get().map(|s| view! {
+                <span class="who" id="who">{format!("{} ({})", s.user.display_name, s.user.role.as_str())}</span>
+                <button id="sign-out" class="link" on:click=move |_| auth.sign_out()>"Sign out"</button>
+            })}
         </header>
         {move || status.get().and_then(|s| s.warning).map(|w| view! {
             <div class="banner" id="model-warning" role="alert">{w}</div>
         })}
         <main class="page">
-            <assess::AssessmentPage/>
+            {move || match (auth.session.get().is_some(), needs_setup.get()) {
+                (true, _) => view! { <assess::AssessmentPage/> }.into_any(),
+                (false, Some(true)) if auth.notice.get().is_none() => view! { <SetupForm/> }.into_any(),
+                (false, Some(_)) => view! { <SignInForm/> }.into_any(),
+                (false, None) => view! { <p class="empty">"Starting…"</p> }.into_any(),
+            }}
         </main>
     }
 }

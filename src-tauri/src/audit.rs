@@ -1,0 +1,273 @@
+//! Typed events, the transactional outbox and the audit log.
+//!
+//! A service writes its domain rows and the event describing them in one
+//! transaction (`enqueue`). After commit the event is published on the bus; the
+//! audit consumer then moves outbox rows into `audit_log` (`drain`). `drain` is
+//! idempotent: `audit_log.event_id` is unique, so replaying after a crash between
+//! the copy and the delete adds nothing twice.
+
+use cardiorisk_contract::{AuditEntry, AuditFilter, AuditPage};
+use rusqlite::{params, params_from_iter, Connection, Row, Transaction};
+use serde::{Deserialize, Serialize};
+use std::time::{Instant, SystemTime};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Action {
+    #[serde(rename = "setup.completed")]
+    SetupCompleted,
+    #[serde(rename = "sign_in.succeeded")]
+    SignInSucceeded,
+    #[serde(rename = "sign_in.failed")]
+    SignInFailed,
+    #[serde(rename = "account.locked")]
+    AccountLocked,
+    #[serde(rename = "sign_out")]
+    SignOut,
+    #[serde(rename = "session.denied")]
+    SessionDenied,
+    #[serde(rename = "account.created")]
+    AccountCreated,
+    #[serde(rename = "account.changed")]
+    AccountChanged,
+    #[serde(rename = "patient.created")]
+    PatientCreated,
+    #[serde(rename = "patient.updated")]
+    PatientUpdated,
+    #[serde(rename = "assessment.created")]
+    AssessmentCreated,
+    #[serde(rename = "assessment.refused")]
+    AssessmentRefused,
+    #[serde(rename = "model.activated")]
+    ModelActivated,
+    #[serde(rename = "gateway.request")]
+    GatewayRequest,
+    #[serde(rename = "database.backup")]
+    DatabaseBackup,
+    #[serde(rename = "database.restored")]
+    DatabaseRestored,
+    #[serde(rename = "audit.exported")]
+    AuditExported,
+}
+
+impl Action {
+    pub fn as_str(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    Denied,
+    Invalid,
+    Error,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Denied => "denied",
+            Status::Invalid => "invalid",
+            Status::Error => "error",
+        }
+    }
+}
+
+/// Something that happened, as published on the bus and kept in the audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// UTC, RFC 3339 with milliseconds.
+    pub at: String,
+    pub user_id: Option<i64>,
+    pub username: Option<String>,
+    pub action: Action,
+    pub status: Status,
+    pub elapsed_ms: f64,
+    /// What it was about, e.g. "assessment:12".
+    pub subject: Option<String>,
+    pub detail: String,
+}
+
+impl Event {
+    pub fn new(action: Action, status: Status, started: Instant) -> Self {
+        Event {
+            at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+            user_id: None,
+            username: None,
+            action,
+            status,
+            elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
+            subject: None,
+            detail: String::new(),
+        }
+    }
+
+    pub fn by(mut self, user_id: i64, username: &str) -> Self {
+        self.user_id = Some(user_id);
+        self.username = Some(username.to_string());
+        self
+    }
+
+    pub fn about(mut self, subject: impl Into<String>) -> Self {
+        self.subject = Some(subject.into());
+        self
+    }
+
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = detail.into();
+        self
+    }
+}
+
+/// Adds `event` to the outbox inside the caller's transaction.
+pub fn enqueue(tx: &Transaction, event: &Event) -> rusqlite::Result<i64> {
+    let json = serde_json::to_string(event).expect("events serialise");
+    tx.execute("INSERT INTO outbox (event) VALUES (?1)", [json])?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// Moves every outbox row into the audit log; returns how many were moved.
+pub fn drain(conn: &mut Connection) -> rusqlite::Result<usize> {
+    let tx = conn.transaction()?;
+    let pending: Vec<(i64, String)> = {
+        let mut stmt = tx.prepare_cached("SELECT id, event FROM outbox ORDER BY id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT OR IGNORE INTO audit_log
+                 (event_id, at, user_id, username, action, status, elapsed_ms, subject, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?;
+        for (id, json) in &pending {
+            let e: Event = match serde_json::from_str(json) {
+                Ok(e) => e,
+                Err(err) => Event {
+                    detail: format!("unreadable event: {err}"),
+                    ..Event::new(Action::SessionDenied, Status::Error, Instant::now())
+                },
+            };
+            insert.execute(params![
+                id,
+                e.at,
+                e.user_id,
+                e.username,
+                e.action.as_str(),
+                e.status.as_str(),
+                e.elapsed_ms,
+                e.subject,
+                e.detail
+            ])?;
+        }
+    }
+    if let Some((last, _)) = pending.last() {
+        tx.execute("DELETE FROM outbox WHERE id <= ?1", [last])?;
+    }
+    tx.commit()?;
+    Ok(pending.len())
+}
+
+fn entry(row: &Row) -> rusqlite::Result<AuditEntry> {
+    Ok(AuditEntry {
+        id: row.get("id")?,
+        at: row.get("at")?,
+        username: row.get("username")?,
+        action: row.get("action")?,
+        status: row.get("status")?,
+        elapsed_ms: row.get("elapsed_ms")?,
+        subject: row.get("subject")?,
+        detail: row.get("detail")?,
+    })
+}
+
+fn where_clause(filter: &AuditFilter) -> (String, Vec<String>) {
+    let mut clauses = Vec::new();
+    let mut values = Vec::new();
+    let mut add = |sql: &str, value: &Option<String>| {
+        if let Some(v) = value.as_ref().filter(|v| !v.trim().is_empty()) {
+            values.push(v.trim().to_string());
+            clauses.push(sql.replace('?', &format!("?{}", values.len())));
+        }
+    };
+    add("username = ? COLLATE NOCASE", &filter.username);
+    add("action = ?", &filter.action);
+    add("status = ?", &filter.status);
+    add("at >= ?", &filter.from);
+    add("at < ?", &filter.to);
+    let sql = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    (sql, values)
+}
+
+/// Entries matching `filter`, newest first, with the total count.
+pub fn query(
+    conn: &Connection,
+    filter: &AuditFilter,
+    limit: u32,
+    offset: u32,
+) -> rusqlite::Result<AuditPage> {
+    let (clause, values) = where_clause(filter);
+    let total: i64 = conn.query_row(
+        &format!("SELECT COUNT(*) FROM audit_log {clause}"),
+        params_from_iter(values.iter()),
+        |r| r.get(0),
+    )?;
+    let sql = format!(
+        "SELECT * FROM audit_log {clause} ORDER BY at DESC, id DESC LIMIT {limit} OFFSET {offset}"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let entries = stmt
+        .query_map(params_from_iter(values.iter()), entry)?
+        .collect::<Result<_, _>>()?;
+    Ok(AuditPage {
+        entries,
+        total: total as u64,
+    })
+}
+
+/// Every entry matching `filter`, oldest first, as CSV.
+pub fn export_csv(conn: &Connection, filter: &AuditFilter) -> Result<Vec<u8>, String> {
+    let (clause, values) = where_clause(filter);
+    let mut stmt = conn
+        .prepare(&format!("SELECT * FROM audit_log {clause} ORDER BY at, id"))
+        .map_err(|e| e.to_string())?;
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record([
+        "id",
+        "at",
+        "user",
+        "action",
+        "status",
+        "elapsed_ms",
+        "subject",
+        "detail",
+    ])
+    .map_err(|e| e.to_string())?;
+    let rows = stmt
+        .query_map(params_from_iter(values.iter()), entry)
+        .map_err(|e| e.to_string())?;
+    for r in rows {
+        let e = r.map_err(|e| e.to_string())?;
+        out.write_record([
+            e.id.to_string(),
+            e.at,
+            e.username.unwrap_or_default(),
+            e.action,
+            e.status,
+            format!("{:.3}", e.elapsed_ms),
+            e.subject.unwrap_or_default(),
+            e.detail,
+        ])
+        .map_err(|e| e.to_string())?;
+    }
+    out.into_inner().map_err(|e| e.to_string())
+}

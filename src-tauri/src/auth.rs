@@ -1,0 +1,230 @@
+//! Accounts and sessions: argon2id password hashes, lock-out after repeated failures,
+//! sessions that end after inactivity. Sessions live in memory only: a restart signs
+//! everyone out.
+
+use cardiorisk_contract::{Role, UserInfo};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Failed sign-ins in a row that lock an account.
+pub const MAX_FAILED: i64 = 5;
+/// How long a locked account stays locked.
+pub const LOCK_MINUTES: i64 = 15;
+/// Inactivity after which a session ends.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+pub fn hash_password(password: &str) -> String {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).expect("the OS random source works");
+    let salt = SaltString::encode_b64(&salt).expect("16 bytes encode");
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2id hashing")
+        .to_string()
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(hash)
+        .map(|h| {
+            argon2::Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// 32 random bytes, hex.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the OS random source works");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A user row with what sign-in needs.
+pub struct Account {
+    pub info: UserInfo,
+    pub password_hash: String,
+    pub failed_attempts: i64,
+    pub locked_until: Option<String>,
+}
+
+fn account(row: &Row) -> rusqlite::Result<Account> {
+    let role: String = row.get("role")?;
+    Ok(Account {
+        info: UserInfo {
+            id: row.get("id")?,
+            username: row.get("username")?,
+            display_name: row.get("display_name")?,
+            role: Role::parse(&role).unwrap_or(Role::Clinician),
+            disabled: row.get("disabled")?,
+        },
+        password_hash: row.get("password_hash")?,
+        failed_attempts: row.get("failed_attempts")?,
+        locked_until: row.get("locked_until")?,
+    })
+}
+
+pub fn find_by_name(conn: &Connection, username: &str) -> rusqlite::Result<Option<Account>> {
+    conn.query_row(
+        "SELECT * FROM users WHERE username = ?1",
+        [username],
+        account,
+    )
+    .optional()
+}
+
+pub fn find_by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<Account>> {
+    conn.query_row("SELECT * FROM users WHERE id = ?1", [id], account)
+        .optional()
+}
+
+pub fn count_users(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))
+}
+
+pub fn list(conn: &Connection) -> rusqlite::Result<Vec<UserInfo>> {
+    let mut stmt = conn.prepare("SELECT * FROM users ORDER BY username")?;
+    let rows = stmt.query_map([], account)?;
+    rows.map(|r| r.map(|a| a.info)).collect()
+}
+
+pub fn insert(
+    conn: &Connection,
+    username: &str,
+    display_name: &str,
+    role: Role,
+    password_hash: &str,
+) -> rusqlite::Result<i64> {
+    conn.execute(
+        "INSERT INTO users (username, display_name, role, password_hash) VALUES (?1, ?2, ?3, ?4)",
+        params![username, display_name, role.as_str(), password_hash],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Records a failed attempt; returns whether the account is now locked.
+pub fn record_failure(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
+    conn.execute(
+        "UPDATE users SET failed_attempts = failed_attempts + 1,
+             locked_until = CASE WHEN failed_attempts + 1 >= ?2
+                 THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?3) ELSE locked_until END
+         WHERE id = ?1",
+        params![id, MAX_FAILED, format!("+{LOCK_MINUTES} minutes")],
+    )?;
+    conn.query_row(
+        "SELECT failed_attempts >= ?2 FROM users WHERE id = ?1",
+        params![id, MAX_FAILED],
+        |r| r.get(0),
+    )
+}
+
+pub fn is_locked(conn: &Connection, account: &Account) -> rusqlite::Result<bool> {
+    match &account.locked_until {
+        None => Ok(false),
+        Some(until) => conn.query_row(
+            "SELECT ?1 > strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+            [until],
+            |r| r.get(0),
+        ),
+    }
+}
+
+pub fn record_success(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = ?1",
+        [id],
+    )?;
+    Ok(())
+}
+
+pub fn set_disabled(conn: &Connection, id: i64, disabled: bool) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE users SET disabled = ?2 WHERE id = ?1",
+        params![id, disabled],
+    )
+}
+
+pub fn set_password(conn: &Connection, id: i64, hash: &str) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE users SET password_hash = ?2, failed_attempts = 0, locked_until = NULL WHERE id = ?1",
+        params![id, hash],
+    )
+}
+
+/// Who a live session belongs to.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: i64,
+    pub username: String,
+    pub role: Role,
+}
+
+struct Live {
+    actor: Actor,
+    last_seen: Instant,
+}
+
+/// Live sessions by token, each ending after `idle` without use.
+pub struct Sessions {
+    live: Mutex<HashMap<String, Live>>,
+    idle: Duration,
+}
+
+impl Sessions {
+    pub fn new(idle: Duration) -> Self {
+        Sessions {
+            live: Mutex::new(HashMap::new()),
+            idle,
+        }
+    }
+
+    pub fn idle(&self) -> Duration {
+        self.idle
+    }
+
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Live>> {
+        self.live.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn start(&self, actor: Actor) -> String {
+        let token = random_token();
+        self.map().insert(
+            token.clone(),
+            Live {
+                actor,
+                last_seen: Instant::now(),
+            },
+        );
+        token
+    }
+
+    /// The session's actor, refreshing its activity; `None` if unknown or expired.
+    pub fn touch(&self, token: &str) -> Option<Actor> {
+        let mut map = self.map();
+        let now = Instant::now();
+        match map.get_mut(token) {
+            Some(live) if now.duration_since(live.last_seen) <= self.idle => {
+                live.last_seen = now;
+                Some(live.actor.clone())
+            }
+            Some(_) => {
+                map.remove(token);
+                None
+            }
+            None => None,
+        }
+    }
+
+    pub fn end(&self, token: &str) -> Option<Actor> {
+        self.map().remove(token).map(|l| l.actor)
+    }
+
+    /// Ends every session of a user (disabled, or password reset).
+    pub fn end_user(&self, user_id: i64) {
+        self.map().retain(|_, l| l.actor.user_id != user_id);
+    }
+}

@@ -1,0 +1,522 @@
+//! Accounts, roles, patients, the outbox-fed audit log, the cache, backup and restore,
+//! concurrency and crash safety: all against real SQLite files and the real model.
+
+mod support;
+
+use cardiorisk_app::service::{Services, DB_FILE};
+use cardiorisk_contract::{AuditFilter, ErrorKind, Measurements, NewUser, PatientInput, Role};
+use rusqlite::Connection;
+use std::sync::Arc;
+use support::{admin, ADMIN_PASSWORD};
+
+fn patient_input(rn: &str, name: &str) -> PatientInput {
+    PatientInput {
+        record_number: rn.into(),
+        name: name.into(),
+        birth_year: Some(1960),
+        notes: String::new(),
+    }
+}
+
+fn inputs() -> Measurements {
+    Measurements::from_array([2.4, 1.6, 0.9, 45.0, 0.0, 0.0])
+}
+
+fn clinician(s: &Services, admin_token: &str, name: &str) -> String {
+    s.create_user(
+        admin_token,
+        &NewUser {
+            username: name.into(),
+            display_name: format!("Dr {name}"),
+            password: "clinician-pass-1".into(),
+            role: Role::Clinician,
+        },
+    )
+    .unwrap();
+    s.sign_in(name, "clinician-pass-1").unwrap().token
+}
+
+fn count(dir: &std::path::Path, sql: &str) -> i64 {
+    Connection::open(dir.join(DB_FILE))
+        .unwrap()
+        .query_row(sql, [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn first_run_creates_one_administrator_and_stores_only_an_argon2id_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Services::open(dir.path()).unwrap();
+    assert!(s.needs_setup().unwrap());
+    let weak = s.set_up("admin", "Ada", "short").unwrap_err();
+    assert_eq!(weak.kind, ErrorKind::Invalid);
+    assert_eq!(weak.fields[0].field, "password");
+    let session = s.set_up("admin", "Ada Admin", ADMIN_PASSWORD).unwrap();
+    assert_eq!(session.user.role, Role::Admin);
+    assert!(!s.needs_setup().unwrap());
+    let again = s.set_up("other", "Other", ADMIN_PASSWORD).unwrap_err();
+    assert_eq!(again.kind, ErrorKind::Conflict);
+    let hash: String = Connection::open(dir.path().join(DB_FILE))
+        .unwrap()
+        .query_row("SELECT password_hash FROM users", [], |r| r.get(0))
+        .unwrap();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(!hash.contains(ADMIN_PASSWORD));
+}
+
+#[test]
+fn repeated_failures_lock_the_account_with_a_clear_message_and_an_audit_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Services::open(dir.path()).unwrap();
+    admin(&s);
+    for _ in 0..4 {
+        assert_eq!(
+            s.sign_in("admin", "wrong password!").unwrap_err().kind,
+            ErrorKind::Unauthenticated
+        );
+    }
+    let locked = s.sign_in("admin", "wrong password!").unwrap_err();
+    assert_eq!(locked.kind, ErrorKind::Locked);
+    assert!(
+        locked.message.contains("locked for 15 minutes"),
+        "{}",
+        locked.message
+    );
+    // Even the right password is refused while locked.
+    assert_eq!(
+        s.sign_in("admin", ADMIN_PASSWORD).unwrap_err().kind,
+        ErrorKind::Locked
+    );
+    s.drain_outbox().unwrap();
+    assert_eq!(
+        count(
+            dir.path(),
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'account.locked'"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            dir.path(),
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'sign_in.failed'"
+        ),
+        5
+    );
+    assert_eq!(
+        s.sign_in("nobody", "whatever-long").unwrap_err().message,
+        "Wrong username or password."
+    );
+}
+
+#[test]
+fn roles_are_enforced_in_the_backend_and_sessions_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Services::open(dir.path()).unwrap();
+    let admin_token = admin(&s);
+    let doc = clinician(&s, &admin_token, "doc");
+    for err in [
+        s.list_users(&doc).unwrap_err(),
+        s.audit(&doc, &AuditFilter::default(), 10, 0).unwrap_err(),
+        s.set_disabled(&doc, 1, true).unwrap_err(),
+        s.reset_password(&doc, 1, "another-password").unwrap_err(),
+    ] {
+        assert_eq!(err.kind, ErrorKind::Forbidden, "{err}");
+    }
+    assert!(s.assess(&doc, None, &inputs()).is_ok());
+    for token in ["", "not-a-token"] {
+        assert_eq!(
+            s.assess(token, None, &inputs()).unwrap_err().kind,
+            ErrorKind::Unauthenticated
+        );
+        assert_eq!(
+            s.search_patients(token, "", 10).unwrap_err().kind,
+            ErrorKind::Unauthenticated
+        );
+    }
+    // Disabling ends the clinician's session and refuses new sign-ins.
+    let users = s.list_users(&admin_token).unwrap();
+    let doc_id = users.iter().find(|u| u.username == "doc").unwrap().id;
+    s.set_disabled(&admin_token, doc_id, true).unwrap();
+    assert_eq!(
+        s.assess(&doc, None, &inputs()).unwrap_err().kind,
+        ErrorKind::Unauthenticated
+    );
+    assert_eq!(
+        s.sign_in("doc", "clinician-pass-1").unwrap_err().kind,
+        ErrorKind::Locked
+    );
+    s.set_disabled(&admin_token, doc_id, false).unwrap();
+    s.reset_password(&admin_token, doc_id, "a-new-password")
+        .unwrap();
+    assert!(s.sign_in("doc", "a-new-password").is_ok());
+    s.sign_out(&admin_token).unwrap();
+    assert_eq!(
+        s.list_users(&admin_token).unwrap_err().kind,
+        ErrorKind::Unauthenticated
+    );
+}
+
+#[test]
+fn an_idle_session_expires() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Services::open_with(dir.path(), std::time::Duration::from_millis(50)).unwrap();
+    let token = admin(&s);
+    assert!(s.recent(&token, 5).is_ok());
+    std::thread::sleep(std::time::Duration::from_millis(120));
+    assert_eq!(
+        s.recent(&token, 5).unwrap_err().kind,
+        ErrorKind::Unauthenticated
+    );
+}
+
+#[test]
+fn patients_are_created_edited_searched_and_carry_their_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Services::open(dir.path()).unwrap();
+    let token = admin(&s);
+    let ana = s
+        .create_patient(&token, &patient_input("HC-001", "Ana García"))
+        .unwrap();
+    s.create_patient(&token, &patient_input("HC-002", "Bruno Díaz"))
+        .unwrap();
+    let dup = s
+        .create_patient(&token, &patient_input("hc-001", "Someone"))
+        .unwrap_err();
+    assert_eq!(dup.kind, ErrorKind::Conflict);
+    let bad = s
+        .create_patient(&token, &patient_input("", ""))
+        .unwrap_err();
+    let fields: Vec<&str> = bad.fields.iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(fields, ["record_number", "name"]);
+
+    let found: Vec<String> = s
+        .search_patients(&token, "garc", 10)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(found, ["Ana García"]);
+    assert_eq!(
+        s.search_patients(&token, "HC-002", 10).unwrap()[0].name,
+        "Bruno Díaz"
+    );
+    assert_eq!(
+        s.search_patients(&token, "%", 10).unwrap().len(),
+        0,
+        "wildcards are literal"
+    );
+    assert_eq!(s.search_patients(&token, "", 10).unwrap().len(), 2);
+
+    let edited = s
+        .update_patient(
+            &token,
+            ana.id,
+            &PatientInput {
+                notes: "Allergic to aspirin".into(),
+                ..patient_input("HC-001", "Ana García López")
+            },
+        )
+        .unwrap();
+    assert_eq!(edited.name, "Ana García López");
+
+    s.assess(&token, Some(ana.id), &inputs()).unwrap();
+    let mut second = inputs();
+    second.colesterol = 1.5;
+    s.assess(&token, Some(ana.id), &second).unwrap();
+    let record = s.patient_record(&token, ana.id).unwrap();
+    assert_eq!(record.history.len(), 2);
+    assert_eq!(record.history[0].inputs.colesterol, 2.4);
+    assert!(record.history[0].at_risk && !record.history[1].at_risk);
+    assert_eq!(record.history[0].contributions.len(), 6);
+    assert_eq!(record.history[0].username.as_deref(), Some("admin"));
+
+    assert_eq!(
+        s.patient_record(&token, 999).unwrap_err().kind,
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        s.update_patient(&token, 999, &patient_input("X1", "X"))
+            .unwrap_err()
+            .kind,
+        ErrorKind::NotFound
+    );
+    let before = count(dir.path(), "SELECT COUNT(*) FROM assessments");
+    assert_eq!(
+        s.assess(&token, Some(999), &inputs()).unwrap_err().kind,
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        count(dir.path(), "SELECT COUNT(*) FROM assessments"),
+        before,
+        "nothing stored"
+    );
+}
+
+#[test]
+fn every_action_reaches_the_audit_log_once_with_user_status_and_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Services::open(dir.path()).unwrap();
+    let token = admin(&s);
+    let outcome = s.assess(&token, None, &inputs()).unwrap();
+    let mut bad = inputs();
+    bad.edad = 120.0;
+    s.assess(&token, None, &bad).unwrap_err();
+    assert!(s.drain_outbox().unwrap() >= 3);
+    assert_eq!(s.drain_outbox().unwrap(), 0, "a second drain moves nothing");
+
+    let page = s
+        .audit(
+            &token,
+            &AuditFilter {
+                action: Some("assessment.created".into()),
+                ..Default::default()
+            },
+            10,
+            0,
+        )
+        .unwrap();
+    assert_eq!(page.total, 1);
+    let e = &page.entries[0];
+    assert_eq!(
+        (e.username.as_deref(), e.status.as_str()),
+        (Some("admin"), "ok")
+    );
+    assert_eq!(
+        e.subject.as_deref(),
+        Some(format!("assessment:{}", outcome.assessment_id).as_str())
+    );
+    assert!(e.elapsed_ms > 0.0);
+    let refused = s
+        .audit(
+            &token,
+            &AuditFilter {
+                status: Some("invalid".into()),
+                ..Default::default()
+            },
+            10,
+            0,
+        )
+        .unwrap();
+    assert_eq!(refused.total, 1);
+    assert!(refused.entries[0].detail.contains("edad is out of range"));
+    let all = s.audit(&token, &AuditFilter::default(), 2, 0).unwrap();
+    assert_eq!(all.entries.len(), 2);
+    let none = s
+        .audit(
+            &token,
+            &AuditFilter {
+                to: Some("2000-01-01T00:00:00Z".into()),
+                ..Default::default()
+            },
+            10,
+            0,
+        )
+        .unwrap();
+    assert_eq!(none.total, 0);
+
+    let csv = dir.path().join("audit.csv");
+    s.export_audit(&token, &AuditFilter::default(), &csv)
+        .unwrap();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.starts_with("id,at,user,action,status,elapsed_ms,subject,detail\n"));
+    assert!(text.contains("assessment.created"));
+}
+
+#[test]
+fn repeated_predictions_come_from_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Services::open(dir.path()).unwrap();
+    let token = admin(&s);
+    let a = s.assess(&token, None, &inputs()).unwrap();
+    let b = s.assess(&token, None, &inputs()).unwrap();
+    assert_eq!(a.prediction, b.prediction);
+    assert_ne!(
+        a.assessment_id, b.assessment_id,
+        "each assessment is still stored"
+    );
+    let stats = s.cache_stats(&token).unwrap();
+    assert_eq!((stats.hits, stats.misses, stats.entries), (1, 1, 1));
+}
+
+#[test]
+fn backup_and_restore_round_trip_and_foreign_files_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Services::open(dir.path()).unwrap();
+    let token = admin(&s);
+    s.assess(&token, None, &inputs()).unwrap();
+    let backup = dir.path().join("backup.db");
+    s.backup(&token, &backup).unwrap();
+    s.assess(&token, None, &inputs()).unwrap();
+    assert_eq!(count(dir.path(), "SELECT COUNT(*) FROM assessments"), 2);
+
+    let foreign = dir.path().join("foreign.db");
+    Connection::open(&foreign)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x)")
+        .unwrap();
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, b"not a database at all").unwrap();
+    for path in [&foreign, &junk] {
+        let err = s.restore(&token, path).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Invalid);
+        assert!(
+            err.message.contains("is not a CardioRisk database"),
+            "{err}"
+        );
+    }
+    assert_eq!(
+        count(dir.path(), "SELECT COUNT(*) FROM assessments"),
+        2,
+        "nothing changed"
+    );
+
+    s.restore(&token, &backup).unwrap();
+    assert_eq!(count(dir.path(), "SELECT COUNT(*) FROM assessments"), 1);
+    assert_eq!(
+        s.recent(&token, 5).unwrap_err().kind,
+        ErrorKind::Unauthenticated,
+        "restore signs out"
+    );
+}
+
+#[test]
+fn concurrent_writers_and_readers_never_see_a_locked_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Arc::new(Services::open(dir.path()).unwrap());
+    let token = admin(&s);
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let (s, token) = (Arc::clone(&s), token.clone());
+            std::thread::spawn(move || {
+                for i in 0..40 {
+                    let mut m = inputs();
+                    m.edad = (t * 20 + i % 20) as f64;
+                    s.assess(&token, None, &m).unwrap();
+                    s.recent(&token, 10).unwrap();
+                    if i % 10 == 0 {
+                        s.drain_outbox().unwrap();
+                        s.audit(&token, &AuditFilter::default(), 20, 0).unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    // A second connection reading at the same time, as another process would.
+    let reader = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    reader
+        .busy_timeout(std::time::Duration::from_secs(5))
+        .unwrap();
+    for _ in 0..50 {
+        let _: i64 = reader
+            .query_row("SELECT COUNT(*) FROM assessments", [], |r| r.get(0))
+            .unwrap();
+    }
+    for t in threads {
+        t.join().unwrap();
+    }
+    s.drain_outbox().unwrap();
+    assert_eq!(count(dir.path(), "SELECT COUNT(*) FROM assessments"), 160);
+    assert_eq!(
+        count(
+            dir.path(),
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'assessment.created'"
+        ),
+        160
+    );
+}
+
+/// Run as a child process by `a_killed_writer_loses_nothing_it_committed`.
+#[test]
+#[ignore = "child process of the crash test"]
+fn crash_child() {
+    let Ok(dir) = std::env::var("CARDIORISK_CRASH_DIR") else {
+        return;
+    };
+    let s = Services::open(std::path::Path::new(&dir)).unwrap();
+    let token = if s.needs_setup().unwrap() {
+        admin(&s)
+    } else {
+        support::sign_in_admin(&s)
+    };
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    for i in 0.. {
+        let mut m = inputs();
+        m.edad = (i % 100) as f64;
+        let id = s.assess(&token, None, &m).unwrap().assessment_id;
+        writeln!(out, "{id}").unwrap();
+        out.flush().unwrap();
+        if i % 7 == 0 {
+            s.drain_outbox().unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_killed_writer_loses_nothing_it_committed() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut committed = Vec::new();
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    for _round in 0..4 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let stop_after = 20 + (seed % 200) as usize;
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "crash_child",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("CARDIORISK_CRASH_DIR", dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        for line in std::io::BufReader::new(stdout).lines().take(stop_after) {
+            if let Ok(id) = line.unwrap().trim().parse::<i64>() {
+                committed.push(id);
+            }
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+    }
+    assert!(committed.len() >= 80);
+
+    let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    drop(conn);
+    // Opening replays the outbox into the audit log.
+    drop(Services::open(dir.path()).unwrap());
+    let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    for id in &committed {
+        let n: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM assessments WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 1, "committed assessment {id} is stored");
+    }
+    let orphans: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM assessments a WHERE (SELECT COUNT(*) FROM audit_log l
+                 WHERE l.action = 'assessment.created' AND l.subject = 'assessment:' || a.id) != 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(orphans, 0, "every assessment has exactly one audit entry");
+    let pending: i64 = conn
+        .query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(pending, 0);
+}
