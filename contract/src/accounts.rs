@@ -276,3 +276,22 @@ pub struct PathArgs {
     pub token: String,
     pub path: String,
 }
+
+/// An integration client of the REST gateway (the original system's external user).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiClient {
+    pub id: i64,
+    pub name: String,
+    pub plan: String,
+    pub per_minute: u32,
+    /// The key's public prefix, to tell keys apart; the key itself is never stored.
+    pub key_prefix: String,
+    pub created_at: String,
+}
+
+/// A newly created client with its key, shown once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewApiClient {
+    pub client: ApiClient,
+    pub api_key: String,
+}

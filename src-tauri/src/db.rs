@@ -70,6 +70,20 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX audit_by_user ON audit_log (username COLLATE NOCASE, at);
     CREATE INDEX audit_by_action ON audit_log (action, at);
     CREATE INDEX audit_by_status ON audit_log (status, at);",
+    // 3: the REST gateway's plans and integration clients
+    "CREATE TABLE plans (
+        name       TEXT PRIMARY KEY,
+        per_minute INTEGER NOT NULL CHECK (per_minute > 0)
+    );
+    INSERT INTO plans (name, per_minute) VALUES ('FREEMIUM', 5), ('PREMIUM', 50);
+    CREATE TABLE api_clients (
+        id         INTEGER PRIMARY KEY,
+        name       TEXT NOT NULL,
+        plan       TEXT NOT NULL REFERENCES plans (name),
+        key_prefix TEXT NOT NULL UNIQUE,
+        key_hash   TEXT NOT NULL,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );",
 ];
 
 /// `PRAGMA application_id` of every CardioRisk database ("CRK1").

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod cache;
 pub mod db;
+pub mod gateway;
 pub mod models;
 pub mod patients;
 pub mod service;

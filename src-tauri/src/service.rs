@@ -6,12 +6,14 @@
 use crate::audit::{self, Action, Event, Status};
 use crate::auth::{self, Actor, Sessions, IDLE_TIMEOUT};
 use crate::cache::PredictionCache;
+use crate::gateway::clients::{self, ClientAuth, KeyCache};
 use crate::models::{ModelSource, Registry};
 use crate::{assessments, db, patients};
 use cardiorisk_contract::{
-    check_password, check_username, AssessmentOutcome, AssessmentRecord, AuditFilter, AuditPage,
-    CacheStats, CommandError, ErrorKind, Measurements, ModelStatus, NewUser, Patient, PatientInput,
-    PatientRecord, Role, SessionInfo, UserInfo, MAX_PAGE,
+    check_password, check_username, ApiClient, AssessmentOutcome, AssessmentRecord, AuditFilter,
+    AuditPage, CacheStats, CommandError, ErrorKind, Measurements, ModelStatus, NewApiClient,
+    NewUser, Patient, PatientInput, PatientRecord, Prediction, Role, SessionInfo, UserInfo,
+    MAX_PAGE,
 };
 use cardiorisk_model::Predictor;
 use rusqlite::Connection;
@@ -40,6 +42,7 @@ pub struct Services {
     data_dir: PathBuf,
     sessions: Sessions,
     cache: PredictionCache,
+    keys: KeyCache,
     bus: broadcast::Sender<Event>,
 }
 
@@ -74,6 +77,7 @@ impl Services {
             data_dir: data_dir.to_path_buf(),
             sessions: Sessions::new(idle),
             cache: PredictionCache::default(),
+            keys: KeyCache::default(),
             bus: broadcast::channel(1024).0,
         })
     }
@@ -636,6 +640,129 @@ impl Services {
                 .detail(path.display().to_string()),
         );
         self.sessions.end_user(actor.user_id);
+        Ok(())
+    }
+
+    // ---- REST gateway ----
+
+    /// The client an API key belongs to; `None` for a malformed or unknown key.
+    pub fn authenticate_key(&self, key: &str) -> Result<Option<ClientAuth>, CommandError> {
+        self.keys.authenticate(&self.db, key).map_err(internal)
+    }
+
+    /// Scores validated inputs through the prediction cache; `true` when cached.
+    pub fn score(&self, inputs: &Measurements) -> (Prediction, bool) {
+        self.cache.get_or(inputs, self.predictor.version(), || {
+            self.predictor.predict(inputs)
+        })
+    }
+
+    pub fn list_clients(&self, token: &str) -> Result<Vec<ApiClient>, CommandError> {
+        self.authorize(token, Need::Admin, Action::AccountChanged)?;
+        clients::list(&self.conn()).map_err(internal)
+    }
+
+    /// Creates an integration client; its key is returned here once and stored hashed.
+    pub fn create_client(
+        &self,
+        token: &str,
+        name: &str,
+        plan: &str,
+    ) -> Result<NewApiClient, CommandError> {
+        let started = Instant::now();
+        let actor = self.authorize(token, Need::Admin, Action::AccountCreated)?;
+        let name = name.trim();
+        let mut problems = Vec::new();
+        if name.is_empty() || name.chars().count() > 100 {
+            problems.push((
+                "name".to_string(),
+                "name must be 1 to 100 characters".to_string(),
+            ));
+        }
+        if !clients::plan_exists(&self.conn(), plan).map_err(internal)? {
+            problems.push(("plan".into(), format!("plan {plan:?} does not exist (FREEMIUM or PREMIUM, or one an administrator added)")));
+        }
+        if !problems.is_empty() {
+            return Err(CommandError::fields(problems));
+        }
+        let (id, key) = self.commit(
+            |(id, _): &(i64, String)| {
+                Event::new(Action::AccountCreated, Status::Ok, started)
+                    .by(actor.user_id, &actor.username)
+                    .about(format!("client:{id}"))
+                    .detail(format!("integration client {name} ({plan})"))
+            },
+            |tx| clients::insert(tx, name, plan).map_err(internal),
+        )?;
+        let client = clients::get(&self.conn(), id)
+            .map_err(internal)?
+            .ok_or_else(|| internal("the new client vanished"))?;
+        Ok(NewApiClient {
+            client,
+            api_key: key,
+        })
+    }
+
+    pub fn delete_client(&self, token: &str, id: i64) -> Result<(), CommandError> {
+        let started = Instant::now();
+        let actor = self.authorize(token, Need::Admin, Action::AccountChanged)?;
+        self.commit(
+            |_| {
+                Event::new(Action::AccountChanged, Status::Ok, started)
+                    .by(actor.user_id, &actor.username)
+                    .about(format!("client:{id}"))
+                    .detail("integration client deleted")
+            },
+            |tx| match clients::delete(tx, id).map_err(internal)? {
+                0 => Err(CommandError::new(
+                    ErrorKind::NotFound,
+                    format!("No integration client has id {id}."),
+                )),
+                _ => Ok(()),
+            },
+        )?;
+        self.keys.clear();
+        Ok(())
+    }
+
+    /// Creates or changes a plan's requests per minute.
+    pub fn set_plan(&self, token: &str, plan: &str, per_minute: u32) -> Result<(), CommandError> {
+        let started = Instant::now();
+        let actor = self.authorize(token, Need::Admin, Action::AccountChanged)?;
+        let valid_name = !plan.is_empty()
+            && plan.len() <= 32
+            && plan
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+        if !valid_name || per_minute == 0 {
+            return Err(CommandError::invalid(
+                "plan must be 1 to 32 capitals, digits or '_', and per_minute at least 1",
+            ));
+        }
+        self.commit(
+            |_| {
+                Event::new(Action::AccountChanged, Status::Ok, started)
+                    .by(actor.user_id, &actor.username)
+                    .about(format!("plan:{plan}"))
+                    .detail(format!("{per_minute} requests per minute"))
+            },
+            |tx| clients::set_plan(tx, plan, per_minute).map_err(internal),
+        )?;
+        self.keys.clear();
+        Ok(())
+    }
+
+    /// Records many events in one transaction (the gateway's request log), then drains.
+    pub fn record_batch(&self, events: &[Event]) -> Result<(), CommandError> {
+        {
+            let mut conn = self.conn();
+            let tx = conn.transaction().map_err(internal)?;
+            for e in events {
+                audit::enqueue(&tx, e).map_err(internal)?;
+            }
+            tx.commit().map_err(internal)?;
+        }
+        self.drain_outbox()?;
         Ok(())
     }
 

@@ -83,6 +83,36 @@ enum Command {
         #[arg(long)]
         model: Option<PathBuf>,
     },
+    /// Run the local REST gateway without the window (127.0.0.1 only).
+    Serve {
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// The data directory (default: $CARDIORISK_DATA_DIR, else the app's).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// First run without the window: create the administrator
+    /// (password from $CARDIORISK_PASSWORD).
+    Setup {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        display_name: String,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Create or change a gateway plan's requests per minute, as an administrator
+    /// (password from $CARDIORISK_PASSWORD).
+    SetPlan {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        per_minute: u32,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
     /// Write synthetic patients drawn like the original data (for held-out checks and fixtures).
     Synth {
         #[arg(long)]
@@ -111,6 +141,23 @@ fn load_model(path: &Option<PathBuf>) -> Result<Predictor, String> {
             .and_then(Predictor::new)
             .map_err(|e| e.to_string()),
     }
+}
+
+fn password_from_env() -> Result<String, String> {
+    std::env::var("CARDIORISK_PASSWORD")
+        .map_err(|_| "set CARDIORISK_PASSWORD to the password".to_string())
+}
+
+/// The data directory: `--data-dir`, else $CARDIORISK_DATA_DIR, else the app's own.
+fn open_services(data_dir: Option<PathBuf>) -> Result<cardiorisk_app::service::Services, String> {
+    let dir = data_dir
+        .or_else(|| std::env::var_os(cardiorisk_app::service::DATA_DIR_ENV).map(PathBuf::from))
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(|h| PathBuf::from(h).join(".local/share/org.cardiorisk.desktop"))
+        })
+        .ok_or("no data directory: give --data-dir")?;
+    cardiorisk_app::service::Services::open(&dir).map_err(|e| e.to_string())
 }
 
 fn run(cli: Cli) -> Result<(), String> {
@@ -254,6 +301,53 @@ fn run(cli: Cli) -> Result<(), String> {
                 summary.invalid,
                 out.display()
             );
+            Ok(())
+        }
+        Command::Serve { port, data_dir } => {
+            let services = std::sync::Arc::new(open_services(data_dir)?);
+            if services.needs_setup().map_err(|e| e.to_string())? {
+                return Err(
+                    "no administrator yet: run `cardiorisk setup` (or start the app) first".into(),
+                );
+            }
+            let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+            let server = cardiorisk_app::gateway::start(
+                services,
+                addr,
+                cardiorisk_app::gateway::limiter::system_clock(),
+            )
+            .map_err(|e| e.to_string())?;
+            eprintln!("CardioRisk gateway listening on http://{}", server.addr);
+            server.wait();
+            Ok(())
+        }
+        Command::Setup {
+            username,
+            display_name,
+            data_dir,
+        } => {
+            let services = open_services(data_dir)?;
+            services
+                .set_up(&username, &display_name, &password_from_env()?)
+                .map_err(|e| e.to_string())?;
+            eprintln!("administrator {username} created");
+            Ok(())
+        }
+        Command::SetPlan {
+            name,
+            per_minute,
+            username,
+            data_dir,
+        } => {
+            let services = open_services(data_dir)?;
+            let session = services
+                .sign_in(&username, &password_from_env()?)
+                .map_err(|e| e.to_string())?;
+            services
+                .set_plan(&session.token, &name, per_minute)
+                .map_err(|e| e.to_string())?;
+            services.drain_outbox().map_err(|e| e.to_string())?;
+            eprintln!("plan {name}: {per_minute} requests per minute");
             Ok(())
         }
         Command::Synth {

@@ -1,0 +1,125 @@
+//! Core service benchmarks: assessments persisted with their audit entry, and audit
+//! queries over a million entries. Prints figures; run with
+//! `cargo bench --bench core`.
+
+use cardiorisk_app::service::{Services, DB_FILE};
+use cardiorisk_contract::{AuditFilter, Measurements};
+use std::time::{Duration, Instant};
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let services = Services::open(dir.path()).unwrap();
+    let token = services
+        .set_up("admin", "Bench Admin", "bench-password-1")
+        .unwrap()
+        .token;
+
+    // Assessments: validation, model (cache misses: every input differs), one
+    // transaction with the assessment and its outbox event, synchronous=FULL; then the
+    // audit consumer's drain into the audit log, included in the time.
+    let n = 5000;
+    let started = Instant::now();
+    for i in 0..n {
+        let m = Measurements::from_array([
+            1.0 + (i % 21) as f64 / 10.0,
+            0.6 + (i / 21 % 13) as f64 / 10.0,
+            1.2,
+            (i % 100) as f64,
+            0.0,
+            (i % 2) as f64,
+        ]);
+        services.assess(&token, None, &m).unwrap();
+        if i % 64 == 63 {
+            services.drain_outbox().unwrap();
+        }
+    }
+    services.drain_outbox().unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "assessments persisted with their audit entry: {:.0} per second ({n} in {secs:.2} s)",
+        n as f64 / secs
+    );
+    drop(services);
+
+    // A million audit entries, spread over a year, eight users, twelve actions.
+    let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+    let started = Instant::now();
+    conn.execute_batch(
+        "BEGIN;
+         WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < 1000000)
+         INSERT INTO audit_log (event_id, at, user_id, username, action, status, elapsed_ms, subject, detail)
+         SELECT 1000000 + i,
+                strftime('%Y-%m-%dT%H:%M:%fZ', '2025-01-01', '+' || (i * 31) || ' seconds'),
+                i % 8, 'user' || (i % 8),
+                CASE i % 12 WHEN 0 THEN 'sign_in.succeeded' WHEN 1 THEN 'sign_in.failed'
+                    WHEN 2 THEN 'patient.created' WHEN 3 THEN 'patient.updated'
+                    WHEN 4 THEN 'gateway.request' WHEN 5 THEN 'sign_out'
+                    ELSE 'assessment.created' END,
+                CASE WHEN i % 50 = 0 THEN 'denied' ELSE 'ok' END,
+                (i % 97) / 10.0, 'assessment:' || i, ''
+         FROM seq;
+         COMMIT;
+         ANALYZE;",
+    )
+    .unwrap();
+    println!(
+        "populated 1,000,000 audit entries in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    drop(conn);
+
+    let services = Services::open(dir.path()).unwrap();
+    let token = services.sign_in("admin", "bench-password-1").unwrap().token;
+    let filters = [
+        ("no filter, first page", AuditFilter::default()),
+        (
+            "user + action",
+            AuditFilter {
+                username: Some("user3".into()),
+                action: Some("assessment.created".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "status denied + one month",
+            AuditFilter {
+                status: Some("denied".into()),
+                from: Some("2025-06-01T00:00:00Z".into()),
+                to: Some("2025-07-01T00:00:00Z".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "user + action + one week",
+            AuditFilter {
+                username: Some("user5".into()),
+                action: Some("sign_in.failed".into()),
+                from: Some("2025-03-01T00:00:00Z".into()),
+                to: Some("2025-03-08T00:00:00Z".into()),
+                ..Default::default()
+            },
+        ),
+    ];
+    for (name, filter) in filters {
+        let times: Vec<Duration> = (0..15)
+            .map(|_| {
+                let t = Instant::now();
+                let page = services.audit(&token, &filter, 50, 0).unwrap();
+                assert!(!page.entries.is_empty());
+                t.elapsed()
+            })
+            .collect();
+        let page = services.audit(&token, &filter, 50, 0).unwrap();
+        println!(
+            "audit query ({name}): median {:.2} ms, {} matching, page of {}",
+            median(times).as_secs_f64() * 1e3,
+            page.total,
+            page.entries.len()
+        );
+    }
+}

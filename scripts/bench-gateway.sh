@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Load test of the REST gateway with wrk on loopback, against `cardiorisk serve`
+# (release build), with logging on and varied inputs, on a plan the run cannot exhaust.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v wrk >/dev/null || { echo "install wrk (apt-get install -y wrk)"; exit 1; }
+cargo build --release --bin cardiorisk
+bin=target/release/cardiorisk
+data=$(mktemp -d)
+port=${PORT:-18080}
+export CARDIORISK_PASSWORD="bench-password-1"
+$bin setup --username admin --display-name "Bench" --data-dir "$data"
+$bin set-plan --name BENCH --per-minute 100000000 --username admin --data-dir "$data"
+$bin serve --port "$port" --data-dir "$data" &
+server=$!
+trap 'kill $server 2>/dev/null; rm -rf "$data"' EXIT
+for _ in $(seq 50); do curl -s "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
+token=$(curl -s -X POST "http://127.0.0.1:$port/internal/api/session" -H 'content-type: application/json' \
+  -d "{\"username\":\"admin\",\"password\":\"$CARDIORISK_PASSWORD\"}" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+key=$(curl -s -X POST "http://127.0.0.1:$port/internal/api/user" -H "Authorization: Bearer $token" \
+  -H 'content-type: application/json' -d '{"name":"bench","plan":"BENCH"}' | sed -n 's/.*"api_key":"\([^"]*\)".*/\1/p')
+script=$(mktemp --suffix=.lua)
+cat > "$script" <<LUA
+local n = 0
+request = function()
+  n = n + 1
+  local c = 10 + (n % 21)
+  local p = 6 + (n % 13)
+  local e = n % 100
+  local path = string.format("/external/api/riesgocardiaco?colesterol=%d.%d&presion=%d.%d&glucosa=1.2&edad=%d&sobrepeso=%d&tabaquismo=%d",
+    c // 10, c % 10, p // 10, p % 10, e, n % 2, (n // 2) % 2)
+  return wrk.format("GET", path, { ["api-Key"] = "$key" })
+end
+LUA
+wrk -t2 -c32 -d${DURATION:-10s} --latency -s "$script" "http://127.0.0.1:$port"
+logged=$(curl -s "http://127.0.0.1:$port/internal/api/log?action=gateway.request&limit=1" -H "Authorization: Bearer $token" \
+  | sed -n 's/.*"total":\([0-9]*\).*/\1/p')
+echo "gateway requests in the audit log: $logged"
+rm -f "$script"

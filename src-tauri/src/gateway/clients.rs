@@ -1,0 +1,154 @@
+//! Integration clients: API keys generated from the OS random source, stored as
+//! argon2id hashes and looked up by a public prefix. A key that verified once is
+//! remembered in memory by its SHA-256 (never the key), so each request does not
+//! pay for argon2.
+
+use crate::auth::{hash_password, verify_password};
+use cardiorisk_contract::ApiClient;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// What a request authenticated with a key may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientAuth {
+    pub id: i64,
+    pub per_minute: u32,
+}
+
+/// `crk_<8 hex prefix>_<48 hex secret>`.
+pub fn new_key() -> (String, String) {
+    let token = crate::auth::random_token();
+    let prefix = token[..8].to_string();
+    (format!("crk_{prefix}_{}", &token[8..56]), prefix)
+}
+
+fn prefix_of(key: &str) -> Option<&str> {
+    let rest = key.strip_prefix("crk_")?;
+    let (prefix, secret) = rest.split_once('_')?;
+    (prefix.len() == 8 && secret.len() == 48).then_some(prefix)
+}
+
+fn client(row: &Row) -> rusqlite::Result<ApiClient> {
+    Ok(ApiClient {
+        id: row.get("id")?,
+        name: row.get("name")?,
+        plan: row.get("plan")?,
+        per_minute: row.get("per_minute")?,
+        key_prefix: row.get("key_prefix")?,
+        created_at: row.get("created_at")?,
+    })
+}
+
+const SELECT: &str =
+    "SELECT c.id, c.name, c.plan, p.per_minute, c.key_prefix, c.created_at, c.key_hash
+     FROM api_clients c JOIN plans p ON p.name = c.plan";
+
+pub fn list(conn: &Connection) -> rusqlite::Result<Vec<ApiClient>> {
+    let mut stmt = conn.prepare(&format!("{SELECT} ORDER BY c.id"))?;
+    let rows = stmt.query_map([], client)?;
+    rows.collect()
+}
+
+pub fn get(conn: &Connection, id: i64) -> rusqlite::Result<Option<ApiClient>> {
+    conn.query_row(&format!("{SELECT} WHERE c.id = ?1"), [id], client)
+        .optional()
+}
+
+pub fn plan_exists(conn: &Connection, plan: &str) -> rusqlite::Result<bool> {
+    conn.query_row("SELECT COUNT(*) FROM plans WHERE name = ?1", [plan], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map(|n| n > 0)
+}
+
+/// Creates or changes a plan's rate.
+pub fn set_plan(conn: &Connection, plan: &str, per_minute: u32) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO plans (name, per_minute) VALUES (?1, ?2)
+         ON CONFLICT (name) DO UPDATE SET per_minute = excluded.per_minute",
+        params![plan, per_minute],
+    )?;
+    Ok(())
+}
+
+/// Inserts a client; returns its id and the key (shown once).
+pub fn insert(conn: &Connection, name: &str, plan: &str) -> rusqlite::Result<(i64, String)> {
+    let (key, prefix) = new_key();
+    conn.execute(
+        "INSERT INTO api_clients (name, plan, key_prefix, key_hash) VALUES (?1, ?2, ?3, ?4)",
+        params![name, plan, prefix, hash_password(&key)],
+    )?;
+    Ok((conn.last_insert_rowid(), key))
+}
+
+pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<usize> {
+    conn.execute("DELETE FROM api_clients WHERE id = ?1", [id])
+}
+
+/// Keys already verified, by SHA-256.
+#[derive(Default)]
+pub struct KeyCache(Mutex<HashMap<[u8; 32], ClientAuth>>);
+
+impl KeyCache {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], ClientAuth>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn clear(&self) {
+        self.map().clear();
+    }
+
+    /// The client a key belongs to, or `None` for a malformed or unknown key.
+    pub fn authenticate(
+        &self,
+        conn: &Mutex<Connection>,
+        key: &str,
+    ) -> rusqlite::Result<Option<ClientAuth>> {
+        let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+        if let Some(auth) = self.map().get(&digest) {
+            return Ok(Some(auth.clone()));
+        }
+        let Some(prefix) = prefix_of(key) else {
+            return Ok(None);
+        };
+        let found = {
+            let conn = conn.lock().unwrap_or_else(|e| e.into_inner());
+            conn.query_row(
+                &format!("{SELECT} WHERE c.key_prefix = ?1"),
+                [prefix],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>("id")?,
+                        r.get::<_, u32>("per_minute")?,
+                        r.get::<_, String>("key_hash")?,
+                    ))
+                },
+            )
+            .optional()?
+        };
+        match found {
+            Some((id, per_minute, hash)) if verify_password(key, &hash) => {
+                let auth = ClientAuth { id, per_minute };
+                self.map().insert(digest, auth.clone());
+                Ok(Some(auth))
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_have_a_public_prefix_and_a_long_secret() {
+        let (key, prefix) = new_key();
+        assert_eq!(prefix_of(&key), Some(prefix.as_str()));
+        assert_eq!(key.len(), 4 + 8 + 1 + 48);
+        assert_ne!(new_key().0, key);
+        assert_eq!(prefix_of("crk_short_x"), None);
+    }
+}

@@ -1,0 +1,316 @@
+//! The REST gateway against the real server on 127.0.0.1 and a real database file,
+//! covering the original system's eleven test cases and more. Rate limits use an
+//! injected clock, never sleeps.
+
+mod support;
+
+use cardiorisk_app::gateway::{self, limiter::Clock, GatewayHandle, RISK_PATH};
+use cardiorisk_app::service::Services;
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+struct Fixture {
+    base: String,
+    admin: String,
+    now: Arc<AtomicU64>,
+    services: Arc<Services>,
+    _server: GatewayHandle,
+    _dir: tempfile::TempDir,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let services = Arc::new(Services::open(dir.path()).unwrap());
+    support::admin(&services);
+    let now = Arc::new(AtomicU64::new(1_000_000_000_000));
+    let t = Arc::clone(&now);
+    let clock: Clock = Arc::new(move || t.load(Ordering::SeqCst));
+    let server =
+        gateway::start(Arc::clone(&services), "127.0.0.1:0".parse().unwrap(), clock).unwrap();
+    let base = format!("http://{}", server.addr);
+    let (_, body) = send(
+        ureq::post(&format!("{base}/internal/api/session")),
+        Some(json!({"username": "admin", "password": support::ADMIN_PASSWORD})),
+    );
+    let admin = body["data"]["token"].as_str().unwrap().to_string();
+    Fixture {
+        base,
+        admin,
+        now,
+        services,
+        _server: server,
+        _dir: dir,
+    }
+}
+
+fn send(req: ureq::Request, body: Option<Value>) -> (u16, Value) {
+    let result = match body {
+        Some(b) => req.send_json(b),
+        None => req.call(),
+    };
+    let response = match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("transport error: {e}"),
+    };
+    let status = response.status();
+    (status, response.into_json().unwrap_or(Value::Null))
+}
+
+impl Fixture {
+    fn add_client(&self, name: &str, plan: &str) -> (i64, String) {
+        let (status, body) = send(
+            ureq::post(&format!("{}/internal/api/user", self.base))
+                .set("Authorization", &format!("Bearer {}", self.admin)),
+            Some(json!({"name": name, "plan": plan})),
+        );
+        assert_eq!(status, 201, "{body}");
+        (
+            body["data"]["client"]["id"].as_i64().unwrap(),
+            body["data"]["api_key"].as_str().unwrap().to_string(),
+        )
+    }
+
+    fn risk(&self, key: Option<&str>, query: &str) -> (u16, Value, Option<String>) {
+        let mut req = ureq::get(&format!("{}{RISK_PATH}?{query}", self.base));
+        if let Some(k) = key {
+            req = req.set("api-Key", k);
+        }
+        let response = match req.call() {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("transport error: {e}"),
+        };
+        let retry = response.header("Retry-After").map(str::to_string);
+        let status = response.status();
+        (status, response.into_json().unwrap_or(Value::Null), retry)
+    }
+}
+
+const HIGH: &str = "colesterol=2.5&presion=1.6&glucosa=0.9&edad=45&sobrepeso=0&tabaquismo=0";
+const LOW: &str = "colesterol=1.5&presion=1.0&glucosa=0.8&edad=30&sobrepeso=0&tabaquismo=1";
+
+#[test]
+fn clients_are_added_listed_used_and_deleted() {
+    let f = fixture();
+    // 1. add a client: the key is shown once.
+    let (id, key) = f.add_client("clinic-lab", "PREMIUM");
+    assert!(key.starts_with("crk_"));
+    // 2. list clients: plan and rate, never the key or its hash.
+    let (status, body) = send(
+        ureq::get(&format!("{}/internal/api/user", f.base))
+            .set("Authorization", &format!("Bearer {}", f.admin)),
+        None,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(body["data"][0]["name"], "clinic-lab");
+    assert_eq!(body["data"][0]["per_minute"], 50);
+    assert!(
+        !body.to_string().contains(&key[13..]),
+        "the secret is not listed"
+    );
+    assert!(!body.to_string().contains("argon2"));
+    // 3 and 6. a prediction, with the original's body.
+    let (status, body, _) = f.risk(Some(&key), HIGH);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "ok");
+    assert_eq!(
+        body["data"]["riesgo_cardiaco"],
+        "Si, existe riesgo cardíaco"
+    );
+    assert!(body["data"]["valor"].as_f64().unwrap() > 0.9);
+    let (_, body, _) = f.risk(Some(&key), LOW);
+    assert_eq!(body["data"]["riesgo_cardiaco"], "No existe riesgo cardíaco");
+    // 10. the same request again is answered from the cache.
+    let (_, first, _) = f.risk(
+        Some(&key),
+        "colesterol=2.2&presion=1.3&glucosa=1.3&edad=70&sobrepeso=1&tabaquismo=0",
+    );
+    let (_, again, _) = f.risk(
+        Some(&key),
+        "colesterol=2.2&presion=1.3&glucosa=1.3&edad=70&sobrepeso=1&tabaquismo=0",
+    );
+    assert_eq!(
+        (
+            first["data"]["cache"].as_bool(),
+            again["data"]["cache"].as_bool()
+        ),
+        (Some(false), Some(true))
+    );
+    assert_eq!(first["data"]["valor"], again["data"]["valor"]);
+    // 11. delete the client: its key now gets 403.
+    let (status, _) = send(
+        ureq::delete(&format!("{}/internal/api/user?id={id}", f.base))
+            .set("Authorization", &format!("Bearer {}", f.admin)),
+        None,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(f.risk(Some(&key), HIGH).0, 403);
+    let (status, _) = send(
+        ureq::delete(&format!("{}/internal/api/user?id={id}", f.base))
+            .set("Authorization", &format!("Bearer {}", f.admin)),
+        None,
+    );
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn missing_or_unknown_keys_get_403_with_a_message() {
+    let f = fixture();
+    // 4. invalid key.
+    for key in [
+        None,
+        Some("nope"),
+        Some("crk_00000000_000000000000000000000000000000000000000000000000"),
+    ] {
+        let (status, body, _) = f.risk(key, HIGH);
+        assert_eq!(status, 403);
+        assert!(
+            body["message"].as_str().unwrap().contains("api-Key"),
+            "{body}"
+        );
+    }
+}
+
+#[test]
+fn bad_parameters_get_400_naming_every_one() {
+    let f = fixture();
+    let (_, key) = f.add_client("c", "PREMIUM");
+    // 5. invalid request.
+    let (status, body, _) = f.risk(
+        Some(&key),
+        "colesterol=9&presion=abc&glucosa=1.0&edad=40.5&sobrepeso=1",
+    );
+    assert_eq!(status, 400);
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["colesterol", "presion", "edad", "tabaquismo"]);
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("colesterol is out of range: valid is 1.0 to 3.0 g/L"));
+    // Malformed encodings do not crash the server.
+    let (status, _, _) = f.risk(Some(&key), "colesterol=%ZZ&presion=%&&&==");
+    assert_eq!(status, 400);
+    assert_eq!(f.risk(Some(&key), HIGH).0, 200, "still serving");
+}
+
+#[test]
+fn plans_limit_requests_per_minute_and_say_when_to_retry() {
+    let f = fixture();
+    let (_, premium) = f.add_client("premium", "PREMIUM");
+    let (_, free) = f.add_client("free", "FREEMIUM");
+    // 15 s into a minute (1_000_000_020_000 ms is a multiple of 60 000).
+    f.now.store(1_000_000_020_000 + 15_000, Ordering::SeqCst);
+    // 7. the 51st PREMIUM request in a minute gets 429.
+    for i in 0..50 {
+        assert_eq!(f.risk(Some(&premium), HIGH).0, 200, "request {}", i + 1);
+    }
+    let (status, body, retry) = f.risk(Some(&premium), HIGH);
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(retry.as_deref(), Some("45"));
+    // 8. the 6th FREEMIUM request gets 429.
+    for _ in 0..5 {
+        assert_eq!(f.risk(Some(&free), LOW).0, 200);
+    }
+    assert_eq!(f.risk(Some(&free), LOW).0, 429);
+    // A new minute opens a new window.
+    f.now.fetch_add(45_000, Ordering::SeqCst);
+    assert_eq!(f.risk(Some(&free), LOW).0, 200);
+    assert_eq!(f.risk(Some(&premium), LOW).0, 200);
+}
+
+#[test]
+fn every_request_is_logged_with_its_time_status_and_client_never_the_key() {
+    let f = fixture();
+    let (id, key) = f.add_client("logged", "PREMIUM");
+    f.risk(Some(&key), HIGH);
+    f.risk(Some(&key), "colesterol=9");
+    f.risk(Some("bad"), HIGH);
+    // 9. query the logs.
+    let (status, body) = send(
+        ureq::get(&format!(
+            "{}/internal/api/log?action=gateway.request&limit=50",
+            f.base
+        ))
+        .set("Authorization", &format!("Bearer {}", f.admin)),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    let entries = body["data"]["entries"].as_array().unwrap();
+    let risk: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["detail"].as_str().unwrap().starts_with(RISK_PATH))
+        .collect();
+    assert_eq!(risk.len(), 3, "{body}");
+    let details: Vec<&str> = risk.iter().map(|e| e["detail"].as_str().unwrap()).collect();
+    assert!(details.contains(&format!("{RISK_PATH} 200").as_str()));
+    assert!(details.contains(&format!("{RISK_PATH} 400").as_str()));
+    assert!(details.contains(&format!("{RISK_PATH} 403").as_str()));
+    assert!(risk.iter().all(|e| e["elapsed_ms"].as_f64().unwrap() > 0.0));
+    assert!(risk.iter().any(|e| e["subject"] == format!("client:{id}")));
+    assert!(!body.to_string().contains(&key), "the key is never logged");
+    drop(f.services);
+}
+
+#[test]
+fn administration_needs_an_administrator_token() {
+    let f = fixture();
+    let url = format!("{}/internal/api/user", f.base);
+    assert_eq!(send(ureq::get(&url), None).0, 401);
+    assert_eq!(
+        send(ureq::get(&url).set("Authorization", "Bearer forged"), None).0,
+        401
+    );
+    assert_eq!(
+        send(ureq::get(&format!("{}/internal/api/log", f.base)), None).0,
+        401
+    );
+    let doc = f
+        .services
+        .create_user(
+            &f.admin,
+            &cardiorisk_contract::NewUser {
+                username: "doc".into(),
+                display_name: "Doc".into(),
+                password: "clinician-pass-1".into(),
+                role: cardiorisk_contract::Role::Clinician,
+            },
+        )
+        .map(|_| f.services.sign_in("doc", "clinician-pass-1").unwrap().token)
+        .unwrap();
+    assert_eq!(
+        send(
+            ureq::get(&url).set("Authorization", &format!("Bearer {doc}")),
+            None
+        )
+        .0,
+        403
+    );
+    let (status, body) = send(
+        ureq::post(&url).set("Authorization", &format!("Bearer {}", f.admin)),
+        Some(json!({"name": "x", "plan": "GOLD"})),
+    );
+    assert_eq!(status, 400);
+    assert!(body["message"].as_str().unwrap().contains("plan"), "{body}");
+    assert_eq!(send(ureq::get(&format!("{}/nothing", f.base)), None).0, 404);
+}
+
+#[test]
+fn only_loopback_addresses_are_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let services = Arc::new(Services::open(dir.path()).unwrap());
+    let err = gateway::start(
+        services,
+        "0.0.0.0:0".parse().unwrap(),
+        gateway::limiter::system_clock(),
+    )
+    .err()
+    .unwrap();
+    assert!(err.to_string().contains("loopback only"), "{err}");
+}
