@@ -116,6 +116,27 @@ fn assess_a_patient_in_the_real_window_and_find_it_in_the_database() {
     s.click(&s.wait("#signin-submit"));
     s.wait_text("#recent tbody tr", |t| t.contains("2.4"));
 
+    // Settings (administrators): turn the REST gateway on, and it answers on loopback.
+    s.click(&s.wait("#tab-settings"));
+    s.wait_text("#gateway-state", |t| t == "Off.");
+    let gateway_port = free_port();
+    let port_field = s.wait("#gateway-port");
+    s.clear(&port_field);
+    s.type_text(&port_field, &gateway_port.to_string());
+    s.click(&s.wait("#gateway-toggle"));
+    let expected = format!("On: listening on 127.0.0.1:{gateway_port}.");
+    s.wait_text("#gateway-state", |t| t == expected);
+    std::fs::write(shots.join("settings.png"), s.screenshot_png()).unwrap();
+    let answer = ureq::get(&format!(
+        "http://127.0.0.1:{gateway_port}/external/api/riesgocardiaco"
+    ))
+    .call();
+    assert!(
+        matches!(answer, Err(ureq::Error::Status(403, _))),
+        "no key: 403"
+    );
+    s.click(&s.wait("#tab-assess"));
+
     let conn = Connection::open(data.path().join("cardiorisk.db")).unwrap();
     let (n, c, p, e, t, prob): (i64, f64, f64, i64, i64, f64) = conn
         .query_row(
@@ -138,10 +159,10 @@ fn assess_a_patient_in_the_real_window_and_find_it_in_the_database() {
     // The audit consumer drained the outbox while the app ran.
     let audited: i64 = conn
         .query_row(
-            "SELECT COUNT(*) FROM audit_log WHERE action IN ('setup.completed', 'assessment.created', 'sign_in.failed', 'sign_in.succeeded', 'sign_out')",
+            "SELECT COUNT(*) FROM audit_log WHERE action IN ('setup.completed', 'assessment.created', 'sign_in.failed', 'sign_in.succeeded', 'sign_out', 'settings.changed')",
             [],
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(audited, 5);
+    assert_eq!(audited, 6);
 }

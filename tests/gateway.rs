@@ -314,3 +314,46 @@ fn only_loopback_addresses_are_accepted() {
     .unwrap();
     assert!(err.to_string().contains("loopback only"), "{err}");
 }
+
+#[test]
+fn the_in_app_switch_is_off_by_default_and_remembers_its_port() {
+    use cardiorisk_app::gateway::Control;
+    let dir = tempfile::tempdir().unwrap();
+    let port = support::free_port();
+    {
+        let services = Arc::new(Services::open(dir.path()).unwrap());
+        let token = support::admin(&services);
+        let control = Control::new(Arc::clone(&services));
+        control.restore();
+        let status = control.status(&token).unwrap();
+        assert_eq!((status.enabled, status.listening), (false, None));
+        assert_eq!(
+            control.set(&token, true, 80).unwrap_err().fields[0].field,
+            "port"
+        );
+        let status = control.set(&token, true, port).unwrap();
+        assert_eq!(status.listening, Some(format!("127.0.0.1:{port}")));
+        assert_eq!(
+            send(
+                ureq::get(&format!("http://127.0.0.1:{port}{RISK_PATH}")),
+                None
+            )
+            .0,
+            403
+        );
+    }
+    // A restart brings it back on the same port.
+    let services = Arc::new(Services::open(dir.path()).unwrap());
+    let token = support::sign_in_admin(&services);
+    let control = Control::new(Arc::clone(&services));
+    control.restore();
+    assert_eq!(
+        control.status(&token).unwrap().listening,
+        Some(format!("127.0.0.1:{port}"))
+    );
+    let off = control.set(&token, false, port).unwrap();
+    assert_eq!((off.enabled, off.listening), (false, None));
+    assert!(ureq::get(&format!("http://127.0.0.1:{port}{RISK_PATH}"))
+        .call()
+        .is_err());
+}

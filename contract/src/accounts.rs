@@ -295,3 +295,25 @@ pub struct NewApiClient {
     pub client: ApiClient,
     pub api_key: String,
 }
+
+/// The local REST gateway's setting and state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GatewayStatus {
+    pub enabled: bool,
+    pub port: u16,
+    /// Where it listens now, e.g. "127.0.0.1:8080"; `None` when off.
+    pub listening: Option<String>,
+    /// Why it is not listening although enabled (e.g. the port is taken).
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SetGatewayArgs {
+    pub token: String,
+    pub enabled: bool,
+    pub port: u16,
+}
+
+/// Ports below this are refused (they need privileges).
+pub const MIN_GATEWAY_PORT: u16 = 1024;
+pub const DEFAULT_GATEWAY_PORT: u16 = 8080;

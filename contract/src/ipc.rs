@@ -13,6 +13,9 @@ pub mod command {
     pub const SET_UP: &str = "set_up";
     pub const SIGN_IN: &str = "sign_in";
     pub const SIGN_OUT: &str = "sign_out";
+    pub const GATEWAY_STATUS: &str = "gateway_status";
+    pub const SET_GATEWAY: &str = "set_gateway";
+    pub const CACHE_STATS: &str = "cache_stats";
 }
 
 /// Arguments of a command that takes none.

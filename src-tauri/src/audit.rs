@@ -47,6 +47,8 @@ pub enum Action {
     DatabaseRestored,
     #[serde(rename = "audit.exported")]
     AuditExported,
+    #[serde(rename = "settings.changed")]
+    SettingsChanged,
 }
 
 impl Action {

@@ -84,6 +84,11 @@ const MIGRATIONS: &[&str] = &[
         key_hash   TEXT NOT NULL,
         created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
     );",
+    // 4: settings
+    "CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );",
 ];
 
 /// `PRAGMA application_id` of every CardioRisk database ("CRK1").

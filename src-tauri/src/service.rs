@@ -752,6 +752,52 @@ impl Services {
         Ok(())
     }
 
+    /// A stored setting (`None` when never set).
+    pub fn setting(&self, key: &str) -> Result<Option<String>, CommandError> {
+        use rusqlite::OptionalExtension;
+        self.conn()
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(internal)
+    }
+
+    /// Stores settings (administrators only), audited.
+    pub fn set_settings(&self, token: &str, values: &[(&str, String)]) -> Result<(), CommandError> {
+        let started = Instant::now();
+        let actor = self.authorize(token, Need::Admin, Action::SettingsChanged)?;
+        let detail = values
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.commit(
+            |_| {
+                Event::new(Action::SettingsChanged, Status::Ok, started)
+                    .by(actor.user_id, &actor.username)
+                    .detail(detail)
+            },
+            |tx| {
+                for (k, v) in values {
+                    tx.execute(
+                        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        rusqlite::params![k, v],
+                    )
+                    .map_err(internal)?;
+                }
+                Ok(())
+            },
+        )
+    }
+
+    /// Checks a session for an administrator without doing anything else.
+    pub fn require_admin(&self, token: &str) -> Result<(), CommandError> {
+        self.authorize(token, Need::Admin, Action::SettingsChanged)
+            .map(|_| ())
+    }
+
     /// Records many events in one transaction (the gateway's request log), then drains.
     pub fn record_batch(&self, events: &[Event]) -> Result<(), CommandError> {
         {

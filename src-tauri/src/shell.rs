@@ -1,11 +1,12 @@
 //! The Tauri shell: window, state and the IPC commands, each a thin wrapper over
 //! [`Services`]. Also starts the bus consumers: the audit writer and the UI notifier.
 
+use crate::gateway::Control;
 use crate::service::{Services, DATA_DIR_ENV};
 use cardiorisk_contract::{
     AssessmentOutcome, AssessmentRecord, AuditFilter, AuditPage, CacheStats, CommandError,
-    Measurements, ModelStatus, NewUser, Patient, PatientInput, PatientRecord, SessionInfo,
-    UserInfo,
+    GatewayStatus, Measurements, ModelStatus, NewUser, Patient, PatientInput, PatientRecord,
+    SessionInfo, UserInfo,
 };
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -120,6 +121,21 @@ fn reset_password(s: State<'_>, token: String, user_id: i64, new_password: Strin
     s.reset_password(&token, user_id, &new_password)
 }
 
+#[tauri::command(rename_all = "snake_case")]
+fn gateway_status(g: tauri::State<'_, Control>, token: String) -> Reply<GatewayStatus> {
+    g.status(&token)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+fn set_gateway(
+    g: tauri::State<'_, Control>,
+    token: String,
+    enabled: bool,
+    port: u16,
+) -> Reply<GatewayStatus> {
+    g.set(&token, enabled, port)
+}
+
 fn data_dir(app: &tauri::App) -> Result<PathBuf, Box<dyn std::error::Error>> {
     match std::env::var_os(DATA_DIR_ENV) {
         Some(dir) if !dir.is_empty() => Ok(PathBuf::from(dir)),
@@ -156,6 +172,9 @@ pub fn run() {
             let dir = data_dir(app)?;
             let services = Arc::new(Services::open(&dir)?);
             start_audit_consumer(Arc::clone(&services), app.handle().clone());
+            let gateway = Control::new(Arc::clone(&services));
+            gateway.restore();
+            app.manage(gateway);
             app.manage(services);
             Ok(())
         })
@@ -177,6 +196,8 @@ pub fn run() {
             create_user,
             set_user_disabled,
             reset_password,
+            gateway_status,
+            set_gateway,
         ])
         .run(tauri::generate_context!())
         .expect("CardioRisk failed to start");

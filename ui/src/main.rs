@@ -3,8 +3,9 @@
 mod assess;
 mod ipc;
 mod session;
+mod settings;
 
-use cardiorisk_contract::{command, ModelStatus, NoArgs};
+use cardiorisk_contract::{command, ModelStatus, NoArgs, Role};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use session::{Auth, SetupForm, SignInForm};
@@ -18,6 +19,7 @@ fn App() -> impl IntoView {
     };
     provide_context(auth);
     let needs_setup = RwSignal::new(None::<bool>);
+    let on_settings = RwSignal::new(false);
     // Once anyone has signed in, set-up is done for good.
     Effect::new(move || {
         if auth.session.get().is_some() {
@@ -41,6 +43,14 @@ fn App() -> impl IntoView {
                 {move || status.get().map(|s| format!("Model {}", s.version)).unwrap_or_default()}
             </span>
             {move || auth.session.get().map(|s| view! {
+                <nav class="tabs">
+                    <button id="tab-assess" class="tab" class:active=move || !on_settings.get()
+                        on:click=move |_| on_settings.set(false)>"Assessment"</button>
+                    {(s.user.role == Role::Admin).then(|| view! {
+                        <button id="tab-settings" class="tab" class:active=move || on_settings.get()
+                            on:click=move |_| on_settings.set(true)>"Settings"</button>
+                    })}
+                </nav>
                 <span class="who" id="who">{format!("{} ({})", s.user.display_name, s.user.role.as_str())}</span>
                 <button id="sign-out" class="link" on:click=move |_| auth.sign_out()>"Sign out"</button>
             })}
@@ -50,6 +60,7 @@ fn App() -> impl IntoView {
         })}
         <main class="page">
             {move || match (auth.session.get().is_some(), needs_setup.get()) {
+                (true, _) if on_settings.get() => view! { <settings::SettingsPage/> }.into_any(),
                 (true, _) => view! { <assess::AssessmentPage/> }.into_any(),
                 (false, Some(true)) if auth.notice.get().is_none() => view! { <SetupForm/> }.into_any(),
                 (false, Some(_)) => view! { <SignInForm/> }.into_any(),
