@@ -26,13 +26,12 @@ request = function()
   n = n + 1
   local c = 10 + (n % 21)
   local p = 6 + (n % 13)
-  local e = n % 100
   local path = string.format("/external/api/riesgocardiaco?colesterol=%d.%d&presion=%d.%d&glucosa=1.2&edad=%d&sobrepeso=%d&tabaquismo=%d",
-    c // 10, c % 10, p // 10, p % 10, e, n % 2, (n // 2) % 2)
+    math.floor(c / 10), c % 10, math.floor(p / 10), p % 10, n % 100, n % 2, math.floor(n / 2) % 2)
   return wrk.format("GET", path, { ["api-Key"] = "$key" })
 end
 LUA
-wrk -t2 -c32 -d${DURATION:-10s} --latency -s "$script" "http://127.0.0.1:$port"
+wrk -t${THREADS:-1} -c${CONNECTIONS:-8} -d${DURATION:-10s} --latency -s "$script" "http://127.0.0.1:$port"
 logged=$(curl -s "http://127.0.0.1:$port/internal/api/log?action=gateway.request&limit=1" -H "Authorization: Bearer $token" \
   | sed -n 's/.*"total":\([0-9]*\).*/\1/p')
 echo "gateway requests in the audit log: $logged"

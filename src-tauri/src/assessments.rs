@@ -11,11 +11,12 @@ pub fn insert(
     patient_id: Option<i64>,
     user_id: Option<i64>,
 ) -> rusqlite::Result<i64> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO assessments (colesterol, presion, glucosa, edad, sobrepeso, tabaquismo,
              probability, at_risk, band, model_version, elapsed_ms, patient_id, user_id, contributions)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-        params![
+    )?
+    .execute(params![
             m.colesterol,
             m.presion,
             m.glucosa,

@@ -11,6 +11,7 @@ use rusqlite::{params, params_from_iter, Connection, Row, Transaction};
 use serde::{Deserialize, Serialize};
 use std::time::{Instant, SystemTime};
 
+/// What happened; serialised with the same names as `as_str`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Action {
     #[serde(rename = "setup.completed")]
@@ -52,11 +53,27 @@ pub enum Action {
 }
 
 impl Action {
-    pub fn as_str(self) -> String {
-        serde_json::to_value(self)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default()
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::SetupCompleted => "setup.completed",
+            Action::SignInSucceeded => "sign_in.succeeded",
+            Action::SignInFailed => "sign_in.failed",
+            Action::AccountLocked => "account.locked",
+            Action::SignOut => "sign_out",
+            Action::SessionDenied => "session.denied",
+            Action::AccountCreated => "account.created",
+            Action::AccountChanged => "account.changed",
+            Action::PatientCreated => "patient.created",
+            Action::PatientUpdated => "patient.updated",
+            Action::AssessmentCreated => "assessment.created",
+            Action::AssessmentRefused => "assessment.refused",
+            Action::ModelActivated => "model.activated",
+            Action::GatewayRequest => "gateway.request",
+            Action::DatabaseBackup => "database.backup",
+            Action::DatabaseRestored => "database.restored",
+            Action::AuditExported => "audit.exported",
+            Action::SettingsChanged => "settings.changed",
+        }
     }
 }
 
@@ -129,8 +146,39 @@ impl Event {
 /// Adds `event` to the outbox inside the caller's transaction.
 pub fn enqueue(tx: &Transaction, event: &Event) -> rusqlite::Result<i64> {
     let json = serde_json::to_string(event).expect("events serialise");
-    tx.execute("INSERT INTO outbox (event) VALUES (?1)", [json])?;
+    tx.prepare_cached("INSERT INTO outbox (event) VALUES (?1)")?
+        .execute([json])?;
     Ok(tx.last_insert_rowid())
+}
+
+fn insert_entry(tx: &Transaction, event_id: Option<i64>, e: &Event) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO audit_log
+             (event_id, at, user_id, username, action, status, elapsed_ms, subject, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        event_id,
+        e.at,
+        e.user_id,
+        e.username,
+        e.action.as_str(),
+        e.status.as_str(),
+        e.elapsed_ms,
+        e.subject,
+        e.detail
+    ])?;
+    Ok(())
+}
+
+/// Writes events that accompany no other change straight into the audit log, in one
+/// transaction (the gateway's request lines).
+pub fn append(conn: &mut Connection, events: &[Event]) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    for e in events {
+        insert_entry(&tx, None, e)?;
+    }
+    tx.commit()
 }
 
 /// Moves every outbox row into the audit log; returns how many were moved.
@@ -141,32 +189,15 @@ pub fn drain(conn: &mut Connection) -> rusqlite::Result<usize> {
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         rows.collect::<Result<_, _>>()?
     };
-    {
-        let mut insert = tx.prepare_cached(
-            "INSERT OR IGNORE INTO audit_log
-                 (event_id, at, user_id, username, action, status, elapsed_ms, subject, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )?;
-        for (id, json) in &pending {
-            let e: Event = match serde_json::from_str(json) {
-                Ok(e) => e,
-                Err(err) => Event {
-                    detail: format!("unreadable event: {err}"),
-                    ..Event::new(Action::SessionDenied, Status::Error, Instant::now())
-                },
-            };
-            insert.execute(params![
-                id,
-                e.at,
-                e.user_id,
-                e.username,
-                e.action.as_str(),
-                e.status.as_str(),
-                e.elapsed_ms,
-                e.subject,
-                e.detail
-            ])?;
-        }
+    for (id, json) in &pending {
+        let e: Event = match serde_json::from_str(json) {
+            Ok(e) => e,
+            Err(err) => Event {
+                detail: format!("unreadable event: {err}"),
+                ..Event::new(Action::SessionDenied, Status::Error, Instant::now())
+            },
+        };
+        insert_entry(&tx, Some(*id), &e)?;
     }
     if let Some((last, _)) = pending.last() {
         tx.execute("DELETE FROM outbox WHERE id <= ?1", [last])?;
@@ -272,4 +303,35 @@ pub fn export_csv(conn: &Connection, filter: &AuditFilter) -> Result<Vec<u8>, St
         .map_err(|e| e.to_string())?;
     }
     out.into_inner().map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn action_names_match_their_serialised_form() {
+        for a in [
+            Action::SetupCompleted,
+            Action::SignInSucceeded,
+            Action::SignInFailed,
+            Action::AccountLocked,
+            Action::SignOut,
+            Action::SessionDenied,
+            Action::AccountCreated,
+            Action::AccountChanged,
+            Action::PatientCreated,
+            Action::PatientUpdated,
+            Action::AssessmentCreated,
+            Action::AssessmentRefused,
+            Action::ModelActivated,
+            Action::GatewayRequest,
+            Action::DatabaseBackup,
+            Action::DatabaseRestored,
+            Action::AuditExported,
+            Action::SettingsChanged,
+        ] {
+            assert_eq!(serde_json::to_value(a).unwrap(), a.as_str());
+        }
+    }
 }

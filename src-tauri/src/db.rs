@@ -56,7 +56,9 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE TABLE audit_log (
         id         INTEGER PRIMARY KEY,
-        event_id   INTEGER NOT NULL UNIQUE,
+        -- The outbox row it came from; NULL for entries written directly (gateway
+        -- request lines, which change nothing else).
+        event_id   INTEGER UNIQUE,
         at         TEXT NOT NULL,
         user_id    INTEGER,
         username   TEXT,
@@ -68,6 +70,7 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX audit_by_time ON audit_log (at);
     CREATE INDEX audit_by_user ON audit_log (username COLLATE NOCASE, at);
+    CREATE INDEX audit_by_user_action ON audit_log (username COLLATE NOCASE, action, at);
     CREATE INDEX audit_by_action ON audit_log (action, at);
     CREATE INDEX audit_by_status ON audit_log (status, at);",
     // 3: the REST gateway's plans and integration clients

@@ -798,18 +798,10 @@ impl Services {
             .map(|_| ())
     }
 
-    /// Records many events in one transaction (the gateway's request log), then drains.
+    /// Writes many events that change nothing else (the gateway's request log)
+    /// straight into the audit log, in one transaction.
     pub fn record_batch(&self, events: &[Event]) -> Result<(), CommandError> {
-        {
-            let mut conn = self.conn();
-            let tx = conn.transaction().map_err(internal)?;
-            for e in events {
-                audit::enqueue(&tx, e).map_err(internal)?;
-            }
-            tx.commit().map_err(internal)?;
-        }
-        self.drain_outbox()?;
-        Ok(())
+        audit::append(&mut self.conn(), events).map_err(internal)
     }
 
     pub fn model_status(&self) -> ModelStatus {
