@@ -5,7 +5,7 @@ use rusqlite::{params, Connection, Row};
 
 /// Inserts one assessment inside the caller's transaction and returns its id.
 pub fn insert(
-    tx: &rusqlite::Transaction,
+    tx: &Connection,
     m: &Measurements,
     p: &Prediction,
     patient_id: Option<i64>,

@@ -144,7 +144,7 @@ impl Event {
 }
 
 /// Adds `event` to the outbox inside the caller's transaction.
-pub fn enqueue(tx: &Transaction, event: &Event) -> rusqlite::Result<i64> {
+pub fn enqueue(tx: &Connection, event: &Event) -> rusqlite::Result<i64> {
     let json = serde_json::to_string(event).expect("events serialise");
     tx.prepare_cached("INSERT INTO outbox (event) VALUES (?1)")?
         .execute([json])?;
@@ -174,7 +174,7 @@ fn insert_entry(tx: &Transaction, event_id: Option<i64>, e: &Event) -> rusqlite:
 /// Writes events that accompany no other change straight into the audit log, in one
 /// transaction (the gateway's request lines).
 pub fn append(conn: &mut Connection, events: &[Event]) -> rusqlite::Result<()> {
-    let tx = conn.transaction()?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     for e in events {
         insert_entry(&tx, None, e)?;
     }
@@ -183,7 +183,7 @@ pub fn append(conn: &mut Connection, events: &[Event]) -> rusqlite::Result<()> {
 
 /// Moves every outbox row into the audit log; returns how many were moved.
 pub fn drain(conn: &mut Connection) -> rusqlite::Result<usize> {
-    let tx = conn.transaction()?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let pending: Vec<(i64, String)> = {
         let mut stmt = tx.prepare_cached("SELECT id, event FROM outbox ORDER BY id")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;

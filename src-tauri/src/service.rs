@@ -18,7 +18,7 @@ use cardiorisk_contract::{
 use cardiorisk_model::Predictor;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
@@ -43,6 +43,7 @@ pub struct Services {
     sessions: Sessions,
     cache: PredictionCache,
     keys: KeyCache,
+    assess_queue: Mutex<Vec<PendingAssessment>>,
     bus: broadcast::Sender<Event>,
 }
 
@@ -78,6 +79,7 @@ impl Services {
             sessions: Sessions::new(idle),
             cache: PredictionCache::default(),
             keys: KeyCache::default(),
+            assess_queue: Mutex::new(Vec::new()),
             bus: broadcast::channel(1024).0,
         })
     }
@@ -118,7 +120,9 @@ impl Services {
     ) -> Result<T, CommandError> {
         let (value, event) = {
             let mut conn = self.conn();
-            let tx = conn.transaction().map_err(internal)?;
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(internal)?;
             let value = write(&tx)?;
             let event = event(&value);
             audit::enqueue(&tx, &event).map_err(internal)?;
@@ -516,34 +520,46 @@ impl Services {
         let (prediction, _) = self.cache.get_or(inputs, self.predictor.version(), || {
             self.predictor.predict(inputs)
         });
-        let assessment_id = self.commit(
-            |id: &i64| {
-                Event::new(Action::AssessmentCreated, Status::Ok, started)
-                    .by(actor.user_id, &actor.username)
-                    .about(format!("assessment:{id}"))
-                    .detail(format!(
-                        "p={:.4} model={}{}",
-                        prediction.probability,
-                        prediction.model_version,
-                        patient_id
-                            .map(|p| format!(" patient:{p}"))
-                            .unwrap_or_default()
-                    ))
-            },
-            |tx| {
-                if let Some(pid) = patient_id {
-                    if patients::get(tx, pid).map_err(internal)?.is_none() {
-                        return Err(not_found_patient(pid));
-                    }
-                }
-                assessments::insert(tx, inputs, &prediction, patient_id, Some(actor.user_id))
-                    .map_err(internal)
-            },
-        )?;
+        let assessment_id = self.store_assessment(PendingAssessment {
+            inputs: *inputs,
+            prediction: prediction.clone(),
+            patient_id,
+            actor,
+            started,
+            reply: None,
+        })?;
         Ok(AssessmentOutcome {
             prediction,
             assessment_id,
         })
+    }
+
+    /// Group commit: queues the assessment, then whoever holds the connection next
+    /// writes every queued one in a single transaction (a savepoint each, so one
+    /// failure affects only its own) and commits once. Durability is unchanged
+    /// (synchronous=FULL); concurrent callers share one fsync.
+    fn store_assessment(&self, mut job: PendingAssessment) -> Result<i64, CommandError> {
+        let (reply, answer) = mpsc::channel();
+        job.reply = Some(reply);
+        self.assess_queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(job);
+        let mut published = Vec::new();
+        {
+            let mut conn = self.conn();
+            let batch =
+                std::mem::take(&mut *self.assess_queue.lock().unwrap_or_else(|e| e.into_inner()));
+            if !batch.is_empty() {
+                published = write_assessments(&mut conn, batch);
+            }
+        }
+        for event in published {
+            let _ = self.bus.send(event);
+        }
+        answer
+            .recv()
+            .unwrap_or_else(|_| Err(internal("the assessment writer stopped")))
     }
 
     pub fn recent(&self, token: &str, limit: u32) -> Result<Vec<AssessmentRecord>, CommandError> {
@@ -818,6 +834,97 @@ impl Services {
             warning,
         }
     }
+}
+
+/// An assessment waiting for the group commit.
+struct PendingAssessment {
+    inputs: Measurements,
+    prediction: Prediction,
+    patient_id: Option<i64>,
+    actor: Actor,
+    started: Instant,
+    reply: Option<mpsc::Sender<Result<i64, CommandError>>>,
+}
+
+fn write_one(tx: &Connection, job: &PendingAssessment) -> Result<(i64, Event), CommandError> {
+    if let Some(pid) = job.patient_id {
+        if patients::get(tx, pid).map_err(internal)?.is_none() {
+            return Err(not_found_patient(pid));
+        }
+    }
+    let id = assessments::insert(
+        tx,
+        &job.inputs,
+        &job.prediction,
+        job.patient_id,
+        Some(job.actor.user_id),
+    )
+    .map_err(internal)?;
+    let p = &job.prediction;
+    let event = Event::new(Action::AssessmentCreated, Status::Ok, job.started)
+        .by(job.actor.user_id, &job.actor.username)
+        .about(format!("assessment:{id}"))
+        .detail(format!(
+            "p={:.4} model={}{}",
+            p.probability,
+            p.model_version,
+            job.patient_id
+                .map(|p| format!(" patient:{p}"))
+                .unwrap_or_default()
+        ));
+    audit::enqueue(tx, &event).map_err(internal)?;
+    Ok((id, event))
+}
+
+/// Writes a batch in one transaction; answers every job; returns the events to publish.
+fn write_assessments(conn: &mut Connection, batch: Vec<PendingAssessment>) -> Vec<Event> {
+    let mut results: Vec<Result<(i64, Event), CommandError>> = Vec::with_capacity(batch.len());
+    let outcome = (|| -> Result<(), CommandError> {
+        let mut tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(internal)?;
+        if let [job] = batch.as_slice() {
+            // Alone: the transaction itself isolates it.
+            let done = write_one(&tx, job);
+            let ok = done.is_ok();
+            results.push(done);
+            return if ok {
+                tx.commit().map_err(internal)
+            } else {
+                Ok(())
+            };
+        }
+        for job in &batch {
+            let mut sp = tx.savepoint().map_err(internal)?;
+            match write_one(&sp, job) {
+                Ok(done) => {
+                    sp.commit().map_err(internal)?;
+                    results.push(Ok(done));
+                }
+                Err(e) => {
+                    sp.rollback().map_err(internal)?;
+                    results.push(Err(e));
+                }
+            }
+        }
+        tx.commit().map_err(internal)
+    })();
+    let mut events = Vec::new();
+    for (i, job) in batch.into_iter().enumerate() {
+        let result = match (&outcome, results.get(i)) {
+            (Err(e), _) => Err(e.clone()),
+            (Ok(()), Some(Ok((id, event)))) => {
+                events.push(event.clone());
+                Ok(*id)
+            }
+            (Ok(()), Some(Err(e))) => Err(e.clone()),
+            (Ok(()), None) => Err(internal("the assessment was not written")),
+        };
+        if let Some(reply) = job.reply {
+            let _ = reply.send(result);
+        }
+    }
+    events
 }
 
 fn check_limit(limit: u32) -> Result<(), CommandError> {
