@@ -108,6 +108,8 @@ fn recent_assessments_survive_a_restart_newest_first() {
     let recent = services.recent(&token, 2).unwrap();
     let ages: Vec<f64> = recent.iter().map(|r| r.inputs.edad).collect();
     assert_eq!(ages, [50.0, 40.0]);
+    assert_eq!(recent[0].username.as_deref(), Some("admin"));
+    assert_eq!(recent[0].contributions.len(), 6);
     assert_eq!(
         services.recent(&token, 0).unwrap_err().kind,
         ErrorKind::Invalid

@@ -1,6 +1,5 @@
 //! Accounts, sessions, patients, audit and administration: IPC types.
 
-use crate::{Contribution, Measurements, RiskBand};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -207,25 +206,11 @@ pub struct PatientArgs {
     pub patient_id: i64,
 }
 
-/// One stored assessment with who made it and why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HistoryEntry {
-    pub id: i64,
-    pub created_at: String,
-    pub inputs: Measurements,
-    pub probability: f64,
-    pub at_risk: bool,
-    pub band: RiskBand,
-    pub contributions: Vec<Contribution>,
-    pub model_version: String,
-    pub username: Option<String>,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PatientRecord {
     pub patient: Patient,
     /// Oldest first.
-    pub history: Vec<HistoryEntry>,
+    pub history: Vec<crate::AssessmentRecord>,
 }
 
 /// Filters of the audit log; every one optional. Times are RFC 3339 UTC.

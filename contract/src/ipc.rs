@@ -113,17 +113,21 @@ pub struct Prediction {
     pub elapsed_ms: f64,
 }
 
-/// A stored assessment, as listed in the UI.
+/// A stored assessment with who made it and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AssessmentRecord {
     pub id: i64,
     /// UTC, RFC 3339.
     pub created_at: String,
+    pub patient_id: Option<i64>,
     pub inputs: Measurements,
     pub probability: f64,
     pub at_risk: bool,
     pub band: RiskBand,
+    pub contributions: Vec<Contribution>,
     pub model_version: String,
+    /// Who assessed; `None` for rows from before accounts existed.
+    pub username: Option<String>,
 }
 
 /// Result of [`command::PREDICT`]: the prediction and the row it was stored as.

@@ -36,11 +36,21 @@ pub fn insert(
     Ok(tx.last_insert_rowid())
 }
 
-fn from_row(row: &Row) -> rusqlite::Result<AssessmentRecord> {
+/// Maps a row of `assessments` joined with `users` (as `username`).
+pub fn from_row(row: &Row) -> rusqlite::Result<AssessmentRecord> {
     let band: String = row.get("band")?;
+    let band = RiskBand::parse(&band).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!("unknown band {band:?}").into(),
+        )
+    })?;
+    let contributions: String = row.get("contributions")?;
     Ok(AssessmentRecord {
         id: row.get("id")?,
         created_at: row.get("created_at")?,
+        patient_id: row.get("patient_id")?,
         inputs: Measurements {
             colesterol: row.get("colesterol")?,
             presion: row.get("presion")?,
@@ -51,15 +61,19 @@ fn from_row(row: &Row) -> rusqlite::Result<AssessmentRecord> {
         },
         probability: row.get("probability")?,
         at_risk: row.get("at_risk")?,
-        band: RiskBand::parse(&band).unwrap_or(RiskBand::High),
+        band,
+        contributions: serde_json::from_str(&contributions).unwrap_or_default(),
         model_version: row.get("model_version")?,
+        username: row.get("username")?,
     })
 }
 
 /// The newest `limit` assessments, newest first.
 pub fn recent(conn: &Connection, limit: u32) -> rusqlite::Result<Vec<AssessmentRecord>> {
-    let mut stmt = conn
-        .prepare_cached("SELECT * FROM assessments ORDER BY created_at DESC, id DESC LIMIT ?1")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT a.*, u.username FROM assessments a LEFT JOIN users u ON u.id = a.user_id
+         ORDER BY a.created_at DESC, a.id DESC LIMIT ?1",
+    )?;
     let rows = stmt.query_map([limit], from_row)?;
     rows.collect()
 }

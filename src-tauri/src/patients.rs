@@ -1,8 +1,6 @@
 //! Patients and their assessment history.
 
-use cardiorisk_contract::{
-    Contribution, HistoryEntry, Measurements, Patient, PatientInput, RiskBand,
-};
+use cardiorisk_contract::{AssessmentRecord, Patient, PatientInput};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 fn patient(row: &Row) -> rusqlite::Result<Patient> {
@@ -70,33 +68,11 @@ pub fn search(conn: &Connection, query: &str, limit: u32) -> rusqlite::Result<Ve
 }
 
 /// A patient's assessments, oldest first.
-pub fn history(conn: &Connection, patient_id: i64) -> rusqlite::Result<Vec<HistoryEntry>> {
+pub fn history(conn: &Connection, patient_id: i64) -> rusqlite::Result<Vec<AssessmentRecord>> {
     let mut stmt = conn.prepare_cached(
         "SELECT a.*, u.username FROM assessments a LEFT JOIN users u ON u.id = a.user_id
          WHERE a.patient_id = ?1 ORDER BY a.created_at, a.id",
     )?;
-    let rows = stmt.query_map([patient_id], |row| {
-        let band: String = row.get("band")?;
-        let contributions: String = row.get("contributions")?;
-        Ok(HistoryEntry {
-            id: row.get("id")?,
-            created_at: row.get("created_at")?,
-            inputs: Measurements {
-                colesterol: row.get("colesterol")?,
-                presion: row.get("presion")?,
-                glucosa: row.get("glucosa")?,
-                edad: row.get::<_, i64>("edad")? as f64,
-                sobrepeso: row.get::<_, i64>("sobrepeso")? as f64,
-                tabaquismo: row.get::<_, i64>("tabaquismo")? as f64,
-            },
-            probability: row.get("probability")?,
-            at_risk: row.get("at_risk")?,
-            band: RiskBand::parse(&band).unwrap_or(RiskBand::High),
-            contributions: serde_json::from_str::<Vec<Contribution>>(&contributions)
-                .unwrap_or_default(),
-            model_version: row.get("model_version")?,
-            username: row.get("username")?,
-        })
-    })?;
+    let rows = stmt.query_map([patient_id], crate::assessments::from_row)?;
     rows.collect()
 }
