@@ -9,6 +9,18 @@ use std::process::{Command, Stdio};
 use support::webdriver::Session;
 use support::{display, free_port, workspace_root, Guard, APP};
 
+/// A screenshot of the whole virtual display as X shows it (WebKit's WebDriver
+/// screenshot can lag behind the last repaint).
+fn screenshot(display: &str, path: &std::path::Path) {
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let status = Command::new("import")
+        .args(["-display", display, "-window", "root"])
+        .arg(path)
+        .status()
+        .expect("run ImageMagick's import");
+    assert!(status.success(), "screenshot failed");
+}
+
 fn tauri_driver() -> PathBuf {
     let home = std::env::var("HOME").unwrap_or_default();
     let local = PathBuf::from(home).join(".cargo/bin/tauri-driver");
@@ -65,7 +77,7 @@ fn assess_a_patient_in_the_real_window_and_find_it_in_the_database() {
     assert_eq!(error, "colesterol is out of range: valid is 1.0 to 3.0 g/L");
     let shots = workspace_root().join("target/e2e-shots");
     std::fs::create_dir_all(&shots).unwrap();
-    std::fs::write(shots.join("range-error.png"), s.screenshot_png()).unwrap();
+    screenshot(&display, &shots.join("range-error.png"));
     // Submitting with errors stores nothing and shows every missing field.
     s.click(&s.wait("#assess"));
     s.wait_text("#error-edad", |t| t.contains("edad is missing"));
@@ -104,7 +116,7 @@ fn assess_a_patient_in_the_real_window_and_find_it_in_the_database() {
         .unwrap_or_default()
         .is_empty());
 
-    std::fs::write(shots.join("assessment.png"), s.screenshot_png()).unwrap();
+    screenshot(&display, &shots.join("assessment.png"));
 
     // Sign out; a wrong password is refused; the right one signs back in.
     s.click(&s.wait("#sign-out"));
@@ -126,7 +138,7 @@ fn assess_a_patient_in_the_real_window_and_find_it_in_the_database() {
     s.click(&s.wait("#gateway-toggle"));
     let expected = format!("On: listening on 127.0.0.1:{gateway_port}.");
     s.wait_text("#gateway-state", |t| t == expected);
-    std::fs::write(shots.join("settings.png"), s.screenshot_png()).unwrap();
+    screenshot(&display, &shots.join("settings.png"));
     let answer = ureq::get(&format!(
         "http://127.0.0.1:{gateway_port}/external/api/riesgocardiaco"
     ))

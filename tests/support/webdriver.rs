@@ -125,14 +125,6 @@ impl Session {
             .expect("execute script")["value"]
             .clone()
     }
-
-    pub fn screenshot_png(&self) -> Vec<u8> {
-        use base64::Engine;
-        let v = self.get("/screenshot").expect("screenshot");
-        base64::engine::general_purpose::STANDARD
-            .decode(v["value"].as_str().unwrap_or_default())
-            .expect("base64 screenshot")
-    }
 }
 
 impl Drop for Session {
