@@ -37,6 +37,12 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// A real hash of a random password, checked against when the username is unknown.
+pub fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password(&random_token()))
+}
+
 /// 32 random bytes, hex.
 pub fn random_token() -> String {
     let mut bytes = [0u8; 32];

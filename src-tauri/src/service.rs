@@ -248,7 +248,7 @@ impl Services {
         let account = auth::find_by_name(&self.conn(), username.trim()).map_err(internal)?;
         let Some(account) = account else {
             // Same work as a real check, so timing does not reveal which names exist.
-            auth::verify_password(password, "$argon2id$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+            auth::verify_password(password, auth::dummy_hash());
             self.record(
                 Event::new(Action::SignInFailed, Status::Denied, started)
                     .detail(format!("unknown user {:?}", username.trim())),
