@@ -77,7 +77,3 @@ pub fn recent(conn: &Connection, limit: u32) -> rusqlite::Result<Vec<AssessmentR
     let rows = stmt.query_map([limit], from_row)?;
     rows.collect()
 }
-
-pub fn count(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row("SELECT COUNT(*) FROM assessments", [], |r| r.get(0))
-}

@@ -17,7 +17,7 @@ use cardiorisk_contract::{
 };
 use cardiorisk_model::Predictor;
 use rusqlite::Connection;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
@@ -39,7 +39,6 @@ pub struct Services {
     db: Mutex<Connection>,
     predictor: Predictor,
     model_source: ModelSource,
-    data_dir: PathBuf,
     sessions: Sessions,
     cache: PredictionCache,
     keys: KeyCache,
@@ -75,17 +74,12 @@ impl Services {
             db: Mutex::new(conn),
             predictor,
             model_source,
-            data_dir: data_dir.to_path_buf(),
             sessions: Sessions::new(idle),
             cache: PredictionCache::default(),
             keys: KeyCache::default(),
             assess_queue: Mutex::new(Vec::new()),
             bus: broadcast::channel(1024).0,
         })
-    }
-
-    pub fn data_dir(&self) -> &Path {
-        &self.data_dir
     }
 
     pub fn predictor(&self) -> &Predictor {

@@ -118,13 +118,6 @@ impl Session {
         self.post(&format!("/element/{}/value", e.0), json!({"text": text}))
             .expect("send keys");
     }
-
-    /// Runs a script in the page and returns its value.
-    pub fn script(&self, script: &str) -> Value {
-        self.post("/execute/sync", json!({"script": script, "args": []}))
-            .expect("execute script")["value"]
-            .clone()
-    }
 }
 
 impl Drop for Session {
