@@ -8,10 +8,10 @@ cd "$(dirname "$0")/.."
 target=wasm32-unknown-unknown
 if rustup target list --installed 2>/dev/null | grep -qx "$target"; then
   out=target/wasm
-  CARGO_TARGET_DIR=$out cargo build -p cardiorisk-ui --release --target $target
+  CARGO_PROFILE_RELEASE_STRIP=debuginfo CARGO_TARGET_DIR=$out cargo build -p cardiorisk-ui --release --target $target
 else
   out=target/wasm-std
-  RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc CARGO_TARGET_DIR=$out \
+  CARGO_PROFILE_RELEASE_STRIP=debuginfo RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc CARGO_TARGET_DIR=$out \
     cargo build -p cardiorisk-ui --release --target $target -Zbuild-std=std,panic_abort
 fi
 

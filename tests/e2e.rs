@@ -1,24 +1,138 @@
 //! End to end: the real app window under Xvfb, driven through tauri-driver and
-//! WebKitWebDriver, then the database it wrote is checked.
+//! WebKitWebDriver, each flow from a clean data directory; native file dialogs are
+//! answered with xdotool as a user would type a path. Screenshots of the main
+//! screens go to target/e2e-shots/ (scripts/screenshots.sh copies them to docs/).
 
 mod support;
 
 use rusqlite::Connection;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 use support::webdriver::Session;
-use support::{display, free_port, workspace_root, Guard, APP};
+use support::{display, free_port, workspace_root, Guard, ADMIN_PASSWORD, APP, CLI};
 
-/// A screenshot of the whole virtual display as X shows it (WebKit's WebDriver
-/// screenshot can lag behind the last repaint).
-fn screenshot(display: &str, path: &std::path::Path) {
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let status = Command::new("import")
-        .args(["-display", display, "-window", "root"])
-        .arg(path)
-        .status()
-        .expect("run ImageMagick's import");
-    assert!(status.success(), "screenshot failed");
+/// One window at a time: two WebKit instances on two cores make every flow slow.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+struct App {
+    s: Session,
+    display: String,
+    _driver: Guard,
+    _xvfb: Option<Guard>,
+}
+
+impl App {
+    fn start(data: &Path, env: &[(&str, &str)]) -> App {
+        let (display, xvfb) = display();
+        let port = free_port();
+        let native_port = free_port();
+        let mut driver = Command::new(tauri_driver());
+        driver
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
+            .env("DISPLAY", &display)
+            .env("CARDIORISK_DATA_DIR", data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (k, v) in env {
+            driver.env(k, v);
+        }
+        let driver = Guard(
+            driver
+                .spawn()
+                .expect("start tauri-driver (cargo install tauri-driver)"),
+        );
+        let s = Session::start(port, APP);
+        App {
+            s,
+            display,
+            _driver: driver,
+            _xvfb: xvfb,
+        }
+    }
+
+    /// A screenshot of the whole virtual display as X shows it (WebKit's WebDriver
+    /// screenshot can lag behind the last repaint).
+    fn shot(&self, name: &str) {
+        let dir = workspace_root().join("target/e2e-shots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::thread::sleep(Duration::from_millis(400));
+        let status = Command::new("import")
+            .args(["-display", &self.display, "-window", "root"])
+            .arg(dir.join(format!("{name}.png")))
+            .status()
+            .expect("run ImageMagick's import");
+        assert!(status.success(), "screenshot failed");
+    }
+
+    fn fill(&self, id: &str, value: &str) {
+        let e = self.s.wait(&format!("#{id}"));
+        self.s.clear(&e);
+        self.s.type_text(&e, value);
+    }
+
+    fn click(&self, css: &str) {
+        self.s.click(&self.s.wait(css));
+    }
+
+    fn set_up_admin(&self) {
+        self.fill("setup-username", "admin");
+        self.fill("setup-display-name", "Ada Admin");
+        self.fill("setup-password", ADMIN_PASSWORD);
+        self.fill("setup-confirm", ADMIN_PASSWORD);
+        self.click("#setup-submit");
+        self.s.wait_text("#who", |t| t == "Ada Admin (admin)");
+    }
+
+    fn sign_in(&self, user: &str, password: &str) {
+        self.fill("signin-username", user);
+        self.fill("signin-password", password);
+        self.click("#signin-submit");
+    }
+
+    /// Types `path` into the native file dialog that the last click opened.
+    fn answer_file_dialog(&self, path: &Path) {
+        let xdotool = |args: &[&str]| {
+            Command::new("xdotool")
+                .args(args)
+                .env("DISPLAY", &self.display)
+                .output()
+                .expect("run xdotool (install the xdotool package)")
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let dialog = loop {
+            let out = xdotool(&["search", "--onlyvisible", "--name", "."]);
+            let found = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(str::to_string)
+                .find(|id| {
+                    let name = xdotool(&["getwindowname", id]);
+                    let name = String::from_utf8_lossy(&name.stdout).trim().to_string();
+                    !name.is_empty() && name != "CardioRisk"
+                });
+            if let Some(id) = found {
+                break id;
+            }
+            assert!(Instant::now() < deadline, "no file dialog appeared");
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        std::thread::sleep(Duration::from_millis(500));
+        xdotool(&["windowfocus", "--sync", &dialog]);
+        // Ctrl+L opens the location field of an open dialog; in a save dialog it
+        // selects the proposed name up to its extension, so select all of it.
+        xdotool(&["key", "--clearmodifiers", "ctrl+l"]);
+        std::thread::sleep(Duration::from_millis(200));
+        xdotool(&["key", "--clearmodifiers", "ctrl+a"]);
+        xdotool(&["type", "--delay", "10", &path.display().to_string()]);
+        std::thread::sleep(Duration::from_millis(200));
+        xdotool(&["key", "Return"]);
+    }
 }
 
 fn tauri_driver() -> PathBuf {
@@ -31,150 +145,317 @@ fn tauri_driver() -> PathBuf {
     }
 }
 
-#[test]
-fn assess_a_patient_in_the_real_window_and_find_it_in_the_database() {
-    let data = tempfile::tempdir().unwrap();
-    let (display, _xvfb) = display();
-    let port = free_port();
-    let native_port = free_port();
-    let _driver = Guard(
-        Command::new(tauri_driver())
-            .args([
-                "--port",
-                &port.to_string(),
-                "--native-port",
-                &native_port.to_string(),
-            ])
-            .env("DISPLAY", &display)
-            .env("CARDIORISK_DATA_DIR", data.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start tauri-driver (cargo install tauri-driver)"),
-    );
-    let s = Session::start(port, APP);
-
-    // First run: create the administrator.
-    for (id, value) in [
-        ("setup-username", "admin"),
-        ("setup-display-name", "Ada Admin"),
-        ("setup-password", "correct horse battery"),
-        ("setup-confirm", "correct horse battery"),
-    ] {
-        s.type_text(&s.wait(&format!("#{id}")), value);
-    }
-    s.click(&s.wait("#setup-submit"));
-    s.wait_text("#who", |t| t == "Ada Admin (admin)");
-
-    // Empty states first.
-    s.wait_text("#recent-empty", |t| t.contains("No assessments yet"));
-
-    // An out-of-range value gets an inline error naming the range.
-    let colesterol = s.wait("#colesterol");
-    s.type_text(&colesterol, "3.5");
-    s.click(&s.wait("#presion"));
-    let error = s.wait_text("#error-colesterol", |t| !t.is_empty());
-    assert_eq!(error, "colesterol is out of range: valid is 1.0 to 3.0 g/L");
-    let shots = workspace_root().join("target/e2e-shots");
-    std::fs::create_dir_all(&shots).unwrap();
-    screenshot(&display, &shots.join("range-error.png"));
-    // Submitting with errors stores nothing and shows every missing field.
-    s.click(&s.wait("#assess"));
-    s.wait_text("#error-edad", |t| t.contains("edad is missing"));
-
-    s.clear(&colesterol);
-    s.type_text(&colesterol, "2.4");
-    for (id, value) in [("presion", "1.6"), ("glucosa", "0.9"), ("edad", "45")] {
-        let e = s.wait(&format!("#{id}"));
-        s.clear(&e);
-        s.type_text(&e, value);
-    }
-    s.click(&s.wait("#tabaquismo option[value='1']"));
-    s.click(&s.wait("#assess"));
-
-    let shown = s.wait_text("#result-probability", |t| t.ends_with('%'));
-    let verdict = s.wait_text("#result-class", |t| !t.is_empty());
-    assert_eq!(verdict, "Cardiac risk: yes");
-    // Cholesterol and pressure are both high: they drive this result most.
-    let chol = s.wait_text("#contributions li[data-field='colesterol'] .c-value", |t| {
-        t.ends_with("pts")
-    });
-    let glucose = s.wait_text("#contributions li[data-field='glucosa'] .c-value", |t| {
-        t.ends_with("pts")
-    });
-    let points = |t: &str| t.trim_end_matches(" pts").parse::<f64>().unwrap();
-    assert!(points(&chol) > 10.0, "{chol}");
-    assert!(points(&glucose).abs() < 1.0, "{glucose}");
-    assert!(s
-        .text(&s.wait("#model-version"))
+fn count(db: &Path, sql: &str) -> i64 {
+    Connection::open(db.join("cardiorisk.db"))
         .unwrap()
-        .starts_with("Model "));
-    s.wait_text("#recent tbody tr", |t| t.contains("2.4"));
-    assert!(s
-        .find("#error-colesterol")
-        .map(|e| s.text(&e).unwrap())
-        .unwrap_or_default()
-        .is_empty());
+        .query_row(sql, [], |r| r.get(0))
+        .unwrap()
+}
 
-    screenshot(&display, &shots.join("assessment.png"));
+#[test]
+fn first_run_sign_in_failed_sign_in_and_session_expiry() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let data = tempfile::tempdir().unwrap();
+    let app = App::start(data.path(), &[("CARDIORISK_IDLE_TIMEOUT_SECS", "4")]);
+    let s = &app.s;
 
-    // Sign out; a wrong password is refused; the right one signs back in.
-    s.click(&s.wait("#sign-out"));
-    s.type_text(&s.wait("#signin-username"), "admin");
-    s.type_text(&s.wait("#signin-password"), "not the password");
-    s.click(&s.wait("#signin-submit"));
+    // First run: the administrator, with the two passwords checked against each other.
+    app.fill("setup-username", "admin");
+    app.fill("setup-display-name", "Ada Admin");
+    app.fill("setup-password", ADMIN_PASSWORD);
+    app.fill("setup-confirm", "something else");
+    app.click("#setup-submit");
+    s.wait_text("#setup-error", |t| t == "The two passwords differ.");
+    app.shot("first-run");
+    app.fill("setup-confirm", ADMIN_PASSWORD);
+    app.click("#setup-submit");
+    s.wait_text("#who", |t| t == "Ada Admin (admin)");
+    s.wait_text("#patients-empty", |t| t.contains("No patients yet"));
+
+    app.click("#sign-out");
+    app.sign_in("admin", "not the password");
     s.wait_text("#signin-error", |t| t == "Wrong username or password.");
-    s.type_text(&s.wait("#signin-password"), "correct horse battery");
-    s.click(&s.wait("#signin-submit"));
-    s.wait_text("#recent tbody tr", |t| t.contains("2.4"));
+    app.shot("sign-in-failed");
+    app.sign_in("admin", ADMIN_PASSWORD);
+    s.wait_text("#who", |t| t.starts_with("Ada Admin"));
 
-    // Settings (administrators): turn the REST gateway on, and it answers on loopback.
-    s.click(&s.wait("#tab-settings"));
-    s.wait_text("#gateway-state", |t| t == "Off.");
-    let gateway_port = free_port();
-    let port_field = s.wait("#gateway-port");
-    s.clear(&port_field);
-    s.type_text(&port_field, &gateway_port.to_string());
-    s.click(&s.wait("#gateway-toggle"));
-    let expected = format!("On: listening on 127.0.0.1:{gateway_port}.");
-    s.wait_text("#gateway-state", |t| t == expected);
-    screenshot(&display, &shots.join("settings.png"));
-    let answer = ureq::get(&format!(
-        "http://127.0.0.1:{gateway_port}/external/api/riesgocardiaco"
-    ))
-    .call();
-    assert!(
-        matches!(answer, Err(ureq::Error::Status(403, _))),
-        "no key: 403"
+    // Idle past the (shortened) timeout: back to sign-in, saying why.
+    s.wait_text("#signin-notice", |t| t.contains("without activity"));
+    assert_eq!(
+        count(
+            data.path(),
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'sign_in.failed'"
+        ),
+        1
     );
-    s.click(&s.wait("#tab-assess"));
+}
 
-    let conn = Connection::open(data.path().join("cardiorisk.db")).unwrap();
-    let (n, c, p, e, t, prob): (i64, f64, f64, i64, i64, f64) = conn
-        .query_row(
-            "SELECT COUNT(*), colesterol, presion, edad, tabaquismo, probability FROM assessments",
-            [],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            },
-        )
+#[test]
+fn register_a_patient_assess_and_save_see_history_what_if_and_report() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let data = tempfile::tempdir().unwrap();
+    let app = App::start(data.path(), &[]);
+    let s = &app.s;
+    app.set_up_admin();
+
+    // Register, with a record number the rules refuse first.
+    app.click("#patient-new");
+    app.fill("patient-record", "HC 1");
+    app.fill("patient-name", "María Ibáñez");
+    app.fill("patient-birth-year", "1958");
+    app.click("#patient-save");
+    s.wait_text("#patient-record-error", |t| t.contains("record_number"));
+    app.fill("patient-record", "HC-1001");
+    app.click("#patient-save");
+    s.wait_text("#patient-title", |t| t == "María Ibáñez");
+    s.wait_text("#history-empty", |t| t.contains("No assessments"));
+
+    // Assess for this patient: a range error first, then a saved result.
+    app.click("#patient-assess");
+    s.wait_text("#assess-patient", |t| t.contains("María Ibáñez"));
+    app.fill("colesterol", "3.4");
+    app.click("#presion");
+    s.wait_text("#error-colesterol", |t| {
+        t == "colesterol is out of range: valid is 1.0 to 3.0 g/L"
+    });
+    app.shot("range-error");
+    for (id, value) in [
+        ("colesterol", "2.4"),
+        ("presion", "1.6"),
+        ("glucosa", "0.9"),
+        ("edad", "45"),
+    ] {
+        app.fill(id, value);
+    }
+    app.click("#assess");
+    let shown = s.wait_text("#result-probability", |t| t.ends_with('%'));
+    s.wait_text("#result-meta", |t| {
+        t.contains("saved to the record of María Ibáñez")
+    });
+    s.wait_text("#result-summary", |t| t.contains("Mostly raised by"));
+    assert!(s.count("#gauge svg") == 1, "the gauge is drawn");
+
+    // What-if: lowering cholesterol with the slider lowers the risk; nothing is stored.
+    let slider = s.wait("#whatif-colesterol");
+    for _ in 0..8 {
+        s.type_text(&slider, "\u{E012}"); // arrow left: 0.1 g/L less each
+    }
+    let what_if = s.wait_text("#whatif-probability", |t| t.ends_with('%') && t != shown);
+    let delta = s.wait_text("#whatif-delta", |t| t.starts_with('-'));
+    let round_trip = s
+        .attr(&s.wait("#whatif-delta"), "data-round-trip-ms")
+        .unwrap_or_default();
+    println!("what-if: {shown} -> {what_if} ({delta}); last round trip {round_trip} ms");
+    app.shot("assessment");
+
+    // A second assessment, then the patient page has two points on its charts.
+    app.fill("colesterol", "1.8");
+    app.fill("presion", "1.2");
+    app.click("#assess");
+    s.wait_text("#result-probability", |t| t != shown);
+    app.click("#assess-patient a");
+    s.wait_count("#history tbody tr", 2);
+    assert_eq!(
+        s.count("#risk-chart svg circle"),
+        2,
+        "one dot per assessment"
+    );
+    assert_eq!(
+        s.count("#measure-charts svg"),
+        6,
+        "one chart per measurement"
+    );
+    app.shot("patient");
+
+    // The report: exported to PDF through the native save dialog.
+    app.click("#patient-report");
+    s.wait_text("#report-patient", |t| t == "María Ibáñez");
+    app.shot("report");
+    let pdf = data.path().join("maria.pdf");
+    app.click("#report-pdf");
+    app.answer_file_dialog(&pdf);
+    let saved = s.wait_text("#report-exported", |t| t.contains("maria.pdf"));
+    println!("{saved}");
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert!(bytes.starts_with(b"%PDF-") && bytes.ends_with(b"%%EOF\n"));
+
+    let db = data.path();
+    assert_eq!(
+        count(
+            db,
+            "SELECT COUNT(*) FROM assessments WHERE patient_id IS NOT NULL"
+        ),
+        2,
+        "what-if scores are not stored"
+    );
+    assert_eq!(
+        count(
+            db,
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'report.exported'"
+        ),
+        1
+    );
+}
+
+#[test]
+fn administration_audit_gateway_and_language() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let data = tempfile::tempdir().unwrap();
+    {
+        let app = App::start(data.path(), &[]);
+        let s = &app.s;
+        app.set_up_admin();
+
+        // A clinician account.
+        app.click("#tab-admin");
+        app.fill("user-username", "cleo");
+        app.fill("user-display-name", "Cleo Clinician");
+        app.fill("user-password", "short");
+        app.click("#user-create");
+        s.wait_text("#user-password-error", |t| t.contains("10"));
+        app.fill("user-password", "a long enough password");
+        app.click("#user-create");
+        s.wait_text("#users-notice", |t| t.contains("cleo"));
+        s.wait_text("#users tr[data-username='cleo']", |t| {
+            t.contains("clinician")
+        });
+
+        // An integration client: the key is shown once, then only its prefix.
+        app.fill("client-name", "Lab system");
+        app.click("#client-plan option[value='PREMIUM']");
+        app.click("#client-create");
+        let key = s.wait_text("#new-key-value", |t| t.starts_with("crk_"));
+        app.shot("administration");
+        app.click("#new-key-done");
+        s.wait_text("#clients tr[data-name='Lab system']", |t| {
+            t.contains("PREMIUM")
+        });
+        assert_eq!(s.count("#new-key"), 0);
+        app.click("#tab-patients");
+        app.click("#tab-admin");
+        s.wait_text("#clients tr[data-name='Lab system']", |t| t.contains("50"));
+        assert_eq!(s.count("#new-key"), 0, "never shown again");
+
+        // The gateway, turned on in Settings, accepts that key.
+        app.click("#tab-settings");
+        s.wait_text("#gateway-state", |t| t == "Off.");
+        let gateway_port = free_port();
+        app.fill("gateway-port", &gateway_port.to_string());
+        app.click("#gateway-toggle");
+        s.wait_text("#gateway-state", |t| {
+            t.contains(&format!("127.0.0.1:{gateway_port}"))
+        });
+        app.shot("settings");
+        let url = format!(
+            "http://127.0.0.1:{gateway_port}/external/api/riesgocardiaco?colesterol=2.4&presion=1.6&glucosa=0.9&edad=45&sobrepeso=0&tabaquismo=1"
+        );
+        assert!(matches!(
+            ureq::get(&url).call(),
+            Err(ureq::Error::Status(403, _))
+        ));
+        let body: serde_json::Value = ureq::get(&url)
+            .set("api-Key", &key)
+            .call()
+            .expect("a good key is answered")
+            .into_json()
+            .unwrap();
+        assert_eq!(
+            body["data"]["riesgo_cardiaco"],
+            "Si, existe riesgo cardíaco"
+        );
+
+        // The audit log, filtered by action, and exported through the save dialog.
+        app.click("#tab-audit");
+        s.wait("#audit tbody tr");
+        app.click("#audit-action option[value='account.created']");
+        s.wait_text("#audit-count", |t| t.ends_with("of 2"));
+        let actions: Vec<String> = (1..=2)
+            .map(|i| {
+                s.text(&s.wait(&format!("#audit tbody tr:nth-child({i}) td:nth-child(3)")))
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(actions, ["account.created", "account.created"]);
+        app.shot("audit");
+        let csv = data.path().join("audit.csv");
+        app.click("#audit-export");
+        app.answer_file_dialog(&csv);
+        s.wait_text("#audit-exported", |t| t.contains("audit.csv"));
+        let text = std::fs::read_to_string(&csv).unwrap();
+        assert_eq!(text.lines().count(), 3, "header and two entries:\n{text}");
+
+        // Spanish, everywhere, and remembered.
+        app.click("#tab-settings");
+        app.click("#settings-language option[value='es']");
+        s.wait_text("#tab-patients", |t| t == "Pacientes");
+        s.wait_text("#gateway-title", |t| t == "Pasarela REST local");
+        app.click("#tab-assess");
+        app.fill("edad", "120");
+        app.click("#colesterol");
+        s.wait_text("#error-edad", |t| t.contains("está fuera de rango"));
+        app.shot("assessment-es");
+    }
+    let app = App::start(data.path(), &[]);
+    app.s.wait_text("#signin-title", |t| t == "Iniciar sesión");
+}
+
+#[test]
+fn retrain_on_a_small_csv_with_progress_activate_and_roll_back() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let data = tempfile::tempdir().unwrap();
+    let csv = data.path().join("clinic.csv");
+    let synth = Command::new(CLI)
+        .args([
+            "synth", "--rows", "1500", "--seed", "11", "--span", "file", "--out",
+        ])
+        .arg(&csv)
+        .status()
         .unwrap();
-    assert_eq!((n, c, p, e, t), (1, 2.4, 1.6, 45, 1));
-    assert_eq!(shown, cardiorisk_contract::percent_text(prob));
-    // The audit consumer drained the outbox while the app ran.
-    let audited: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM audit_log WHERE action IN ('setup.completed', 'assessment.created', 'sign_in.failed', 'sign_in.succeeded', 'sign_out', 'settings.changed')",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(audited, 6);
+    assert!(synth.success());
+    let app = App::start(data.path(), &[]);
+    let s = &app.s;
+    app.set_up_admin();
+    let builtin = s.wait_text("#model-version", |t| t.starts_with("Model "));
+
+    app.click("#tab-model");
+    s.wait_text("#active-title", |t| t.contains("built-in"));
+    assert_eq!(s.count("#active-model .roc svg"), 1, "ROC curve drawn");
+    s.wait_text("#active-model .confusion", |t| t.contains("Actual: risk"));
+
+    app.fill("train-epochs", "60");
+    app.fill("train-patience", "60");
+    app.fill("train-hidden", "16,8");
+    app.click("#train-start");
+    app.answer_file_dialog(&csv);
+    s.wait_text("#training-state", |t| t.contains("clinic.csv"));
+    let finished = s.wait_text("#training-state", |t| t.starts_with("Finished training"));
+    assert!(finished.contains("60 epochs"), "{finished}");
+    assert_eq!(s.count("#loss-chart svg"), 1);
+    s.wait_text("#compare", |t| t.contains("Candidate:"));
+    app.shot("model");
+
+    // Activate the candidate: new predictions use it, the header says so.
+    app.click("#candidate-activate");
+    let activated = s.wait_text("#model-version", |t| t != builtin);
+    s.wait_text("#active-title", |t| !t.contains("built-in"));
+    // Roll back to the built-in model.
+    app.click("#versions tr[data-version='built-in'] .model-activate");
+    s.wait_text("#model-version", |t| t == builtin);
+    println!("activated {activated}, rolled back to {builtin}");
+
+    let db = data.path();
+    assert_eq!(
+        count(
+            db,
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'model.activated'"
+        ),
+        2
+    );
+    assert_eq!(
+        count(
+            db,
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'model.trained' AND status = 'ok'"
+        ),
+        1
+    );
 }

@@ -160,7 +160,7 @@ mod registry {
         registry.activate("20300101-000000-test").unwrap();
 
         let services = Services::open(dir.path()).unwrap();
-        assert_eq!(services.model_source(), &ModelSource::Registry);
+        assert_eq!(services.model().source, ModelSource::Registry);
         let token = admin(&services);
         let outcome = services.assess(&token, None, &patient()).unwrap();
         assert_eq!(outcome.prediction.model_version, "20300101-000000-test");
@@ -168,7 +168,7 @@ mod registry {
 
         registry.deactivate().unwrap();
         let services = Services::open(dir.path()).unwrap();
-        assert_eq!(services.model_source(), &ModelSource::Embedded);
+        assert_eq!(services.model().source, ModelSource::Embedded);
     }
 
     #[test]
@@ -182,7 +182,7 @@ mod registry {
         std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
 
         let services = Services::open(dir.path()).unwrap();
-        match services.model_source() {
+        match &services.model().source {
             ModelSource::Fallback { reason } => {
                 assert!(reason.contains("20300101-000000-test"), "{reason}")
             }
@@ -192,7 +192,7 @@ mod registry {
         let outcome = services.assess(&token, None, &patient()).unwrap();
         assert_eq!(
             outcome.prediction.model_version,
-            services.predictor().version()
+            services.model().predictor.version()
         );
     }
 

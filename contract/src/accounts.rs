@@ -213,6 +213,48 @@ pub struct PatientRecord {
     pub history: Vec<crate::AssessmentRecord>,
 }
 
+/// Every action the audit log records (the backend's `audit::Action` names).
+pub const AUDIT_ACTIONS: [&str; 20] = [
+    "setup.completed",
+    "sign_in.succeeded",
+    "sign_in.failed",
+    "account.locked",
+    "sign_out",
+    "session.denied",
+    "account.created",
+    "account.changed",
+    "patient.created",
+    "patient.updated",
+    "assessment.created",
+    "assessment.refused",
+    "model.trained",
+    "model.activated",
+    "gateway.request",
+    "database.backup",
+    "database.restored",
+    "audit.exported",
+    "settings.changed",
+    "report.exported",
+];
+
+/// Every status of an audit entry.
+pub const AUDIT_STATUSES: [&str; 5] = ["ok", "denied", "invalid", "error", "cancelled"];
+
+/// Arguments of the report export: format "html" or "pdf", language "en" or "es".
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReportArgs {
+    pub token: String,
+    pub patient_id: i64,
+    pub format: String,
+    pub language: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExportAuditArgs {
+    pub token: String,
+    pub filter: AuditFilter,
+}
+
 /// Filters of the audit log; every one optional. Times are RFC 3339 UTC.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AuditFilter {
@@ -272,6 +314,19 @@ pub struct ApiClient {
     /// The key's public prefix, to tell keys apart; the key itself is never stored.
     pub key_prefix: String,
     pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateClientArgs {
+    pub token: String,
+    pub name: String,
+    pub plan: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClientArgs {
+    pub token: String,
+    pub client_id: i64,
 }
 
 /// A newly created client with its key, shown once.

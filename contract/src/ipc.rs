@@ -16,6 +16,45 @@ pub mod command {
     pub const GATEWAY_STATUS: &str = "gateway_status";
     pub const SET_GATEWAY: &str = "set_gateway";
     pub const CACHE_STATS: &str = "cache_stats";
+    pub const WHAT_IF: &str = "what_if";
+    pub const LANGUAGE: &str = "language";
+    pub const SET_LANGUAGE: &str = "set_language";
+    pub const CREATE_PATIENT: &str = "create_patient";
+    pub const UPDATE_PATIENT: &str = "update_patient";
+    pub const SEARCH_PATIENTS: &str = "search_patients";
+    pub const PATIENT_RECORD: &str = "patient_record";
+    pub const AUDIT_LOG: &str = "audit_log";
+    pub const LIST_USERS: &str = "list_users";
+    pub const CREATE_USER: &str = "create_user";
+    pub const SET_USER_DISABLED: &str = "set_user_disabled";
+    pub const RESET_PASSWORD: &str = "reset_password";
+    pub const LIST_CLIENTS: &str = "list_clients";
+    pub const CREATE_CLIENT: &str = "create_client";
+    pub const DELETE_CLIENT: &str = "delete_client";
+    pub const LIST_MODELS: &str = "list_models";
+    pub const START_TRAINING: &str = "start_training";
+    pub const TRAINING_STATUS: &str = "training_status";
+    pub const CANCEL_TRAINING: &str = "cancel_training";
+    pub const ACTIVATE_MODEL: &str = "activate_model";
+    pub const EXPORT_AUDIT: &str = "export_audit";
+    pub const BACKUP: &str = "backup";
+    pub const RESTORE: &str = "restore";
+    pub const EXPORT_REPORT: &str = "export_report";
+    pub const DATA_LOCATION: &str = "data_location";
+}
+
+/// Arguments of [`command::WHAT_IF`]: score without storing.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WhatIfArgs {
+    pub token: String,
+    pub inputs: Measurements,
+}
+
+/// Arguments of [`command::SET_LANGUAGE`]: "en" or "es".
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LanguageArgs {
+    pub token: String,
+    pub language: String,
 }
 
 /// Arguments of a command that takes none.

@@ -9,8 +9,10 @@ use std::fmt;
 
 mod accounts;
 mod ipc;
+mod models;
 pub use accounts::*;
 pub use ipc::*;
+pub use models::*;
 
 /// How a field's values are constrained beyond its range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

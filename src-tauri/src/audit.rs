@@ -38,6 +38,8 @@ pub enum Action {
     AssessmentCreated,
     #[serde(rename = "assessment.refused")]
     AssessmentRefused,
+    #[serde(rename = "model.trained")]
+    ModelTrained,
     #[serde(rename = "model.activated")]
     ModelActivated,
     #[serde(rename = "gateway.request")]
@@ -50,6 +52,8 @@ pub enum Action {
     AuditExported,
     #[serde(rename = "settings.changed")]
     SettingsChanged,
+    #[serde(rename = "report.exported")]
+    ReportExported,
 }
 
 impl Action {
@@ -67,12 +71,14 @@ impl Action {
             Action::PatientUpdated => "patient.updated",
             Action::AssessmentCreated => "assessment.created",
             Action::AssessmentRefused => "assessment.refused",
+            Action::ModelTrained => "model.trained",
             Action::ModelActivated => "model.activated",
             Action::GatewayRequest => "gateway.request",
             Action::DatabaseBackup => "database.backup",
             Action::DatabaseRestored => "database.restored",
             Action::AuditExported => "audit.exported",
             Action::SettingsChanged => "settings.changed",
+            Action::ReportExported => "report.exported",
         }
     }
 }
@@ -84,6 +90,7 @@ pub enum Status {
     Denied,
     Invalid,
     Error,
+    Cancelled,
 }
 
 impl Status {
@@ -93,6 +100,7 @@ impl Status {
             Status::Denied => "denied",
             Status::Invalid => "invalid",
             Status::Error => "error",
+            Status::Cancelled => "cancelled",
         }
     }
 }
@@ -324,14 +332,31 @@ mod tests {
             Action::PatientUpdated,
             Action::AssessmentCreated,
             Action::AssessmentRefused,
+            Action::ModelTrained,
             Action::ModelActivated,
             Action::GatewayRequest,
             Action::DatabaseBackup,
             Action::DatabaseRestored,
             Action::AuditExported,
             Action::SettingsChanged,
+            Action::ReportExported,
         ] {
             assert_eq!(serde_json::to_value(a).unwrap(), a.as_str());
+            assert!(
+                cardiorisk_contract::AUDIT_ACTIONS.contains(&a.as_str()),
+                "{} missing from the UI's filter list",
+                a.as_str()
+            );
+        }
+        assert_eq!(cardiorisk_contract::AUDIT_ACTIONS.len(), 20);
+        for s in [
+            Status::Ok,
+            Status::Denied,
+            Status::Invalid,
+            Status::Error,
+            Status::Cancelled,
+        ] {
+            assert!(cardiorisk_contract::AUDIT_STATUSES.contains(&s.as_str()));
         }
     }
 }

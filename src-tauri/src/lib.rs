@@ -8,7 +8,9 @@ pub mod db;
 pub mod gateway;
 pub mod models;
 pub mod patients;
+pub mod report;
 pub mod service;
 mod shell;
+pub mod training;
 
 pub use shell::run;

@@ -8,7 +8,8 @@ use crate::auth::{self, Actor, Sessions, IDLE_TIMEOUT};
 use crate::cache::PredictionCache;
 use crate::gateway::clients::{self, ClientAuth, KeyCache};
 use crate::models::{ModelSource, Registry};
-use crate::{assessments, db, patients};
+use crate::training::Training;
+use crate::{assessments, db, patients, report};
 use cardiorisk_contract::{
     check_password, check_username, ApiClient, AssessmentOutcome, AssessmentRecord, AuditFilter,
     AuditPage, CacheStats, CommandError, ErrorKind, Measurements, ModelStatus, NewApiClient,
@@ -18,7 +19,7 @@ use cardiorisk_contract::{
 use cardiorisk_model::Predictor;
 use rusqlite::Connection;
 use std::path::Path;
-use std::sync::{mpsc, Mutex};
+use std::sync::{mpsc, Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
@@ -27,18 +28,28 @@ pub const DB_FILE: &str = "cardiorisk.db";
 
 /// Environment variable that overrides the data directory.
 pub const DATA_DIR_ENV: &str = "CARDIORISK_DATA_DIR";
+/// Settings key of the interface language, and the languages the UI has.
+pub const LANGUAGE_SETTING: &str = "ui.language";
+pub const LANGUAGES: [&str; 2] = ["en", "es"];
 
 /// Who may call a service.
 #[derive(Clone, Copy)]
-enum Need {
+pub(crate) enum Need {
     AnyUser,
     Admin,
 }
 
+/// A loaded model and where it came from.
+pub struct ActiveModel {
+    pub predictor: Predictor,
+    pub source: ModelSource,
+}
+
 pub struct Services {
     db: Mutex<Connection>,
-    predictor: Predictor,
-    model_source: ModelSource,
+    active: RwLock<Arc<ActiveModel>>,
+    pub(crate) registry: Registry,
+    pub(crate) training: Mutex<Training>,
     sessions: Sessions,
     cache: PredictionCache,
     keys: KeyCache,
@@ -66,14 +77,16 @@ impl Services {
     pub fn open_with(data_dir: &Path, idle: Duration) -> Result<Self, db::DbError> {
         let mut conn = db::open(&data_dir.join(DB_FILE))?;
         audit::drain(&mut conn)?;
-        let (predictor, model_source) = Registry::new(data_dir).active();
-        if let ModelSource::Fallback { reason } = &model_source {
+        let registry = Registry::new(data_dir);
+        let (predictor, source) = registry.active();
+        if let ModelSource::Fallback { reason } = &source {
             eprintln!("warning: using the embedded model: {reason}");
         }
         Ok(Services {
             db: Mutex::new(conn),
-            predictor,
-            model_source,
+            active: RwLock::new(Arc::new(ActiveModel { predictor, source })),
+            registry,
+            training: Mutex::new(Training::default()),
             sessions: Sessions::new(idle),
             cache: PredictionCache::default(),
             keys: KeyCache::default(),
@@ -82,12 +95,15 @@ impl Services {
         })
     }
 
-    pub fn predictor(&self) -> &Predictor {
-        &self.predictor
+    /// The model scoring patients now (swapped whole on activation).
+    pub fn model(&self) -> Arc<ActiveModel> {
+        Arc::clone(&self.active.read().unwrap_or_else(|e| e.into_inner()))
     }
 
-    pub fn model_source(&self) -> &ModelSource {
-        &self.model_source
+    pub(crate) fn swap_model(&self, model: ActiveModel) {
+        *self.active.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(model);
+        // Entries are keyed by model version, so old ones would never be served; drop them.
+        self.cache.clear();
     }
 
     /// Events as they commit; the audit consumer and the UI notifier listen here.
@@ -107,7 +123,7 @@ impl Services {
     }
 
     /// Runs `write` and records `event` in one transaction, then publishes the event.
-    fn commit<T>(
+    pub(crate) fn commit<T>(
         &self,
         event: impl FnOnce(&T) -> Event,
         write: impl FnOnce(&rusqlite::Transaction) -> Result<T, CommandError>,
@@ -128,11 +144,16 @@ impl Services {
     }
 
     /// Records an event on its own (refusals, failures).
-    fn record(&self, event: Event) {
+    pub(crate) fn record(&self, event: Event) {
         let _ = self.commit(|_| event, |_| Ok(()));
     }
 
-    fn authorize(&self, token: &str, need: Need, action: Action) -> Result<Actor, CommandError> {
+    pub(crate) fn authorize(
+        &self,
+        token: &str,
+        need: Need,
+        action: Action,
+    ) -> Result<Actor, CommandError> {
         let started = Instant::now();
         let Some(actor) = self.sessions.touch(token) else {
             return Err(CommandError::new(
@@ -511,9 +532,7 @@ impl Services {
             );
             return Err(e.into());
         }
-        let (prediction, _) = self.cache.get_or(inputs, self.predictor.version(), || {
-            self.predictor.predict(inputs)
-        });
+        let (prediction, _) = self.score(inputs);
         let assessment_id = self.store_assessment(PendingAssessment {
             inputs: *inputs,
             prediction: prediction.clone(),
@@ -554,6 +573,14 @@ impl Services {
         answer
             .recv()
             .unwrap_or_else(|_| Err(internal("the assessment writer stopped")))
+    }
+
+    /// Scores inputs without storing them, for what-if exploration. Not audited:
+    /// nothing is kept, and one slider drag makes dozens of calls.
+    pub fn what_if(&self, token: &str, inputs: &Measurements) -> Result<Prediction, CommandError> {
+        self.authorize(token, Need::AnyUser, Action::AssessmentCreated)?;
+        inputs.validate()?;
+        Ok(self.score(inputs).0)
     }
 
     pub fn recent(&self, token: &str, limit: u32) -> Result<Vec<AssessmentRecord>, CommandError> {
@@ -597,6 +624,44 @@ impl Services {
             Event::new(Action::AuditExported, Status::Ok, started)
                 .by(actor.user_id, &actor.username)
                 .detail(path.display().to_string()),
+        );
+        Ok(())
+    }
+
+    /// Writes the patient's one-page report to `path`, audited.
+    pub fn export_report(
+        &self,
+        token: &str,
+        patient_id: i64,
+        format: report::Format,
+        spanish: bool,
+        path: &Path,
+    ) -> Result<(), CommandError> {
+        let started = Instant::now();
+        let record = self.patient_record(token, patient_id)?;
+        let actor = self.authorize(token, Need::AnyUser, Action::ReportExported)?;
+        let printed_at = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
+        let user = auth::find_by_id(&self.conn(), actor.user_id)
+            .map_err(internal)?
+            .map(|u| u.info.display_name)
+            .unwrap_or_else(|| actor.username.clone());
+        let cx = report::Context {
+            spanish,
+            printed_by: &user,
+            printed_at: &printed_at,
+        };
+        let bytes = report::render(&record, &cx, format);
+        cardiorisk_model::artefact::write_atomic(path, &bytes)
+            .map_err(|e| CommandError::internal(format!("cannot write {}: {e}", path.display())))?;
+        self.record(
+            Event::new(Action::ReportExported, Status::Ok, started)
+                .by(actor.user_id, &actor.username)
+                .about(format!("patient:{patient_id}"))
+                .detail(format!(
+                    "{} report to {}",
+                    format.extension(),
+                    path.display()
+                )),
         );
         Ok(())
     }
@@ -662,8 +727,9 @@ impl Services {
 
     /// Scores validated inputs through the prediction cache; `true` when cached.
     pub fn score(&self, inputs: &Measurements) -> (Prediction, bool) {
-        self.cache.get_or(inputs, self.predictor.version(), || {
-            self.predictor.predict(inputs)
+        let model = self.model();
+        self.cache.get_or(inputs, model.predictor.version(), || {
+            model.predictor.predict(inputs)
         })
     }
 
@@ -777,6 +843,37 @@ impl Services {
     pub fn set_settings(&self, token: &str, values: &[(&str, String)]) -> Result<(), CommandError> {
         let started = Instant::now();
         let actor = self.authorize(token, Need::Admin, Action::SettingsChanged)?;
+        self.write_settings(&actor, started, values)
+    }
+
+    /// The interface language for this installation ("en" until someone chooses).
+    pub fn language(&self) -> Result<String, CommandError> {
+        Ok(self
+            .setting(LANGUAGE_SETTING)?
+            .filter(|l| LANGUAGES.contains(&l.as_str()))
+            .unwrap_or_else(|| LANGUAGES[0].to_string()))
+    }
+
+    /// Any signed-in user may choose the interface language; it is a display
+    /// preference of this installation, audited like other settings.
+    pub fn set_language(&self, token: &str, language: &str) -> Result<(), CommandError> {
+        let started = Instant::now();
+        let actor = self.authorize(token, Need::AnyUser, Action::SettingsChanged)?;
+        if !LANGUAGES.contains(&language) {
+            return Err(CommandError::fields(vec![(
+                "language".into(),
+                format!("language must be one of {}", LANGUAGES.join(", ")),
+            )]));
+        }
+        self.write_settings(&actor, started, &[(LANGUAGE_SETTING, language.to_string())])
+    }
+
+    fn write_settings(
+        &self,
+        actor: &Actor,
+        started: Instant,
+        values: &[(&str, String)],
+    ) -> Result<(), CommandError> {
         let detail = values
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -815,7 +912,8 @@ impl Services {
     }
 
     pub fn model_status(&self) -> ModelStatus {
-        let (source, warning) = match &self.model_source {
+        let model = self.model();
+        let (source, warning) = match &model.source {
             ModelSource::Embedded => ("embedded", None),
             ModelSource::Registry => ("registry", None),
             ModelSource::Fallback { reason } => ("fallback", Some(format!(
@@ -823,7 +921,7 @@ impl Services {
             ))),
         };
         ModelStatus {
-            version: self.predictor.version().to_string(),
+            version: model.predictor.version().to_string(),
             source: source.to_string(),
             warning,
         }

@@ -4,13 +4,15 @@
 use crate::gateway::Control;
 use crate::service::{Services, DATA_DIR_ENV};
 use cardiorisk_contract::{
-    AssessmentOutcome, AssessmentRecord, AuditFilter, AuditPage, CacheStats, CommandError,
-    GatewayStatus, Measurements, ModelStatus, NewUser, Patient, PatientInput, PatientRecord,
-    SessionInfo, UserInfo,
+    ApiClient, AssessmentOutcome, AssessmentRecord, AuditFilter, AuditPage, CacheStats,
+    CommandError, GatewayStatus, Measurements, ModelStatus, NewApiClient, NewUser, Patient,
+    PatientInput, PatientRecord, Prediction, SessionInfo, UserInfo,
 };
+use cardiorisk_contract::{ModelCard, TrainRequest, TrainingStatus};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tauri::{Emitter, Manager};
+use tauri_plugin_dialog::DialogExt;
 
 type State<'a> = tauri::State<'a, Arc<Services>>;
 type Reply<T> = Result<T, CommandError>;
@@ -48,6 +50,36 @@ fn predict(
     inputs: Measurements,
 ) -> Reply<AssessmentOutcome> {
     s.assess(&token, patient_id, &inputs)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+fn what_if(s: State<'_>, token: String, inputs: Measurements) -> Reply<Prediction> {
+    s.what_if(&token, &inputs)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+fn language(s: State<'_>) -> Reply<String> {
+    s.language()
+}
+
+#[tauri::command(rename_all = "snake_case")]
+fn set_language(s: State<'_>, token: String, language: String) -> Reply<()> {
+    s.set_language(&token, &language)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+fn list_clients(s: State<'_>, token: String) -> Reply<Vec<ApiClient>> {
+    s.list_clients(&token)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+fn create_client(s: State<'_>, token: String, name: String, plan: String) -> Reply<NewApiClient> {
+    s.create_client(&token, &name, &plan)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+fn delete_client(s: State<'_>, token: String, client_id: i64) -> Reply<()> {
+    s.delete_client(&token, client_id)
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -136,6 +168,186 @@ fn set_gateway(
     g.set(&token, enabled, port)
 }
 
+/// The data directory in use, shown in Settings.
+struct DataDir(PathBuf);
+
+/// What a native file dialog is for.
+enum Pick {
+    Save {
+        name: String,
+        filter: (&'static str, &'static [&'static str]),
+    },
+    Open {
+        filter: (&'static str, &'static [&'static str]),
+    },
+}
+
+/// Shows a native file dialog (the webview never sees or chooses paths itself);
+/// `None` when the user cancels.
+async fn pick(app: &tauri::AppHandle, what: Pick) -> Option<PathBuf> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let dialog = app.dialog().file();
+    match what {
+        Pick::Save { name, filter } => dialog
+            .add_filter(filter.0, filter.1)
+            .set_file_name(name)
+            .save_file(move |p| {
+                let _ = tx.send(p);
+            }),
+        Pick::Open { filter } => dialog.add_filter(filter.0, filter.1).pick_file(move |p| {
+            let _ = tx.send(p);
+        }),
+    }
+    rx.await.ok().flatten().and_then(|p| p.into_path().ok())
+}
+
+fn today() -> String {
+    humantime::format_rfc3339(std::time::SystemTime::now())
+        .to_string()
+        .chars()
+        .take(10)
+        .collect()
+}
+
+const CSV: (&str, &[&str]) = ("CSV", &["csv"]);
+const DATABASE: (&str, &[&str]) = ("CardioRisk backup", &["db", "sqlite"]);
+
+/// Saves the filtered audit log as CSV where the user chooses; the path, or `None` if cancelled.
+#[tauri::command(rename_all = "snake_case")]
+async fn export_audit(
+    app: tauri::AppHandle,
+    s: State<'_>,
+    token: String,
+    filter: AuditFilter,
+) -> Reply<Option<String>> {
+    s.require_admin(&token)?;
+    let name = format!("cardiorisk-audit-{}.csv", today());
+    let Some(path) = pick(&app, Pick::Save { name, filter: CSV }).await else {
+        return Ok(None);
+    };
+    s.export_audit(&token, &filter, &path)?;
+    Ok(Some(path.display().to_string()))
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn backup(app: tauri::AppHandle, s: State<'_>, token: String) -> Reply<Option<String>> {
+    s.require_admin(&token)?;
+    let name = format!("cardiorisk-backup-{}.db", today());
+    let Some(path) = pick(
+        &app,
+        Pick::Save {
+            name,
+            filter: DATABASE,
+        },
+    )
+    .await
+    else {
+        return Ok(None);
+    };
+    s.backup(&token, &path)?;
+    Ok(Some(path.display().to_string()))
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn restore(app: tauri::AppHandle, s: State<'_>, token: String) -> Reply<Option<String>> {
+    s.require_admin(&token)?;
+    let Some(path) = pick(&app, Pick::Open { filter: DATABASE }).await else {
+        return Ok(None);
+    };
+    s.restore(&token, &path)?;
+    Ok(Some(path.display().to_string()))
+}
+
+/// Saves the patient's report (HTML or PDF, in the UI's language) where the user chooses.
+#[tauri::command(rename_all = "snake_case")]
+async fn export_report(
+    app: tauri::AppHandle,
+    s: State<'_>,
+    token: String,
+    patient_id: i64,
+    format: String,
+    language: String,
+) -> Reply<Option<String>> {
+    let Some(kind) = crate::report::Format::parse(&format) else {
+        return Err(CommandError::fields(vec![(
+            "format".into(),
+            "format must be html or pdf".into(),
+        )]));
+    };
+    // Fails (session, unknown patient) before any dialog opens.
+    let record = s.patient_record(&token, patient_id)?;
+    let name = format!(
+        "cardiorisk-report-{}-{}.{}",
+        record.patient.record_number.replace('/', "-"),
+        today(),
+        kind.extension()
+    );
+    let filter = match kind {
+        crate::report::Format::Html => ("HTML", &["html"][..]),
+        crate::report::Format::Pdf => ("PDF", &["pdf"][..]),
+    };
+    let Some(path) = pick(&app, Pick::Save { name, filter }).await else {
+        return Ok(None);
+    };
+    s.export_report(&token, patient_id, kind, language == "es", &path)?;
+    Ok(Some(path.display().to_string()))
+}
+
+#[tauri::command(rename_all = "snake_case")]
+fn data_location(s: State<'_>, dir: tauri::State<'_, DataDir>, token: String) -> Reply<String> {
+    s.require_admin(&token)?;
+    Ok(dir.0.join(crate::service::DB_FILE).display().to_string())
+}
+
+#[tauri::command(rename_all = "snake_case")]
+fn list_models(s: State<'_>, token: String) -> Reply<Vec<ModelCard>> {
+    s.list_models(&token)
+}
+
+/// Asks for the training CSV with the native dialog, then starts retraining;
+/// `None` when the user cancels the dialog.
+#[tauri::command(rename_all = "snake_case")]
+async fn start_training(
+    app: tauri::AppHandle,
+    s: State<'_>,
+    token: String,
+    request: TrainRequest,
+) -> Reply<Option<TrainingStatus>> {
+    s.require_admin(&token)?;
+    let Some(path) = pick(&app, Pick::Open { filter: CSV }).await else {
+        return Ok(None);
+    };
+    s.start_training(&token, &path, &request).map(Some)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+fn training_status(s: State<'_>, token: String) -> Reply<TrainingStatus> {
+    s.training_status(&token)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+fn cancel_training(s: State<'_>, token: String) -> Reply<()> {
+    s.cancel_training(&token)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+fn activate_model(s: State<'_>, token: String, version: String) -> Reply<()> {
+    s.activate_model(&token, &version)
+}
+
+/// Sessions end after this long without a command: 15 minutes, or
+/// `$CARDIORISK_IDLE_TIMEOUT_SECS` where a clinic wants another limit.
+fn idle_timeout() -> std::time::Duration {
+    std::env::var(IDLE_TIMEOUT_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|&s| s > 0)
+        .map(std::time::Duration::from_secs)
+        .unwrap_or(crate::auth::IDLE_TIMEOUT)
+}
+
+pub const IDLE_TIMEOUT_ENV: &str = "CARDIORISK_IDLE_TIMEOUT_SECS";
+
 fn data_dir(app: &tauri::App) -> Result<PathBuf, Box<dyn std::error::Error>> {
     match std::env::var_os(DATA_DIR_ENV) {
         Some(dir) if !dir.is_empty() => Ok(PathBuf::from(dir)),
@@ -168,9 +380,11 @@ fn start_audit_consumer(services: Arc<Services>, app: tauri::AppHandle) {
 
 pub fn run() {
     tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
             let dir = data_dir(app)?;
-            let services = Arc::new(Services::open(&dir)?);
+            let services = Arc::new(Services::open_with(&dir, idle_timeout())?);
+            app.manage(DataDir(dir));
             start_audit_consumer(Arc::clone(&services), app.handle().clone());
             let gateway = Control::new(Arc::clone(&services));
             gateway.restore();
@@ -184,6 +398,12 @@ pub fn run() {
             sign_in,
             sign_out,
             predict,
+            what_if,
+            language,
+            set_language,
+            list_clients,
+            create_client,
+            delete_client,
             recent_assessments,
             model_status,
             cache_stats,
@@ -198,6 +418,16 @@ pub fn run() {
             reset_password,
             gateway_status,
             set_gateway,
+            export_audit,
+            backup,
+            restore,
+            data_location,
+            export_report,
+            list_models,
+            start_training,
+            training_status,
+            cancel_training,
+            activate_model,
         ])
         .run(tauri::generate_context!())
         .expect("CardioRisk failed to start");

@@ -114,6 +114,34 @@ impl Session {
             .expect("clear");
     }
 
+    pub fn attr(&self, e: &Element, name: &str) -> Option<String> {
+        let v = self
+            .get(&format!("/element/{}/attribute/{name}", e.0))
+            .ok()?;
+        v["value"].as_str().map(str::to_string)
+    }
+
+    /// How many elements match `css` now.
+    pub fn count(&self, css: &str) -> usize {
+        self.post("/elements", json!({"using": "css selector", "value": css}))
+            .ok()
+            .and_then(|v| v["value"].as_array().map(Vec::len))
+            .unwrap_or(0)
+    }
+
+    /// Waits up to 20 s until exactly `n` elements match `css`.
+    pub fn wait_count(&self, css: &str, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.count(css) != n {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {n} of {css}: {} now",
+                self.count(css)
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     pub fn type_text(&self, e: &Element, text: &str) {
         self.post(&format!("/element/{}/value", e.0), json!({"text": text}))
             .expect("send keys");

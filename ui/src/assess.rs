@@ -1,9 +1,19 @@
-//! New assessment: the six inputs with inline validation, the result, and recent assessments.
+//! New assessment: the six inputs with inline validation, the result with a gauge,
+//! contributions and a plain-language summary, what-if controls, recent assessments.
 
+use crate::charts;
+use crate::i18n::{
+    band_label, error_text, field_error, field_label, field_unit, lang, range_text, t, tr, yes_no,
+    Lang,
+};
 use crate::ipc::call;
+use crate::patients::HistoryTable;
+use crate::session::Auth;
+use crate::{Nav, Page};
 use cardiorisk_contract::{
-    command, percent_text, AssessmentOutcome, AssessmentRecord, CommandError, FieldKind, FieldSpec,
-    Measurements, PredictArgs, RecentArgs, RiskBand, FIELDS,
+    command, percent_text, AssessmentOutcome, AssessmentRecord, CommandError, Contribution,
+    FieldKind, FieldSpec, Measurements, Patient, PredictArgs, Prediction, RecentArgs, RiskBand,
+    WhatIfArgs, FIELDS,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -36,7 +46,7 @@ impl FieldState {
         let text = self.text.get();
         self.spec
             .parse(Some(&text))
-            .map_err(|p| cardiorisk_contract::FieldError::new(&self.spec, p).message)
+            .map_err(|p| field_error(&self.spec, p))
     }
 
     fn visible_error(&self) -> Option<String> {
@@ -48,32 +58,20 @@ impl FieldState {
     }
 }
 
-fn band_label(band: RiskBand) -> &'static str {
-    match band {
-        RiskBand::Low => "Low risk",
-        RiskBand::Moderate => "Moderate risk",
-        RiskBand::High => "High risk",
-    }
-}
-
-fn flag_text(v: f64) -> &'static str {
-    if v == 1.0 {
-        "yes"
-    } else {
-        "no"
-    }
+fn points(c: &Contribution) -> f64 {
+    // Round before the sign so that a tiny negative never shows as "-0.0".
+    (c.value * 1000.0).round() / 10.0 + 0.0
 }
 
 /// Each input's share of this result, as signed percentage points against the reference patient.
 #[component]
-fn Contributions(items: Vec<cardiorisk_contract::Contribution>) -> impl IntoView {
+fn Contributions(items: Vec<Contribution>) -> impl IntoView {
     let scale = items.iter().map(|c| c.value.abs()).fold(0.05, f64::max);
     let rows = items
         .into_iter()
         .zip(FIELDS)
         .map(|(c, spec)| {
-            // Round before the sign so that a tiny negative never shows as "-0.0".
-            let points = (c.value * 1000.0).round() / 10.0 + 0.0;
+            let points = points(&c);
             let width = format!("{:.1}%", c.value.abs() / scale * 50.0);
             let class = if points >= 0.05 {
                 "bar up"
@@ -84,7 +82,7 @@ fn Contributions(items: Vec<cardiorisk_contract::Contribution>) -> impl IntoView
             };
             view! {
                 <li class="contribution" data-field=spec.name>
-                    <span class="c-label">{spec.label}</span>
+                    <span class="c-label">{move || field_label(&spec)}</span>
                     <span class="c-track"><span class=class style:width=width></span></span>
                     <span class="c-value">{format!("{points:+.1} pts")}</span>
                 </li>
@@ -92,10 +90,82 @@ fn Contributions(items: Vec<cardiorisk_contract::Contribution>) -> impl IntoView
         })
         .collect_view();
     view! {
-        <h3>"What drove this result"</h3>
-        <p class="meta">"Change in risk, in percentage points, from a healthy reference patient (45 years, cholesterol 1.8 g/L, pressure 1.2, glucose 0.9 g/L, not overweight, non-smoker). Red raises the risk, green lowers it."</p>
+        <h3>{tr("What drove this result", "Qué ha influido en este resultado")}</h3>
+        <p class="meta">{tr(
+            "Change in risk, in percentage points, from a healthy reference patient (45 years, cholesterol 1.8 g/L, pressure 1.2, glucose 0.9 g/L, not overweight, non-smoker). Red raises the risk, green lowers it.",
+            "Cambio del riesgo, en puntos porcentuales, respecto a un paciente de referencia sano (45 años, colesterol 1,8 g/L, presión 1,2, glucosa 0,9 g/L, sin sobrepeso, no fumador). El rojo aumenta el riesgo, el verde lo reduce.")}</p>
         <ul class="contributions" id="contributions">{rows}</ul>
     }
+}
+
+/// The summary of a stored assessment.
+pub fn summary_of(r: &AssessmentRecord) -> String {
+    summary_parts(r.probability, r.band, &r.contributions)
+}
+
+/// One or two sentences a clinician can read aloud.
+pub fn summary(p: &Prediction) -> String {
+    summary_parts(p.probability, p.band, &p.contributions)
+}
+
+fn summary_parts(probability: f64, band: RiskBand, contributions: &[Contribution]) -> String {
+    let mut ranked: Vec<(FieldSpec, f64)> = FIELDS
+        .iter()
+        .copied()
+        .zip(contributions.iter().map(points))
+        .collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let raising: Vec<String> = ranked
+        .iter()
+        .filter(|(_, v)| *v >= 1.0)
+        .take(2)
+        .map(|(s, v)| format!("{} ({v:+.1})", field_label(s).to_lowercase()))
+        .collect();
+    let lowering: Vec<String> = ranked
+        .iter()
+        .rev()
+        .filter(|(_, v)| *v <= -1.0)
+        .take(1)
+        .map(|(s, v)| format!("{} ({v:+.1})", field_label(s).to_lowercase()))
+        .collect();
+    let es = lang() == Lang::Es;
+    let band = band_label(band).to_lowercase();
+    let mut text = if es {
+        format!(
+            "La probabilidad estimada de riesgo cardíaco es {} ({band}).",
+            percent_text(probability)
+        )
+    } else {
+        format!(
+            "The estimated probability of cardiac risk is {} ({band}).",
+            percent_text(probability)
+        )
+    };
+    match (raising.is_empty(), es) {
+        (true, false) => {
+            text.push_str(" No input raises it by a point or more over the healthy reference.")
+        }
+        (true, true) => {
+            text.push_str(" Ningún dato lo eleva un punto o más sobre la referencia sana.")
+        }
+        (false, false) => text.push_str(&format!(" Mostly raised by {}", raising.join(" and "))),
+        (false, true) => text.push_str(&format!(" Lo elevan sobre todo {}", raising.join(" y "))),
+    }
+    if !raising.is_empty() {
+        if let Some(l) = lowering.first() {
+            text.push_str(&if es {
+                format!("; lo reduce {l}")
+            } else {
+                format!("; lowered by {l}")
+            });
+        }
+        text.push_str(if es {
+            " (puntos porcentuales)."
+        } else {
+            " (percentage points)."
+        });
+    }
+    text
 }
 
 #[component]
@@ -103,31 +173,20 @@ fn Field(state: FieldState) -> impl IntoView {
     let spec = state.spec;
     let id = spec.name;
     let error_id = format!("error-{id}");
-    let hint = if spec.kind == FieldKind::Flag {
-        String::new()
-    } else {
-        spec.range_text()
-    };
     let input = if spec.kind == FieldKind::Flag {
         view! {
             <select id=id name=id
                 on:change=move |ev| { state.text.set(event_target_value(&ev)); state.touched.set(true); }
                 prop:value=move || state.text.get()>
-                <option value="0">"No"</option>
-                <option value="1">"Yes"</option>
+                <option value="0">{tr("No", "No")}</option>
+                <option value="1">{tr("Yes", "Sí")}</option>
             </select>
         }
         .into_any()
     } else {
-        let step = if spec.kind == FieldKind::Whole {
-            "1"
-        } else {
-            "0.1"
-        };
         view! {
             <input id=id name=id type="text" inputmode="decimal" autocomplete="off"
                 placeholder=format!("{}–{}", spec.min, spec.max)
-                data-step=step
                 aria-describedby=error_id.clone()
                 aria-invalid=move || state.visible_error().is_some().to_string()
                 prop:value=move || state.text.get()
@@ -139,25 +198,137 @@ fn Field(state: FieldState) -> impl IntoView {
     view! {
         <div class="field" class:invalid=move || state.visible_error().is_some()>
             <label for=id>
-                <span class="label">{spec.label}</span>
-                <span class="unit">{spec.unit}</span>
+                <span class="label">{move || field_label(&spec)}</span>
+                <span class="unit">{move || field_unit(&spec)}</span>
             </label>
             {input}
-            <div class="hint">{hint}</div>
+            <div class="hint">{move || if spec.kind == FieldKind::Flag { String::new() } else { range_text(&spec) }}</div>
             <div class="error" id=error_id role="alert">{move || state.visible_error().unwrap_or_default()}</div>
         </div>
     }
 }
 
+/// Sliders and toggles that rescore (without saving) as the clinician moves them.
 #[component]
-pub fn AssessmentPage() -> impl IntoView {
+fn WhatIf(base: Measurements, base_probability: f64) -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    let start = base.to_array();
+    let values: [RwSignal<f64>; 6] = std::array::from_fn(|i| RwSignal::new(start[i]));
+    let result = RwSignal::new(None::<Result<Prediction, CommandError>>);
+    let round_trip = RwSignal::new(None::<f64>);
+    // Answers can overtake each other; only the latest request's answer is shown.
+    let sequence = StoredValue::new(0u64);
+    let rescore = move || {
+        let inputs = Measurements::from_array(std::array::from_fn(|i| values[i].get_untracked()));
+        let token = auth.token();
+        let n = sequence.get_value() + 1;
+        sequence.set_value(n);
+        let started = js_sys::Date::now();
+        spawn_local(async move {
+            let answer =
+                call::<_, Prediction>(command::WHAT_IF, &WhatIfArgs { token, inputs }).await;
+            if sequence.get_value() == n {
+                round_trip.set(Some(js_sys::Date::now() - started));
+                if let Err(e) = &answer {
+                    auth.check(e);
+                }
+                result.set(Some(answer));
+            }
+        });
+    };
+    let reset = move |_| {
+        for (s, v) in values.iter().zip(base.to_array()) {
+            s.set(v);
+        }
+        result.set(None);
+        round_trip.set(None);
+    };
+    let controls = FIELDS
+        .iter()
+        .copied()
+        .zip(values)
+        .map(|(spec, value)| {
+            let id = format!("whatif-{}", spec.name);
+            let for_id = id.clone();
+            if spec.kind == FieldKind::Flag {
+                view! {
+                    <label class="toggle" for=for_id>
+                        <input type="checkbox" id=id
+                            prop:checked=move || value.get() == 1.0
+                            on:change=move |ev| { value.set(if event_target_checked(&ev) { 1.0 } else { 0.0 }); rescore(); }/>
+                        {move || field_label(&spec)}
+                    </label>
+                }
+                .into_any()
+            } else {
+                let step = if spec.kind == FieldKind::Whole { "1" } else { "0.1" };
+                view! {
+                    <div class="slider">
+                        <label for=for_id>{move || field_label(&spec)}</label>
+                        <input type="range" id=id min=spec.min max=spec.max step=step
+                            prop:value=move || value.get().to_string()
+                            on:input=move |ev| {
+                                if let Ok(v) = event_target_value(&ev).parse::<f64>() {
+                                    value.set(v);
+                                    rescore();
+                                }
+                            }/>
+                        <output class="num">{move || {
+                            let v = value.get();
+                            if spec.kind == FieldKind::Whole { format!("{v:.0} {}", field_unit(&spec)) } else { format!("{v:.1} {}", field_unit(&spec)) }
+                        }}</output>
+                    </div>
+                }
+                .into_any()
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card" aria-labelledby="whatif-title" id="whatif">
+            <div class="row spread">
+                <h2 id="whatif-title">{tr("What if…", "¿Y si…?")}</h2>
+                <button class="secondary" id="whatif-reset" on:click=reset>{tr("Back to the assessed values", "Volver a los valores evaluados")}</button>
+            </div>
+            <p class="meta">{tr(
+                "Move a slider or tick a box to see how the risk would change. Nothing here is saved.",
+                "Mueva un control o marque una casilla para ver cómo cambiaría el riesgo. Nada de esto se guarda.")}</p>
+            <div class="whatif-grid">
+                <div class="whatif-controls">{controls}</div>
+                <div class="whatif-result" aria-live="polite">
+                    {move || match result.get() {
+                        None => view! { <p class="empty" id="whatif-empty">{tr("Showing the assessed result.", "Se muestra el resultado evaluado.")}</p> }.into_any(),
+                        Some(Err(e)) => view! { <p class="alert" role="alert">{error_text(&e)}</p> }.into_any(),
+                        Some(Ok(p)) => {
+                            let delta = (p.probability - base_probability) * 100.0;
+                            view! {
+                                <div class=format!("band band-{}", p.band.as_str())>
+                                    <span class="probability small" id="whatif-probability">{percent_text(p.probability)}</span>
+                                    <span class="band-label">{band_label(p.band)}</span>
+                                </div>
+                                <p id="whatif-delta" data-round-trip-ms=round_trip.get().map(|ms| format!("{ms:.1}")).unwrap_or_default()>
+                                    {format!("{delta:+.1} {} · {}", t("points against the assessed result", "puntos respecto al resultado evaluado"),
+                                        round_trip.get().map(|ms| format!("{ms:.0} ms")).unwrap_or_default())}
+                                </p>
+                            }.into_any()
+                        }
+                    }}
+                </div>
+            </div>
+        </section>
+    }
+}
+
+#[component]
+pub fn AssessmentPage(patient: Option<Patient>) -> impl IntoView {
+    let nav = expect_context::<Nav>();
     let fields: Vec<FieldState> = FIELDS.iter().copied().map(FieldState::new).collect();
-    let outcome = RwSignal::new(None::<AssessmentOutcome>);
+    let outcome = RwSignal::new(None::<(AssessmentOutcome, Measurements)>);
     let failure = RwSignal::new(None::<CommandError>);
     let busy = RwSignal::new(false);
     let recent = RwSignal::new(None::<Result<Vec<AssessmentRecord>, CommandError>>);
+    let patient_id = patient.as_ref().map(|p| p.id);
 
-    let auth = expect_context::<crate::session::Auth>();
+    let auth = expect_context::<Auth>();
     let load_recent = move || {
         let token = auth.token();
         spawn_local(async move {
@@ -192,15 +363,16 @@ pub fn AssessmentPage() -> impl IntoView {
         }
         busy.set(true);
         failure.set(None);
+        let inputs = Measurements::from_array(values);
         let args = PredictArgs {
             token: auth.token(),
-            patient_id: None,
-            inputs: Measurements::from_array(values),
+            patient_id,
+            inputs,
         };
         spawn_local(async move {
             match call::<_, AssessmentOutcome>(command::PREDICT, &args).await {
                 Ok(o) => {
-                    outcome.set(Some(o));
+                    outcome.set(Some((o, inputs)));
                     load_recent();
                 }
                 Err(e) => {
@@ -217,39 +389,76 @@ pub fn AssessmentPage() -> impl IntoView {
         .into_iter()
         .map(|state| view! { <Field state=state/> })
         .collect_view();
+    let patient_name = patient.as_ref().map(|p| p.name.clone());
+    let patient_line = patient.map(|p| {
+        view! {
+            <p class="patient-line" id="assess-patient">
+                {move || format!("{} {} ({} {})", t("For", "Para"), p.name, t("record no.", "n.º historia"), p.record_number)}
+                " · "
+                <a href="#" on:click=move |ev| { ev.prevent_default(); nav.go(Page::Patient(p.id)) }>{tr("patient page", "ficha del paciente")}</a>
+            </p>
+        }
+    });
+    let has_patient = patient_id.is_some();
 
     view! {
         <div class="columns">
             <section class="card form-card" aria-labelledby="form-title">
-                <h1 id="form-title">"New assessment"</h1>
+                <h1 id="form-title">{tr("New assessment", "Nueva evaluación")}</h1>
+                {patient_line.map(|v| v.into_any()).unwrap_or_else(|| view! {
+                    <p class="patient-line" id="assess-patient">
+                        {tr("No patient chosen: the result is saved unassigned. ", "Sin paciente elegido: el resultado se guarda sin asignar. ")}
+                        <a href="#" id="choose-patient" on:click=move |ev| { ev.prevent_default(); nav.go(Page::Patients) }>{tr("Choose a patient", "Elegir un paciente")}</a>
+                    </p>
+                }.into_any())}
                 <form on:submit=submit novalidate>
                     <div class="fields">{field_views}</div>
                     <button id="assess" type="submit" class="primary" disabled=move || busy.get()>
-                        {move || if busy.get() { "Assessing…" } else { "Assess" }}
+                        {move || match (busy.get(), has_patient) {
+                            (true, _) => t("Assessing…", "Evaluando…"),
+                            (false, true) => t("Assess and save to the record", "Evaluar y guardar en la historia"),
+                            (false, false) => t("Assess", "Evaluar"),
+                        }}
                     </button>
                 </form>
-                {move || failure.get().map(|e| view! { <p class="alert" id="assess-error" role="alert">{e.message}</p> })}
+                {move || failure.get().map(|e| view! { <p class="alert" id="assess-error" role="alert">{error_text(&e)}</p> })}
             </section>
             <section class="card result-card" aria-live="polite" aria-labelledby="result-title">
-                <h2 id="result-title">"Result"</h2>
+                <h2 id="result-title">{tr("Result", "Resultado")}</h2>
                 {move || match outcome.get() {
                     None => view! {
-                        <p class="empty" id="result-empty">"Enter the six measurements and press Assess."</p>
+                        <p class="empty" id="result-empty">{tr("Enter the six measurements and press Assess.", "Introduzca las seis mediciones y pulse Evaluar.")}</p>
                     }.into_any(),
-                    Some(o) => {
+                    Some((o, _)) => {
                         let p = o.prediction;
                         let band_class = format!("band band-{}", p.band.as_str());
-                        let verdict = if p.at_risk { "Cardiac risk: yes" } else { "Cardiac risk: no" };
+                        let at_risk = p.at_risk;
+                        let saved_to = patient_name.clone();
+                        let pp = p.clone();
                         view! {
                             <div class="result" id="result">
-                                <div class=band_class>
-                                    <span class="probability" id="result-probability">{percent_text(p.probability)}</span>
-                                    <span class="band-label">{band_label(p.band)}</span>
+                                <div class="gauge-row">
+                                    <div class="gauge" id="gauge" inner_html=charts::gauge(p.probability)></div>
+                                    <div class=band_class>
+                                        <span class="probability" id="result-probability">{percent_text(p.probability)}</span>
+                                        <span class="band-label">{move || band_label(p.band)}</span>
+                                    </div>
                                 </div>
-                                <p class="verdict" id="result-class" data-at-risk=p.at_risk.to_string()>{verdict}</p>
-                                <p class="meta">
-                                    {format!("Probability of cardiac risk at decision threshold {:.2}. Model {} · {:.2} ms · saved as assessment #{}.",
-                                        p.threshold, p.model_version, p.elapsed_ms, o.assessment_id)}
+                                <p class="verdict" id="result-class" data-at-risk=at_risk.to_string()>
+                                    {move || format!("{}: {}", t("Cardiac risk", "Riesgo cardíaco"), yes_no(at_risk))}
+                                </p>
+                                <p class="summary" id="result-summary">{move || summary(&pp)}</p>
+                                <p class="meta" id="result-meta">
+                                    {move || {
+                                        let saved = match &saved_to {
+                                            Some(name) => format!("{} {name}", t("saved to the record of", "guardada en la historia de")),
+                                            None => t("saved unassigned", "guardada sin asignar").to_string(),
+                                        };
+                                        format!("{} {:.2}. {} {} · {:.2} ms · {} #{} {saved}.",
+                                            t("Probability of cardiac risk at decision threshold", "Probabilidad de riesgo cardíaco con umbral de decisión"),
+                                            p.threshold, t("Model", "Modelo"), p.model_version, p.elapsed_ms,
+                                            t("assessment", "evaluación"), o.assessment_id)
+                                    }}
                                 </p>
                                 <Contributions items=p.contributions.clone()/>
                             </div>
@@ -258,42 +467,16 @@ pub fn AssessmentPage() -> impl IntoView {
                 }}
             </section>
         </div>
+        {move || outcome.get().map(|(o, inputs)| view! { <WhatIf base=inputs base_probability=o.prediction.probability/> })}
         <section class="card" aria-labelledby="recent-title">
-            <h2 id="recent-title">"Recent assessments"</h2>
+            <h2 id="recent-title">{tr("Recent assessments", "Evaluaciones recientes")}</h2>
             {move || match recent.get() {
-                None => view! { <p class="empty">"Loading…"</p> }.into_any(),
-                Some(Err(e)) => view! { <p class="alert" role="alert">{format!("Could not load recent assessments: {}", e.message)}</p> }.into_any(),
+                None => view! { <p class="empty">{tr("Loading…", "Cargando…")}</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="alert" role="alert">{error_text(&e)}</p> }.into_any(),
                 Some(Ok(rows)) if rows.is_empty() => view! {
-                    <p class="empty" id="recent-empty">"No assessments yet. Results you assess are saved here."</p>
+                    <p class="empty" id="recent-empty">{tr("No assessments yet. Results you assess are saved here.", "Aún no hay evaluaciones. Los resultados que evalúe se guardan aquí.")}</p>
                 }.into_any(),
-                Some(Ok(rows)) => view! {
-                    <table id="recent" class="table">
-                        <thead><tr>
-                            <th>"#"</th><th>"When (UTC)"</th><th>"Cholesterol"</th><th>"Pressure"</th>
-                            <th>"Glucose"</th><th>"Age"</th><th>"Overweight"</th><th>"Smoker"</th>
-                            <th>"Risk"</th><th>"Result"</th>
-                        </tr></thead>
-                        <tbody>
-                            {rows.into_iter().map(|r| {
-                                let m = r.inputs;
-                                view! {
-                                    <tr data-id=r.id>
-                                        <td>{r.id}</td>
-                                        <td>{r.created_at.replace('T', " ").chars().take(19).collect::<String>()}</td>
-                                        <td>{format!("{:.1}", m.colesterol)}</td>
-                                        <td>{format!("{:.1}", m.presion)}</td>
-                                        <td>{format!("{:.1}", m.glucosa)}</td>
-                                        <td>{m.edad}</td>
-                                        <td>{flag_text(m.sobrepeso)}</td>
-                                        <td>{flag_text(m.tabaquismo)}</td>
-                                        <td class="num">{percent_text(r.probability)}</td>
-                                        <td><span class=format!("pill band-{}", r.band.as_str())>{band_label(r.band)}</span></td>
-                                    </tr>
-                                }
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }.into_any(),
+                Some(Ok(rows)) => view! { <HistoryTable id="recent" rows=rows/> }.into_any(),
             }}
         </section>
     }

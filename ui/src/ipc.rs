@@ -10,11 +10,21 @@ extern "C" {
     async fn tauri_invoke(cmd: &str, args: JsValue) -> Result<JsValue, JsValue>;
 }
 
+thread_local! {
+    static LAST_CALL: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
+}
+
+/// When the UI last called the backend (ms since the epoch): the session's idle clock.
+pub fn last_call() -> f64 {
+    LAST_CALL.with(|c| c.get())
+}
+
 /// Invokes command `cmd` with `args` (a struct whose fields are the command's parameters).
 pub async fn call<A: Serialize, R: DeserializeOwned>(
     cmd: &str,
     args: &A,
 ) -> Result<R, CommandError> {
+    LAST_CALL.with(|c| c.set(js_sys::Date::now()));
     let serializer = serde_wasm_bindgen::Serializer::json_compatible();
     let args = args
         .serialize(&serializer)

@@ -1,34 +1,146 @@
 //! CardioRisk's user interface (Leptos, client-side rendered, in the Tauri webview).
 
+mod admin;
 mod assess;
+mod audit;
+mod charts;
+mod i18n;
 mod ipc;
+mod model;
+mod patients;
+mod report;
 mod session;
 mod settings;
+mod widgets;
 
-use cardiorisk_contract::{command, ModelStatus, NoArgs, Role};
+use cardiorisk_contract::{command, LanguageArgs, ModelStatus, NoArgs, Patient, Role};
+use i18n::{t, tr, Lang};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use session::{Auth, SetupForm, SignInForm};
 
+/// Where the signed-in user is.
+#[derive(Clone, PartialEq, Debug)]
+pub enum Page {
+    Patients,
+    Patient(i64),
+    Report(i64),
+    Assess(Option<Patient>),
+    Audit,
+    Admin,
+    Model,
+    Settings,
+}
+
+#[derive(Clone, Copy)]
+pub struct Nav(RwSignal<Page>);
+
+impl Nav {
+    pub fn go(&self, page: Page) {
+        self.0.set(page);
+    }
+}
+
+/// Which model scores patients; reloaded after an activation.
+#[derive(Clone, Copy)]
+pub struct ModelInfo(pub RwSignal<Option<ModelStatus>>);
+
+impl ModelInfo {
+    pub fn reload(&self) {
+        let status = self.0;
+        spawn_local(async move {
+            if let Ok(s) = ipc::call::<_, ModelStatus>(command::MODEL_STATUS, &NoArgs {}).await {
+                status.set(Some(s));
+            }
+        });
+    }
+}
+
+/// Switches the interface language; remembered for this installation once signed in.
+pub fn choose_language(lang: Lang) {
+    let signal = i18n::init();
+    signal.set(lang);
+    let auth = expect_context::<Auth>();
+    let token = auth.token();
+    if !token.is_empty() {
+        spawn_local(async move {
+            let args = LanguageArgs {
+                token,
+                language: lang.code().to_string(),
+            };
+            if let Err(e) = ipc::call::<_, ()>(command::SET_LANGUAGE, &args).await {
+                auth.check(&e);
+            }
+        });
+    }
+}
+
+#[component]
+fn LanguageSwitch(id: &'static str) -> impl IntoView {
+    view! {
+        <label class="lang" for=id>
+            <span class="sr-only">{tr("Language", "Idioma")}</span>
+            <select id=id
+                prop:value=move || i18n::lang().code()
+                on:change=move |ev| choose_language(Lang::from_code(&event_target_value(&ev)))>
+                <option value="en">"English"</option>
+                <option value="es">"Español"</option>
+            </select>
+        </label>
+    }
+}
+
+#[component]
+fn Tab(id: &'static str, page: Page, label: (&'static str, &'static str)) -> impl IntoView {
+    let nav = expect_context::<Nav>();
+    let kind = std::mem::discriminant(&page);
+    let is_patients = page == Page::Patients;
+    let active = move || {
+        let now = nav.0.get();
+        std::mem::discriminant(&now) == kind
+            || (is_patients && matches!(now, Page::Patient(_) | Page::Report(_)))
+    };
+    view! {
+        <button id=id class="tab" class:active=active
+            aria-current=move || if active() { "page" } else { "false" }
+            on:click=move |_| nav.go(page.clone())>{move || t(label.0, label.1)}</button>
+    }
+}
+
 #[component]
 fn App() -> impl IntoView {
-    let status = RwSignal::new(None::<ModelStatus>);
+    let lang = i18n::init();
+    let model = ModelInfo(RwSignal::new(None));
+    provide_context(model);
     let auth = Auth {
         session: RwSignal::new(None),
         notice: RwSignal::new(None),
     };
     provide_context(auth);
+    let nav = Nav(RwSignal::new(Page::Patients));
+    provide_context(nav);
     let needs_setup = RwSignal::new(None::<bool>);
-    let on_settings = RwSignal::new(false);
-    // Once anyone has signed in, set-up is done for good.
+    // Once anyone has signed in, set-up is done for good; each sign-in starts at Patients.
     Effect::new(move || {
         if auth.session.get().is_some() {
             needs_setup.set(Some(false));
+            nav.go(Page::Patients);
         }
     });
+    Effect::new(move || {
+        let code = lang.get().code();
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("lang", code);
+        }
+    });
+    model.reload();
+    set_interval(
+        move || auth.expire_when_idle(),
+        std::time::Duration::from_secs(1),
+    );
     spawn_local(async move {
-        if let Ok(s) = ipc::call::<_, ModelStatus>(command::MODEL_STATUS, &NoArgs {}).await {
-            status.set(Some(s));
+        if let Ok(code) = ipc::call::<_, String>(command::LANGUAGE, &NoArgs {}).await {
+            lang.set(Lang::from_code(&code));
         }
         match ipc::call::<_, bool>(command::NEEDS_SETUP, &NoArgs {}).await {
             Ok(v) => needs_setup.set(Some(v)),
@@ -36,35 +148,52 @@ fn App() -> impl IntoView {
         }
     });
     view! {
+        <a class="skip" href="#main">{tr("Skip to content", "Saltar al contenido")}</a>
         <header class="topbar">
             <span class="brand">"CardioRisk"</span>
-            <span class="tagline">"Cardiac risk assessment — offline"</span>
+            {move || auth.session.get().map(|s| {
+                let admin = s.user.role == Role::Admin;
+                view! {
+                    <nav class="tabs" aria-label=tr("Sections", "Secciones")>
+                        <Tab id="tab-patients" page=Page::Patients label=("Patients", "Pacientes")/>
+                        <Tab id="tab-assess" page=Page::Assess(None) label=("New assessment", "Nueva evaluación")/>
+                        {admin.then(|| view! {
+                            <Tab id="tab-audit" page=Page::Audit label=("Audit log", "Registro de auditoría")/>
+                            <Tab id="tab-admin" page=Page::Admin label=("Administration", "Administración")/>
+                            <Tab id="tab-model" page=Page::Model label=("Model", "Modelo")/>
+                        })}
+                        <Tab id="tab-settings" page=Page::Settings label=("Settings", "Ajustes")/>
+                    </nav>
+                }
+            })}
             <span class="model-version" id="model-version">
-                {move || status.get().map(|s| format!("Model {}", s.version)).unwrap_or_default()}
+                {move || model.0.get().map(|s| format!("{} {}", t("Model", "Modelo"), s.version)).unwrap_or_default()}
             </span>
+            <LanguageSwitch id="language-top"/>
             {move || auth.session.get().map(|s| view! {
-                <nav class="tabs">
-                    <button id="tab-assess" class="tab" class:active=move || !on_settings.get()
-                        on:click=move |_| on_settings.set(false)>"Assessment"</button>
-                    {(s.user.role == Role::Admin).then(|| view! {
-                        <button id="tab-settings" class="tab" class:active=move || on_settings.get()
-                            on:click=move |_| on_settings.set(true)>"Settings"</button>
-                    })}
-                </nav>
-                <span class="who" id="who">{format!("{} ({})", s.user.display_name, s.user.role.as_str())}</span>
-                <button id="sign-out" class="link" on:click=move |_| auth.sign_out()>"Sign out"</button>
+                <span class="who" id="who">{move || format!("{} ({})", s.user.display_name,
+                    if s.user.role == Role::Admin { t("admin", "administrador") } else { t("clinician", "clínico") })}</span>
+                <button id="sign-out" class="link" on:click=move |_| auth.sign_out()>{tr("Sign out", "Cerrar sesión")}</button>
             })}
         </header>
-        {move || status.get().and_then(|s| s.warning).map(|w| view! {
+        {move || model.0.get().and_then(|s| s.warning).map(|w| view! {
             <div class="banner" id="model-warning" role="alert">{w}</div>
         })}
-        <main class="page">
+        <main class="page" id="main">
             {move || match (auth.session.get().is_some(), needs_setup.get()) {
-                (true, _) if on_settings.get() => view! { <settings::SettingsPage/> }.into_any(),
-                (true, _) => view! { <assess::AssessmentPage/> }.into_any(),
+                (true, _) => match nav.0.get() {
+                    Page::Patients => view! { <patients::PatientsPage/> }.into_any(),
+                    Page::Patient(id) => view! { <patients::PatientPage patient_id=id/> }.into_any(),
+                    Page::Report(id) => view! { <report::ReportPage patient_id=id/> }.into_any(),
+                    Page::Assess(p) => view! { <assess::AssessmentPage patient=p/> }.into_any(),
+                    Page::Audit => view! { <audit::AuditPage/> }.into_any(),
+                    Page::Admin => view! { <admin::AdminPage/> }.into_any(),
+                    Page::Model => view! { <model::ModelPage/> }.into_any(),
+                    Page::Settings => view! { <settings::SettingsPage/> }.into_any(),
+                },
                 (false, Some(true)) if auth.notice.get().is_none() => view! { <SetupForm/> }.into_any(),
                 (false, Some(_)) => view! { <SignInForm/> }.into_any(),
-                (false, None) => view! { <p class="empty">"Starting…"</p> }.into_any(),
+                (false, None) => view! { <p class="empty">{tr("Starting…", "Iniciando…")}</p> }.into_any(),
             }}
         </main>
     }

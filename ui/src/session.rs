@@ -1,6 +1,8 @@
 //! First-run set-up, sign-in and the session held in memory (never stored).
 
+use crate::i18n::{error_text, t, tr};
 use crate::ipc::call;
+use crate::widgets::TextInput;
 use cardiorisk_contract::{
     command, CommandError, ErrorKind, SessionInfo, SetupArgs, SignInArgs, TokenArgs,
 };
@@ -26,7 +28,26 @@ impl Auth {
     /// Sends the user back to sign-in when the backend says the session is over.
     pub fn check(&self, e: &CommandError) {
         if e.kind == ErrorKind::Unauthenticated {
-            self.notice.set(Some(e.message.clone()));
+            self.notice.set(Some(error_text(e)));
+            self.session.set(None);
+        }
+    }
+
+    /// Ends the session on screen once it has been idle as long as the backend allows
+    /// (the backend has ended it too; this only saves a failed click).
+    pub fn expire_when_idle(&self) {
+        let Some(s) = self.session.get_untracked() else {
+            return;
+        };
+        let idle_ms = js_sys::Date::now() - crate::ipc::last_call();
+        if idle_ms > s.idle_timeout_secs as f64 * 1000.0 {
+            self.notice.set(Some(
+                t(
+                    "Your session ended after a period without activity. Please sign in again.",
+                    "Su sesión terminó tras un periodo sin actividad. Inicie sesión de nuevo.",
+                )
+                .into(),
+            ));
             self.session.set(None);
         }
     }
@@ -38,23 +59,6 @@ impl Auth {
             let _ = call::<_, ()>(command::SIGN_OUT, &TokenArgs { token }).await;
             session.set(None);
         });
-    }
-}
-
-#[component]
-fn TextField(
-    id: &'static str,
-    label: &'static str,
-    kind: &'static str,
-    value: RwSignal<String>,
-) -> impl IntoView {
-    view! {
-        <div class="field">
-            <label for=id><span class="label">{label}</span></label>
-            <input id=id name=id type=kind autocomplete="off"
-                prop:value=move || value.get()
-                on:input=move |ev| value.set(event_target_value(&ev))/>
-        </div>
     }
 }
 
@@ -70,7 +74,13 @@ pub fn SetupForm() -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if password.get_untracked() != confirm.get_untracked() {
-            error.set(Some("The two passwords differ.".into()));
+            error.set(Some(
+                t(
+                    "The two passwords differ.",
+                    "Las dos contraseñas no coinciden.",
+                )
+                .into(),
+            ));
             return;
         }
         let args = SetupArgs {
@@ -81,20 +91,20 @@ pub fn SetupForm() -> impl IntoView {
         spawn_local(async move {
             match call::<_, SessionInfo>(command::SET_UP, &args).await {
                 Ok(s) => auth.session.set(Some(s)),
-                Err(e) => error.set(Some(e.message)),
+                Err(e) => error.set(Some(error_text(&e))),
             }
         });
     };
     view! {
         <section class="card narrow" aria-labelledby="setup-title">
-            <h1 id="setup-title">"Welcome to CardioRisk"</h1>
-            <p>"Create the administrator account. It manages clinicians' accounts and the model; there is no built-in password."</p>
+            <h1 id="setup-title">{tr("Welcome to CardioRisk", "Bienvenido a CardioRisk")}</h1>
+            <p>{tr("Create the administrator account. It manages clinicians' accounts and the model; there is no built-in password.", "Cree la cuenta de administrador. Gestiona las cuentas de los clínicos y el modelo; no hay contraseña predefinida.")}</p>
             <form on:submit=submit>
-                <TextField id="setup-username" label="Username" kind="text" value=username/>
-                <TextField id="setup-display-name" label="Full name" kind="text" value=display_name/>
-                <TextField id="setup-password" label="Password (at least 10 characters)" kind="password" value=password/>
-                <TextField id="setup-confirm" label="Repeat the password" kind="password" value=confirm/>
-                <button id="setup-submit" type="submit" class="primary">"Create administrator"</button>
+                <TextInput id="setup-username" label=("Username", "Usuario") value=username/>
+                <TextInput id="setup-display-name" label=("Full name", "Nombre completo") value=display_name/>
+                <TextInput id="setup-password" label=("Password (at least 10 characters)", "Contraseña (al menos 10 caracteres)") kind="password" value=password/>
+                <TextInput id="setup-confirm" label=("Repeat the password", "Repita la contraseña") kind="password" value=confirm/>
+                <button id="setup-submit" type="submit" class="primary">{tr("Create administrator", "Crear administrador")}</button>
             </form>
             {move || error.get().map(|e| view! { <p class="alert" id="setup-error" role="alert">{e}</p> })}
         </section>
@@ -121,19 +131,19 @@ pub fn SignInForm() -> impl IntoView {
                 }
                 Err(e) => {
                     password.set(String::new());
-                    error.set(Some(e.message));
+                    error.set(Some(error_text(&e)));
                 }
             }
         });
     };
     view! {
         <section class="card narrow" aria-labelledby="signin-title">
-            <h1 id="signin-title">"Sign in"</h1>
+            <h1 id="signin-title">{tr("Sign in", "Iniciar sesión")}</h1>
             {move || auth.notice.get().map(|n| view! { <p class="notice" id="signin-notice">{n}</p> })}
             <form on:submit=submit>
-                <TextField id="signin-username" label="Username" kind="text" value=username/>
-                <TextField id="signin-password" label="Password" kind="password" value=password/>
-                <button id="signin-submit" type="submit" class="primary">"Sign in"</button>
+                <TextInput id="signin-username" label=("Username", "Usuario") value=username/>
+                <TextInput id="signin-password" label=("Password", "Contraseña") kind="password" value=password/>
+                <button id="signin-submit" type="submit" class="primary">{tr("Sign in", "Entrar")}</button>
             </form>
             {move || error.get().map(|e| view! { <p class="alert" id="signin-error" role="alert">{e}</p> })}
         </section>

@@ -1,15 +1,107 @@
-//! Settings for administrators: the local REST gateway switch, and cache figures.
+//! Settings: language for everyone; for administrators the database (location,
+//! backup, restore), the local REST gateway and the prediction cache.
 
+use crate::i18n::{error_text, lang, t, tr, Lang};
 use crate::ipc::call;
 use crate::session::Auth;
 use cardiorisk_contract::{
-    command, CacheStats, GatewayStatus, SetGatewayArgs, TokenArgs, DEFAULT_GATEWAY_PORT,
+    command, CacheStats, CommandError, GatewayStatus, Role, SetGatewayArgs, TokenArgs,
+    DEFAULT_GATEWAY_PORT,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    let admin = auth
+        .session
+        .get_untracked()
+        .map(|s| s.user.role == Role::Admin)
+        .unwrap_or(false);
+    view! {
+        <section class="card" aria-labelledby="general-title">
+            <h1 id="general-title">{tr("General", "General")}</h1>
+            <div class="field compact">
+                <label for="settings-language"><span class="label">{tr("Language", "Idioma")}</span></label>
+                <select id="settings-language" prop:value=move || lang().code()
+                    on:change=move |ev| crate::choose_language(Lang::from_code(&event_target_value(&ev)))>
+                    <option value="en">"English"</option>
+                    <option value="es">"Español"</option>
+                </select>
+            </div>
+            <p class="meta">{tr(
+                "Measurements are shown in the units of the original data: cholesterol and glucose in g/L, blood pressure in hundreds of mmHg (1.2 = 120 mmHg), age in whole years.",
+                "Las mediciones se muestran en las unidades de los datos originales: colesterol y glucosa en g/L, presión arterial en cientos de mmHg (1,2 = 120 mmHg), edad en años cumplidos.")}</p>
+        </section>
+        {admin.then(|| view! { <Database/> <Gateway/> })}
+    }
+}
+
+#[component]
+fn Database() -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    let location = RwSignal::new(None::<String>);
+    let outcome = RwSignal::new(None::<Result<String, CommandError>>);
+    let args = TokenArgs {
+        token: auth.token(),
+    };
+    spawn_local(async move {
+        if let Ok(path) = call::<_, String>(command::DATA_LOCATION, &args).await {
+            location.set(Some(path));
+        }
+    });
+    let run = move |cmd: &'static str, done: (&'static str, &'static str)| {
+        let args = TokenArgs {
+            token: auth.token(),
+        };
+        spawn_local(async move {
+            match call::<_, Option<String>>(cmd, &args).await {
+                Ok(Some(path)) => {
+                    outcome.set(Some(Ok(format!("{} {path}", t(done.0, done.1)))));
+                    if cmd == command::RESTORE {
+                        // Restoring ends every session: sign in again on the restored data.
+                        auth.notice.set(Some(
+                            t(
+                                "The database was restored. Sign in again.",
+                                "Se ha restaurado la base de datos. Inicie sesión de nuevo.",
+                            )
+                            .into(),
+                        ));
+                        auth.session.set(None);
+                    }
+                }
+                Ok(None) => outcome.set(None),
+                Err(e) => {
+                    auth.check(&e);
+                    outcome.set(Some(Err(e)));
+                }
+            }
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="db-title">
+            <h2 id="db-title">{tr("Database", "Base de datos")}</h2>
+            <p class="meta" id="db-location">{move || format!("{} {}", t("Stored at", "Guardada en"), location.get().unwrap_or_default())}</p>
+            <div class="row">
+                <button id="db-backup" class="secondary" on:click=move |_| run(command::BACKUP, ("Backup saved to", "Copia guardada en"))>
+                    {tr("Back up…", "Hacer copia…")}</button>
+                <button id="db-restore" class="secondary" on:click=move |_| run(command::RESTORE, ("Restored from", "Restaurada desde"))>
+                    {tr("Restore from a backup…", "Restaurar una copia…")}</button>
+            </div>
+            <p class="meta">{tr(
+                "A backup is a consistent copy taken while the app runs. Restoring replaces all patients, assessments, accounts and the audit log with the backup's, and signs everyone out.",
+                "Una copia es coherente aunque la aplicación esté en uso. Restaurar sustituye todos los pacientes, evaluaciones, cuentas y el registro de auditoría por los de la copia, y cierra todas las sesiones.")}</p>
+            {move || outcome.get().map(|r| match r {
+                Ok(text) => view! { <p class="ok" id="db-outcome">{text}</p> }.into_any(),
+                Err(e) => view! { <p class="alert" id="db-outcome" role="alert">{error_text(&e)}</p> }.into_any(),
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn Gateway() -> impl IntoView {
     let auth = expect_context::<Auth>();
     let status = RwSignal::new(None::<GatewayStatus>);
     let port = RwSignal::new(DEFAULT_GATEWAY_PORT.to_string());
@@ -27,7 +119,7 @@ pub fn SettingsPage() -> impl IntoView {
                 }
                 Err(e) => {
                     auth.check(&e);
-                    error.set(Some(e.message));
+                    error.set(Some(error_text(&e)));
                 }
             }
             if let Ok(c) = call::<_, CacheStats>(command::CACHE_STATS, &args).await {
@@ -40,7 +132,11 @@ pub fn SettingsPage() -> impl IntoView {
     let switch = move |enabled: bool| {
         let Ok(p) = port.get_untracked().trim().parse::<u16>() else {
             error.set(Some(
-                "port must be a whole number from 1024 to 65535".into(),
+                t(
+                    "port must be a whole number from 1024 to 65535",
+                    "port debe ser un número entero de 1024 a 65535",
+                )
+                .into(),
             ));
             return;
         };
@@ -57,7 +153,7 @@ pub fn SettingsPage() -> impl IntoView {
                 }
                 Err(e) => {
                     auth.check(&e);
-                    error.set(Some(e.message));
+                    error.set(Some(error_text(&e)));
                 }
             }
         });
@@ -65,13 +161,13 @@ pub fn SettingsPage() -> impl IntoView {
 
     view! {
         <section class="card" aria-labelledby="gateway-title">
-            <h2 id="gateway-title">"Local REST gateway"</h2>
-            <p class="meta">"Lets other programs of the clinic request predictions with an API key, at "
+            <h2 id="gateway-title">{tr("Local REST gateway", "Pasarela REST local")}</h2>
+            <p class="meta">{tr("Lets other programs of the clinic request predictions with an API key, at ", "Permite a otros programas de la clínica pedir predicciones con una clave de API, en ")}
                 <code>"http://127.0.0.1:PORT/external/api/riesgocardiaco"</code>
-                ". It listens on this computer only and is off unless you turn it on."</p>
+                {tr(". It listens on this computer only and is off unless you turn it on.", ". Solo escucha en este equipo y está apagada salvo que la encienda.")}</p>
             <div class="row">
                 <div class="field compact">
-                    <label for="gateway-port"><span class="label">"Port"</span></label>
+                    <label for="gateway-port"><span class="label">{tr("Port", "Puerto")}</span></label>
                     <input id="gateway-port" type="text" inputmode="numeric"
                         prop:value=move || port.get()
                         on:input=move |ev| port.set(event_target_value(&ev))/>
@@ -79,25 +175,26 @@ pub fn SettingsPage() -> impl IntoView {
                 {move || {
                     let on = status.get().map(|s| s.enabled).unwrap_or(false);
                     if on {
-                        view! { <button id="gateway-toggle" class="primary" on:click=move |_| switch(false)>"Turn off"</button> }.into_any()
+                        view! { <button id="gateway-toggle" class="primary" on:click=move |_| switch(false)>{tr("Turn off", "Apagar")}</button> }.into_any()
                     } else {
-                        view! { <button id="gateway-toggle" class="primary" on:click=move |_| switch(true)>"Turn on"</button> }.into_any()
+                        view! { <button id="gateway-toggle" class="primary" on:click=move |_| switch(true)>{tr("Turn on", "Encender")}</button> }.into_any()
                     }
                 }}
             </div>
             <p id="gateway-state">{move || match status.get() {
-                None => "Loading…".to_string(),
-                Some(GatewayStatus { listening: Some(addr), .. }) => format!("On: listening on {addr}."),
-                Some(GatewayStatus { enabled: true, error: Some(e), .. }) => format!("On, but not listening: {e}"),
-                Some(_) => "Off.".to_string(),
+                None => t("Loading…", "Cargando…").to_string(),
+                Some(GatewayStatus { listening: Some(addr), .. }) => format!("{} {addr}.", t("On: listening on", "Encendida: escucha en")),
+                Some(GatewayStatus { enabled: true, error: Some(e), .. }) => format!("{} {e}", t("On, but not listening:", "Encendida, pero sin escuchar:")),
+                Some(_) => t("Off.", "Apagada.").to_string(),
             }}</p>
             {move || error.get().map(|e| view! { <p class="alert" id="gateway-error" role="alert">{e}</p> })}
         </section>
         <section class="card" aria-labelledby="cache-title">
-            <h2 id="cache-title">"Prediction cache"</h2>
-            <p id="cache-stats">{move || cache.get().map(|c| format!(
-                "{} answered from the cache, {} computed; {} results kept. The cache empties when the model changes.",
-                c.hits, c.misses, c.entries)).unwrap_or_else(|| "Loading…".into())}</p>
+            <h2 id="cache-title">{tr("Prediction cache", "Caché de predicciones")}</h2>
+            <p id="cache-stats">{move || cache.get().map(|c| match lang() {
+                Lang::En => format!("{} answered from the cache, {} computed; {} results kept. The cache empties when the model changes.", c.hits, c.misses, c.entries),
+                Lang::Es => format!("{} respondidas desde la caché, {} calculadas; {} resultados guardados. La caché se vacía al cambiar el modelo.", c.hits, c.misses, c.entries),
+            }).unwrap_or_else(|| t("Loading…", "Cargando…").into())}</p>
         </section>
     }
 }

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Installer test: builds the release .deb and .rpm, checks their size, installs the
+# .deb with dpkg, checks the desktop entry, icons and binary, starts the installed
+# app under Xvfb and waits for its window, upgrades to a newer package version with
+# data in the user's data directory and checks the data survived, then removes the
+# package. Needs root (dpkg); says so plainly and skips otherwise.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MAX_DEB_BYTES=15000000
+CLI=target/debug/cardiorisk
+
+if [ "$(id -u)" -eq 0 ]; then
+  SUDO=""
+elif sudo -n true 2>/dev/null; then
+  SUDO="sudo -n"
+else
+  echo "installer test SKIPPED: installing a .deb needs root or passwordless sudo"
+  exit 0
+fi
+
+work=$(mktemp -d)
+xvfb_pid=""
+app_pid=""
+package=""
+cleanup() {
+  [ -n "$app_pid" ] && kill "$app_pid" 2>/dev/null || true
+  [ -n "$xvfb_pid" ] && kill "$xvfb_pid" 2>/dev/null || true
+  if [ -n "$package" ] && dpkg-query -W "$package" >/dev/null 2>&1; then
+    $SUDO dpkg -P "$package" >/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() { echo "installer test FAILED: $*" >&2; exit 1; }
+
+version=$(node -p "require('./tauri.conf.json').version")
+newer=$(node -p "v='$version'.split('.'); v[2]=+v[2]+1; v.join('.')")
+
+echo "== building the release installers (version $version)"
+npx --no-install tauri build --bundles deb,rpm
+deb=$(ls target/release/bundle/deb/*_"$version"_*.deb)
+rpm=$(ls target/release/bundle/rpm/*-"$version"-*.rpm)
+cp "$deb" "$work/old.deb"
+deb_bytes=$(stat -c %s "$deb")
+rpm_bytes=$(stat -c %s "$rpm")
+echo "installer sizes: .deb $deb_bytes bytes, .rpm $rpm_bytes bytes (limit for the .deb: $MAX_DEB_BYTES)"
+[ "$deb_bytes" -le "$MAX_DEB_BYTES" ] || fail ".deb is $deb_bytes bytes, over $MAX_DEB_BYTES"
+if command -v rpm >/dev/null; then
+  rpm -qp --qf '%{NAME} %{VERSION}\n' "$rpm" | grep -q " $version\$" || fail ".rpm metadata"
+  rpm -qpl "$rpm" | grep -qx /usr/bin/cardiorisk-app || fail ".rpm lacks /usr/bin/cardiorisk-app"
+fi
+
+echo "== building the upgrade (version $newer)"
+npx --no-install tauri build --bundles deb --config "{\"version\":\"$newer\"}"
+cp target/release/bundle/deb/*_"$newer"_*.deb "$work/new.deb"
+
+package=$(dpkg-deb -f "$work/old.deb" Package)
+if dpkg-query -W "$package" >/dev/null 2>&1; then
+  fail "package $package is already installed on this machine; remove it first"
+fi
+
+echo "== installing $package $version"
+$SUDO dpkg -i "$work/old.deb"
+[ "$(dpkg-query -W -f='${Version}' "$package")" = "$version" ] || fail "installed version"
+bin=/usr/bin/cardiorisk-app
+[ -x "$bin" ] || fail "$bin missing"
+desktop=$(dpkg -L "$package" | grep '^/usr/share/applications/.*\.desktop$')
+[ -n "$desktop" ] || fail "no desktop entry"
+desktop-file-validate "$desktop" || fail "desktop entry invalid"
+grep -qx "Exec=cardiorisk-app" "$desktop" || fail "desktop entry Exec"
+icon=$(sed -n 's/^Icon=//p' "$desktop")
+icons=$(dpkg -L "$package" | grep "^/usr/share/icons/hicolor/.*/apps/$icon.png$")
+[ "$(echo "$icons" | wc -l)" -ge 3 ] || fail "expected icons at several sizes, found: $icons"
+for f in $icons; do
+  size=$(identify -format '%wx%h' "$f")
+  dir_size=$(echo "$f" | sed -n 's|.*/hicolor/\([0-9]*x[0-9]*\).*|\1|p')
+  # 256x256@2 holds a 256x256 image; the others match their folder.
+  [ "$size" = "$dir_size" ] || [[ "$f" == *"@2"* ]] || fail "icon $f is $size"
+done
+echo "desktop entry $desktop, icon '$icon' at: $(echo "$icons" | tr '\n' ' ')"
+
+display=":$((90 + RANDOM % 100))"
+Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
+xvfb_pid=$!
+home="$work/home"
+mkdir -p "$home"
+data="$home/.local/share/org.cardiorisk.desktop"
+
+# Starts the installed app as a user with $home, waits for its window, then stops it.
+run_installed() {
+  local label=$1
+  HOME="$home" XDG_DATA_HOME="" DISPLAY="$display" WEBKIT_DISABLE_COMPOSITING_MODE=1 \
+    "$bin" >"$work/app-$label.log" 2>&1 &
+  app_pid=$!
+  for _ in $(seq 1 60); do
+    if DISPLAY="$display" xdotool search --name '^CardioRisk$' >/dev/null 2>&1; then break; fi
+    kill -0 "$app_pid" 2>/dev/null || { cat "$work/app-$label.log"; fail "$label: the app exited"; }
+    sleep 0.5
+  done
+  DISPLAY="$display" xdotool search --name '^CardioRisk$' >/dev/null || fail "$label: no window"
+  sleep 2
+  mkdir -p target/installer-shots
+  DISPLAY="$display" import -window root "target/installer-shots/$label.png"
+  kill "$app_pid"
+  wait "$app_pid" 2>/dev/null || true
+  app_pid=""
+  [ -f "$data/cardiorisk.db" ] || fail "$label: no database in the user's data directory"
+  echo "$label: window seen, database at $data/cardiorisk.db"
+}
+
+run_installed "installed-$version"
+# Data written by the app's own code into the same directory the installed app uses.
+CARDIORISK_PASSWORD="correct horse battery" "$CLI" setup --username admin \
+  --display-name "Upgrade Check" --data-dir "$data"
+users_before=$(sqlite3 "$data/cardiorisk.db" "SELECT count(*) FROM users WHERE username = 'admin'")
+audit_before=$(sqlite3 "$data/cardiorisk.db" "SELECT count(*) FROM audit_log")
+[ "$users_before" = 1 ] || fail "set-up did not store the administrator"
+
+echo "== upgrading to $newer"
+$SUDO dpkg -i "$work/new.deb"
+[ "$(dpkg-query -W -f='${Version}' "$package")" = "$newer" ] || fail "upgraded version"
+run_installed "upgraded-$newer"
+[ "$(sqlite3 "$data/cardiorisk.db" "PRAGMA integrity_check")" = ok ] || fail "database damaged"
+[ "$(sqlite3 "$data/cardiorisk.db" "SELECT display_name FROM users WHERE username = 'admin'")" = "Upgrade Check" ] \
+  || fail "the administrator did not survive the upgrade"
+audit_after=$(sqlite3 "$data/cardiorisk.db" "SELECT count(*) FROM audit_log")
+[ "$audit_after" -ge "$audit_before" ] || fail "audit entries lost ($audit_before before, $audit_after after)"
+echo "data intact after the upgrade: administrator kept, audit entries $audit_before -> $audit_after"
+
+echo "== removing"
+$SUDO dpkg -r "$package"
+[ ! -e "$bin" ] || fail "$bin left behind"
+[ ! -e "$desktop" ] || fail "$desktop left behind"
+for f in $icons; do [ ! -e "$f" ] || fail "$f left behind"; done
+$SUDO dpkg -P "$package" >/dev/null
+dpkg-query -W "$package" >/dev/null 2>&1 && fail "package still known to dpkg"
+[ -f "$data/cardiorisk.db" ] || fail "removal must not touch the user's data"
+package=""
+echo "installer test passed"

@@ -1,0 +1,307 @@
+//! Model management for administrators: model cards, retraining in the background
+//! with progress, and activating any stored version (or the built-in one) at run time.
+
+use crate::audit::{Action, Event, Status};
+use crate::auth::Actor;
+use crate::models::{ModelSource, RegistryError};
+use crate::service::{ActiveModel, Need, Services};
+use cardiorisk_contract::{
+    CommandError, EpochPoint, ErrorKind, ModelCard, TrainRequest, TrainingPhase, TrainingStatus,
+    EMBEDDED_LABEL,
+};
+use cardiorisk_model::data::InvalidRows;
+use cardiorisk_model::job::{JobError, Progress, TrainingJob};
+use cardiorisk_model::predictor::EMBEDDED_MODEL;
+use cardiorisk_model::{ModelPayload, Predictor, TrainConfig, TrainError};
+use std::path::Path;
+use std::time::Instant;
+
+/// The current or last retraining.
+pub struct Training {
+    job: Option<Running>,
+    status: TrainingStatus,
+}
+
+struct Running {
+    job: TrainingJob,
+    actor: Actor,
+    started: Instant,
+}
+
+impl Default for Training {
+    fn default() -> Self {
+        Training {
+            job: None,
+            status: TrainingStatus {
+                phase: TrainingPhase::Idle,
+                source: None,
+                rows: None,
+                skipped: None,
+                max_epochs: 0,
+                epochs: Vec::new(),
+                candidate: None,
+                error: None,
+            },
+        }
+    }
+}
+
+fn card(payload: &ModelPayload, builtin: bool, active: bool) -> ModelCard {
+    let h = &payload.hyperparameters;
+    let t = &payload.training;
+    let m = &payload.metrics;
+    ModelCard {
+        version: if builtin {
+            format!("{} ({EMBEDDED_LABEL})", payload.version)
+        } else {
+            payload.version.clone()
+        },
+        created_at: payload.created_at.clone(),
+        builtin,
+        active,
+        threshold: payload.threshold,
+        hidden: h.hidden.clone(),
+        max_epochs: h.max_epochs,
+        batch_size: h.batch_size,
+        learning_rate: h.learning_rate,
+        seed: h.seed,
+        validation_fraction: h.validation_fraction,
+        patience: h.patience,
+        rows: t.rows,
+        train_rows: t.train_rows,
+        validation_rows: t.validation_rows,
+        positives: t.positives,
+        skipped_rows: t.skipped_rows,
+        data_sha256: t.data_sha256.clone(),
+        epochs_run: t.epochs_run,
+        best_epoch: t.best_epoch,
+        seconds: t.seconds,
+        n: m.n,
+        accuracy: m.accuracy,
+        precision: m.precision,
+        recall: m.recall,
+        f1: m.f1,
+        auc: m.auc,
+        brier: m.brier,
+        true_positive: m.confusion.true_positive,
+        false_positive: m.confusion.false_positive,
+        true_negative: m.confusion.true_negative,
+        false_negative: m.confusion.false_negative,
+        roc: m
+            .roc
+            .iter()
+            .map(|p| (p.false_positive_rate, p.true_positive_rate))
+            .collect(),
+    }
+}
+
+fn registry_error(e: RegistryError) -> CommandError {
+    match e {
+        RegistryError::Unknown(v) => CommandError::new(
+            ErrorKind::NotFound,
+            format!("No stored model has version {v}."),
+        ),
+        other => CommandError::internal(other.to_string()),
+    }
+}
+
+fn config(r: &TrainRequest) -> TrainConfig {
+    TrainConfig {
+        hidden: r.hidden.clone(),
+        max_epochs: r.max_epochs,
+        batch_size: r.batch_size,
+        learning_rate: r.learning_rate,
+        seed: r.seed,
+        validation_fraction: r.validation_fraction,
+        patience: r.patience,
+    }
+}
+
+impl Services {
+    fn training(&self) -> std::sync::MutexGuard<'_, Training> {
+        self.training.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every model that can be activated: the built-in one first, then the stored
+    /// versions oldest first. Files that no longer load are left out (and logged).
+    pub fn list_models(&self, token: &str) -> Result<Vec<ModelCard>, CommandError> {
+        self.authorize(token, Need::Admin, Action::ModelActivated)?;
+        let model = self.model();
+        let on_builtin = !matches!(model.source, ModelSource::Registry);
+        let embedded = ModelPayload::from_bytes(EMBEDDED_MODEL)
+            .map_err(|e| CommandError::internal(e.to_string()))?;
+        let mut cards = vec![card(&embedded, true, on_builtin)];
+        for version in self.registry.versions().map_err(registry_error)? {
+            match self.registry.load(&version) {
+                Ok(p) => {
+                    let active = !on_builtin && p.version == model.predictor.version();
+                    cards.push(card(&p, false, active));
+                }
+                Err(e) => eprintln!("model {version} left out of the list: {e}"),
+            }
+        }
+        Ok(cards)
+    }
+
+    /// Starts retraining on a CSV file in the background; one at a time.
+    pub fn start_training(
+        &self,
+        token: &str,
+        path: &Path,
+        request: &TrainRequest,
+    ) -> Result<TrainingStatus, CommandError> {
+        let started = Instant::now();
+        let actor = self.authorize(token, Need::Admin, Action::ModelTrained)?;
+        let cfg = config(request);
+        if let Err(TrainError::Hyperparameter { name, message }) = cfg.check() {
+            return Err(CommandError::fields(vec![(
+                name.to_string(),
+                format!("{name} {message}"),
+            )]));
+        }
+        if !path.is_file() {
+            return Err(CommandError::fields(vec![(
+                "path".into(),
+                format!("no file at {}", path.display()),
+            )]));
+        }
+        let mut training = self.training();
+        if training.job.is_some() {
+            return Err(CommandError::new(
+                ErrorKind::Conflict,
+                "A retraining is already running; wait for it or cancel it.",
+            ));
+        }
+        let invalid = if request.skip_invalid {
+            InvalidRows::Skip
+        } else {
+            InvalidRows::Refuse
+        };
+        training.job = Some(Running {
+            job: TrainingJob::start(path.to_path_buf(), invalid, cfg),
+            actor,
+            started,
+        });
+        training.status = TrainingStatus {
+            phase: TrainingPhase::Running,
+            source: path.file_name().map(|n| n.to_string_lossy().into_owned()),
+            max_epochs: request.max_epochs,
+            ..Training::default().status
+        };
+        Ok(training.status.clone())
+    }
+
+    /// Progress so far; when the job has ended, stores the candidate (not active).
+    pub fn training_status(&self, token: &str) -> Result<TrainingStatus, CommandError> {
+        self.authorize(token, Need::Admin, Action::ModelTrained)?;
+        let mut guard = self.training();
+        let training = &mut *guard;
+        let Some(running) = &training.job else {
+            return Ok(training.status.clone());
+        };
+        for p in running.job.drain() {
+            match p {
+                Progress::Loaded { rows, skipped } => {
+                    training.status.rows = Some(rows);
+                    training.status.skipped = Some(skipped);
+                }
+                Progress::Epoch(r) => training.status.epochs.push(EpochPoint {
+                    epoch: r.epoch,
+                    train_loss: r.train_loss,
+                    validation_loss: r.validation_loss,
+                    validation_accuracy: r.validation_accuracy,
+                }),
+            }
+        }
+        if !running.job.is_finished() {
+            return Ok(training.status.clone());
+        }
+        let Running {
+            job,
+            actor,
+            started,
+        } = training.job.take().expect("checked above");
+        let source = training.status.source.clone().unwrap_or_default();
+        let result = job.wait();
+        let event = |status, detail: String| {
+            Event::new(Action::ModelTrained, status, started)
+                .by(actor.user_id, &actor.username)
+                .detail(detail)
+        };
+        match result.map_err(|e| e.to_string()).and_then(|payload| {
+            self.registry
+                .store(&payload)
+                .map(|_| payload)
+                .map_err(|e| e.to_string())
+        }) {
+            Ok(payload) => {
+                training.status.phase = TrainingPhase::Finished;
+                training.status.candidate = Some(payload.version.clone());
+                self.record(
+                    event(
+                        Status::Ok,
+                        format!(
+                            "trained {} on {source} ({} rows, validation accuracy {:.4}); not active",
+                            payload.version, payload.training.rows, payload.metrics.accuracy
+                        ),
+                    )
+                    .about(format!("model:{}", payload.version)),
+                );
+            }
+            Err(message) => {
+                let cancelled = message == JobError::Train(TrainError::Cancelled).to_string();
+                training.status.phase = if cancelled {
+                    TrainingPhase::Cancelled
+                } else {
+                    TrainingPhase::Failed
+                };
+                training.status.error = Some(message.clone());
+                let status = if cancelled {
+                    Status::Cancelled
+                } else {
+                    Status::Error
+                };
+                self.record(event(status, format!("training on {source}: {message}")));
+            }
+        }
+        Ok(training.status.clone())
+    }
+
+    pub fn cancel_training(&self, token: &str) -> Result<(), CommandError> {
+        self.authorize(token, Need::Admin, Action::ModelTrained)?;
+        if let Some(running) = &self.training().job {
+            running.job.cancel();
+        }
+        Ok(())
+    }
+
+    /// Makes a stored version (or the built-in model, [`EMBEDDED_LABEL`]) the one
+    /// that scores patients, from the next prediction on. Rolling back is
+    /// activating an earlier version.
+    pub fn activate_model(&self, token: &str, version: &str) -> Result<(), CommandError> {
+        let started = Instant::now();
+        let actor = self.authorize(token, Need::Admin, Action::ModelActivated)?;
+        let before = self.model().predictor.version().to_string();
+        let model = if version == EMBEDDED_LABEL {
+            self.registry.deactivate().map_err(registry_error)?;
+            ActiveModel {
+                predictor: Predictor::embedded(),
+                source: ModelSource::Embedded,
+            }
+        } else {
+            ActiveModel {
+                predictor: self.registry.activate(version).map_err(registry_error)?,
+                source: ModelSource::Registry,
+            }
+        };
+        let after = model.predictor.version().to_string();
+        self.swap_model(model);
+        self.record(
+            Event::new(Action::ModelActivated, Status::Ok, started)
+                .by(actor.user_id, &actor.username)
+                .about(format!("model:{after}"))
+                .detail(format!("active model {before} -> {after}")),
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,327 @@
+//! Administration: clinician accounts and the REST gateway's integration clients.
+
+use crate::i18n::{error_text, t, tr, when};
+use crate::ipc::call;
+use crate::session::Auth;
+use crate::widgets::{ErrorLine, TextInput};
+use cardiorisk_contract::{
+    command, ApiClient, ClientArgs, CommandError, CreateClientArgs, CreateUserArgs, NewApiClient,
+    NewUser, ResetPasswordArgs, Role, SetDisabledArgs, TokenArgs, UserInfo,
+};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+#[component]
+pub fn AdminPage() -> impl IntoView {
+    view! {
+        <Users/>
+        <Clients/>
+    }
+}
+
+#[component]
+fn Users() -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    let users = RwSignal::new(None::<Result<Vec<UserInfo>, CommandError>>);
+    let load = move || {
+        let args = TokenArgs {
+            token: auth.token(),
+        };
+        spawn_local(async move {
+            let result = call(command::LIST_USERS, &args).await;
+            if let Err(e) = &result {
+                auth.check(e);
+            }
+            users.set(Some(result));
+        });
+    };
+    load();
+    let username = RwSignal::new(String::new());
+    let display_name = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let role = RwSignal::new("clinician".to_string());
+    let errors = RwSignal::new(None::<CommandError>);
+    let notice = RwSignal::new(None::<String>);
+    let row_error = RwSignal::new(None::<CommandError>);
+
+    let create = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let user = NewUser {
+            username: username.get_untracked().trim().to_string(),
+            display_name: display_name.get_untracked().trim().to_string(),
+            password: password.get_untracked(),
+            role: Role::parse(&role.get_untracked()).unwrap_or(Role::Clinician),
+        };
+        let args = CreateUserArgs {
+            token: auth.token(),
+            user,
+        };
+        spawn_local(async move {
+            match call::<_, UserInfo>(command::CREATE_USER, &args).await {
+                Ok(u) => {
+                    errors.set(None);
+                    username.set(String::new());
+                    display_name.set(String::new());
+                    password.set(String::new());
+                    notice.set(Some(format!(
+                        "{} {} ({})",
+                        t("Account created:", "Cuenta creada:"),
+                        u.username,
+                        u.display_name
+                    )));
+                    load();
+                }
+                Err(e) => {
+                    auth.check(&e);
+                    notice.set(None);
+                    errors.set(Some(e));
+                }
+            }
+        });
+    };
+    let set_disabled = move |user_id: i64, disabled: bool| {
+        let args = SetDisabledArgs {
+            token: auth.token(),
+            user_id,
+            disabled,
+        };
+        spawn_local(async move {
+            match call::<_, ()>(command::SET_USER_DISABLED, &args).await {
+                Ok(()) => {
+                    row_error.set(None);
+                    load();
+                }
+                Err(e) => {
+                    auth.check(&e);
+                    row_error.set(Some(e));
+                }
+            }
+        });
+    };
+    let resetting = RwSignal::new(None::<UserInfo>);
+    let new_password = RwSignal::new(String::new());
+    let reset = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(user) = resetting.get_untracked() else {
+            return;
+        };
+        let args = ResetPasswordArgs {
+            token: auth.token(),
+            user_id: user.id,
+            new_password: new_password.get_untracked(),
+        };
+        spawn_local(async move {
+            match call::<_, ()>(command::RESET_PASSWORD, &args).await {
+                Ok(()) => {
+                    row_error.set(None);
+                    resetting.set(None);
+                    new_password.set(String::new());
+                    notice.set(Some(format!(
+                        "{} {}",
+                        t("Password reset for", "Contraseña restablecida para"),
+                        user.username
+                    )));
+                }
+                Err(e) => {
+                    auth.check(&e);
+                    row_error.set(Some(e));
+                }
+            }
+        });
+    };
+
+    view! {
+        <section class="card" aria-labelledby="users-title">
+            <h1 id="users-title">{tr("Accounts", "Cuentas")}</h1>
+            {move || notice.get().map(|n| view! { <p class="ok" id="users-notice">{n}</p> })}
+            <ErrorLine id="users-error" error=row_error/>
+            {move || match users.get() {
+                None => view! { <p class="empty">{tr("Loading…", "Cargando…")}</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="alert" role="alert">{error_text(&e)}</p> }.into_any(),
+                Some(Ok(list)) => view! {
+                    <table class="table" id="users">
+                        <thead><tr>
+                            <th>{tr("Username", "Usuario")}</th><th>{tr("Name", "Nombre")}</th>
+                            <th>{tr("Role", "Rol")}</th><th>{tr("State", "Estado")}</th><th></th>
+                        </tr></thead>
+                        <tbody>
+                            {list.into_iter().map(|u| {
+                                let id = u.id;
+                                let disabled = u.disabled;
+                                let for_reset = u.clone();
+                                let is_admin = u.role == Role::Admin;
+                                view! {
+                                    <tr data-username=u.username.clone()>
+                                        <td>{u.username.clone()}</td>
+                                        <td>{u.display_name.clone()}</td>
+                                        <td>{move || if is_admin { t("administrator", "administrador") } else { t("clinician", "clínico") }}</td>
+                                        <td>{move || if disabled { t("disabled", "desactivada") } else { t("active", "activa") }}</td>
+                                        <td class="actions">
+                                            <button class="secondary small user-toggle" on:click=move |_| set_disabled(id, !disabled)>
+                                                {move || if disabled { t("Enable", "Activar") } else { t("Disable", "Desactivar") }}</button>
+                                            <button class="secondary small user-reset" on:click=move |_| resetting.set(Some(for_reset.clone()))>
+                                                {tr("Reset password", "Restablecer contraseña")}</button>
+                                        </td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any(),
+            }}
+            {move || resetting.get().map(|u| view! {
+                <form class="subcard" id="reset-form" on:submit=reset>
+                    <h2>{move || format!("{} {}", t("New password for", "Nueva contraseña para"), u.username)}</h2>
+                    <TextInput id="reset-password" label=("New password (at least 10 characters)", "Nueva contraseña (al menos 10 caracteres)") kind="password" value=new_password/>
+                    <div class="row">
+                        <button id="reset-save" type="submit" class="primary">{tr("Set password", "Establecer contraseña")}</button>
+                        <button type="button" class="secondary" on:click=move |_| resetting.set(None)>{tr("Cancel", "Cancelar")}</button>
+                    </div>
+                </form>
+            })}
+            <form class="subcard" id="user-form" on:submit=create novalidate>
+                <h2>{tr("New account", "Nueva cuenta")}</h2>
+                <div class="fields">
+                    <TextInput id="user-username" label=("Username", "Usuario") value=username field="username" errors=errors/>
+                    <TextInput id="user-display-name" label=("Full name", "Nombre completo") value=display_name field="display_name" errors=errors/>
+                    <TextInput id="user-password" label=("Password (at least 10 characters)", "Contraseña (al menos 10 caracteres)") kind="password" value=password field="password" errors=errors/>
+                    <div class="field">
+                        <label for="user-role"><span class="label">{tr("Role", "Rol")}</span></label>
+                        <select id="user-role" prop:value=move || role.get() on:change=move |ev| role.set(event_target_value(&ev))>
+                            <option value="clinician">{tr("Clinician", "Clínico")}</option>
+                            <option value="admin">{tr("Administrator", "Administrador")}</option>
+                        </select>
+                    </div>
+                </div>
+                {move || errors.get().filter(|e| e.fields.is_empty()).map(|e| view! { <p class="alert" id="user-form-error" role="alert">{error_text(&e)}</p> })}
+                <button id="user-create" type="submit" class="primary">{tr("Create account", "Crear cuenta")}</button>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn Clients() -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    let clients = RwSignal::new(None::<Result<Vec<ApiClient>, CommandError>>);
+    let load = move || {
+        let args = TokenArgs {
+            token: auth.token(),
+        };
+        spawn_local(async move {
+            let result = call(command::LIST_CLIENTS, &args).await;
+            if let Err(e) = &result {
+                auth.check(e);
+            }
+            clients.set(Some(result));
+        });
+    };
+    load();
+    let name = RwSignal::new(String::new());
+    let plan = RwSignal::new("FREEMIUM".to_string());
+    let errors = RwSignal::new(None::<CommandError>);
+    let created = RwSignal::new(None::<NewApiClient>);
+    let row_error = RwSignal::new(None::<CommandError>);
+
+    let create = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let args = CreateClientArgs {
+            token: auth.token(),
+            name: name.get_untracked().trim().to_string(),
+            plan: plan.get_untracked(),
+        };
+        spawn_local(async move {
+            match call::<_, NewApiClient>(command::CREATE_CLIENT, &args).await {
+                Ok(c) => {
+                    errors.set(None);
+                    name.set(String::new());
+                    created.set(Some(c));
+                    load();
+                }
+                Err(e) => {
+                    auth.check(&e);
+                    errors.set(Some(e));
+                }
+            }
+        });
+    };
+    let delete = move |client_id: i64| {
+        let args = ClientArgs {
+            token: auth.token(),
+            client_id,
+        };
+        spawn_local(async move {
+            match call::<_, ()>(command::DELETE_CLIENT, &args).await {
+                Ok(()) => {
+                    row_error.set(None);
+                    load();
+                }
+                Err(e) => {
+                    auth.check(&e);
+                    row_error.set(Some(e));
+                }
+            }
+        });
+    };
+
+    view! {
+        <section class="card" aria-labelledby="clients-title">
+            <h1 id="clients-title">{tr("Integration clients (REST gateway)", "Clientes de integración (pasarela REST)")}</h1>
+            <p class="meta">{tr(
+                "Programs of the clinic that request predictions from the local REST gateway with an API key, in the header api-Key. FREEMIUM allows 5 requests a minute, PREMIUM 50.",
+                "Programas de la clínica que piden predicciones a la pasarela REST local con una clave de API, en la cabecera api-Key. FREEMIUM permite 5 peticiones por minuto, PREMIUM 50.")}</p>
+            {move || created.get().map(|c| view! {
+                <div class="key-once" id="new-key" role="status">
+                    <p><strong>{move || format!("{} {}", t("API key for", "Clave de API para"), c.client.name)}</strong></p>
+                    <code id="new-key-value">{c.api_key.clone()}</code>
+                    <p class="meta">{tr(
+                        "Copy it now: it is shown this once and stored only as a hash. If it is lost, delete the client and create a new one.",
+                        "Cópiela ahora: se muestra solo esta vez y se guarda únicamente su hash. Si se pierde, elimine el cliente y cree otro.")}</p>
+                    <button id="new-key-done" class="secondary" on:click=move |_| created.set(None)>{tr("I have copied it", "Ya la he copiado")}</button>
+                </div>
+            })}
+            <ErrorLine id="clients-error" error=row_error/>
+            {move || match clients.get() {
+                None => view! { <p class="empty">{tr("Loading…", "Cargando…")}</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="alert" role="alert">{error_text(&e)}</p> }.into_any(),
+                Some(Ok(list)) if list.is_empty() => view! {
+                    <p class="empty" id="clients-empty">{tr("No integration clients. Create one below to give a program access.", "No hay clientes de integración. Cree uno abajo para dar acceso a un programa.")}</p>
+                }.into_any(),
+                Some(Ok(list)) => view! {
+                    <table class="table" id="clients">
+                        <thead><tr>
+                            <th>{tr("Name", "Nombre")}</th><th>{tr("Plan", "Plan")}</th>
+                            <th>{tr("Requests per minute", "Peticiones por minuto")}</th>
+                            <th>{tr("Key starts with", "La clave empieza por")}</th><th>{tr("Created", "Creado")}</th><th></th>
+                        </tr></thead>
+                        <tbody>
+                            {list.into_iter().map(|c| {
+                                let id = c.id;
+                                view! {
+                                    <tr data-name=c.name.clone()>
+                                        <td>{c.name.clone()}</td><td>{c.plan.clone()}</td>
+                                        <td class="num">{c.per_minute}</td>
+                                        <td><code>{c.key_prefix.clone()}</code></td>
+                                        <td>{when(&c.created_at)}</td>
+                                        <td><button class="secondary small client-delete" on:click=move |_| delete(id)>{tr("Delete", "Eliminar")}</button></td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any(),
+            }}
+            <form class="subcard row" id="client-form" on:submit=create novalidate>
+                <TextInput id="client-name" label=("Client name", "Nombre del cliente") value=name field="name" errors=errors/>
+                <div class="field">
+                    <label for="client-plan"><span class="label">{tr("Plan", "Plan")}</span></label>
+                    <select id="client-plan" prop:value=move || plan.get() on:change=move |ev| plan.set(event_target_value(&ev))>
+                        <option value="FREEMIUM">"FREEMIUM (5/min)"</option>
+                        <option value="PREMIUM">"PREMIUM (50/min)"</option>
+                    </select>
+                </div>
+                <button id="client-create" type="submit" class="primary">{tr("Create client", "Crear cliente")}</button>
+            </form>
+        </section>
+    }
+}

@@ -1,0 +1,176 @@
+//! Charts drawn with plotters into SVG text, placed in the page as markup.
+//! Text is measured by the webview (plotters' web font backend): no font files.
+
+use plotters::prelude::*;
+use std::ops::Range;
+
+pub const BLUE: RGBColor = RGBColor(11, 92, 173);
+pub const RED: RGBColor = RGBColor(179, 38, 30);
+pub const GREEN: RGBColor = RGBColor(30, 122, 60);
+pub const AMBER: RGBColor = RGBColor(138, 90, 0);
+pub const GREY: RGBColor = RGBColor(91, 102, 117);
+
+pub struct Series {
+    pub label: String,
+    pub color: RGBColor,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A horizontal band drawn behind the lines, e.g. the low/moderate/high risk zones.
+pub struct Band {
+    pub from: f64,
+    pub to: f64,
+    pub color: RGBColor,
+}
+
+pub struct LineChart<'a> {
+    pub width: u32,
+    pub height: u32,
+    pub x: Range<f64>,
+    pub y: Range<f64>,
+    pub x_desc: &'a str,
+    pub y_desc: &'a str,
+    /// Labels of whole-number x positions (e.g. assessment dates); numbers when empty.
+    pub x_labels: &'a [String],
+    pub bands: &'a [Band],
+    pub series: &'a [Series],
+    /// Dots on every point (few points); plain lines otherwise.
+    pub dots: bool,
+}
+
+impl LineChart<'_> {
+    pub fn svg(&self) -> String {
+        let mut out = String::new();
+        {
+            let root =
+                SVGBackend::with_string(&mut out, (self.width, self.height)).into_drawing_area();
+            if self.draw(&root).is_err() {
+                return String::new();
+            }
+            let _ = root.present();
+        }
+        out
+    }
+
+    fn draw(
+        &self,
+        root: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(root)
+            .margin(8)
+            .x_label_area_size(34)
+            .y_label_area_size(46)
+            .build_cartesian_2d(self.x.clone(), self.y.clone())?;
+        let labels = self.x_labels;
+        let x_format = |x: &f64| {
+            if labels.is_empty() {
+                format!("{x}")
+            } else if x.fract() == 0.0 && *x >= 0.0 && (*x as usize) < labels.len() {
+                labels[*x as usize].clone()
+            } else {
+                String::new()
+            }
+        };
+        let label_style = ("sans-serif", 12).into_font().color(&GREY);
+        chart
+            .configure_mesh()
+            .light_line_style(RGBColor(238, 241, 245))
+            .bold_line_style(RGBColor(213, 219, 227))
+            .x_desc(self.x_desc)
+            .y_desc(self.y_desc)
+            .x_labels(if labels.is_empty() {
+                6
+            } else {
+                labels.len().min(8)
+            })
+            .y_labels(5)
+            .x_label_formatter(&x_format)
+            .label_style(label_style.clone())
+            .axis_desc_style(label_style)
+            .draw()?;
+        for band in self.bands {
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(self.x.start, band.from), (self.x.end, band.to)],
+                band.color.mix(0.10).filled(),
+            )))?;
+        }
+        for s in self.series {
+            let color = s.color;
+            chart
+                .draw_series(LineSeries::new(
+                    s.points.iter().copied(),
+                    color.stroke_width(2),
+                ))?
+                .label(s.label.as_str())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
+                });
+            if self.dots {
+                chart.draw_series(s.points.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
+            }
+        }
+        if self.series.len() > 1 {
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.85))
+                .border_style(RGBColor(213, 219, 227))
+                .label_font(("sans-serif", 12))
+                .position(SeriesLabelPosition::LowerRight)
+                .draw()?;
+        }
+        Ok(())
+    }
+}
+
+/// The x range that shows `n` points at 0..n-1 with a little room either side.
+pub fn index_range(n: usize) -> Range<f64> {
+    -0.3..(n.max(2) as f64 - 0.7)
+}
+
+/// A half-circle gauge of a probability with the three risk zones and a needle.
+pub fn gauge(probability: f64) -> String {
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, (260, 150)).into_drawing_area();
+        let _ = draw_gauge(&root, probability.clamp(0.0, 1.0));
+        let _ = root.present();
+    }
+    out
+}
+
+fn draw_gauge(
+    root: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+    p: f64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use std::f64::consts::PI;
+    let area = root.apply_coord_spec(Cartesian2d::<
+        plotters::coord::types::RangedCoordf64,
+        plotters::coord::types::RangedCoordf64,
+    >::new(-1.1..1.1, -0.15..1.1, (0..260, 0..150)));
+    // Angle from the left (probability 0) to the right (probability 1).
+    let at = |q: f64, r: f64| {
+        let a = PI * (1.0 - q);
+        (r * a.cos(), r * a.sin())
+    };
+    let zones: [(f64, f64, RGBColor); 3] = [(0.0, 0.2, GREEN), (0.2, 0.5, AMBER), (0.5, 1.0, RED)];
+    for (from, to, color) in zones {
+        let steps = ((to - from) * 60.0).ceil() as usize;
+        let mut ring: Vec<(f64, f64)> = (0..=steps)
+            .map(|i| at(from + (to - from) * i as f64 / steps as f64, 1.0))
+            .collect();
+        ring.extend(
+            (0..=steps)
+                .rev()
+                .map(|i| at(from + (to - from) * i as f64 / steps as f64, 0.72)),
+        );
+        area.draw(&Polygon::new(ring, color.mix(0.85).filled()))?;
+    }
+    let tip = at(p, 0.95);
+    area.draw(&PathElement::new(
+        vec![(0.0, 0.0), tip],
+        RGBColor(29, 36, 48).stroke_width(4),
+    ))?;
+    area.draw(&Circle::new((0.0, 0.0), 7, RGBColor(29, 36, 48).filled()))?;
+    Ok(())
+}

@@ -1,0 +1,450 @@
+//! Patients: search, register, edit, and the patient page with history and charts.
+
+use crate::charts::{index_range, Band, LineChart, Series, AMBER, BLUE, GREEN, RED};
+use crate::i18n::{band_label, error_text, field_label, field_unit, t, tr, when, yes_no};
+use crate::ipc::call;
+use crate::session::Auth;
+use crate::widgets::{ErrorLine, TextInput};
+use crate::{Nav, Page};
+use cardiorisk_contract::{
+    command, percent_text, AssessmentRecord, CommandError, CreatePatientArgs, FieldKind, Patient,
+    PatientArgs, PatientInput, PatientRecord, SearchPatientsArgs, UpdatePatientArgs, FIELDS,
+};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+const SEARCH_LIMIT: u32 = 50;
+
+#[component]
+pub fn PatientsPage() -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    let nav = expect_context::<Nav>();
+    let query = RwSignal::new(String::new());
+    let found = RwSignal::new(None::<Result<Vec<Patient>, CommandError>>);
+    let registering = RwSignal::new(false);
+
+    let search = move || {
+        let args = SearchPatientsArgs {
+            token: auth.token(),
+            query: query.get_untracked(),
+            limit: SEARCH_LIMIT,
+        };
+        spawn_local(async move {
+            let result = call(command::SEARCH_PATIENTS, &args).await;
+            if let Err(e) = &result {
+                auth.check(e);
+            }
+            found.set(Some(result));
+        });
+    };
+    search();
+
+    view! {
+        <section class="card" aria-labelledby="patients-title">
+            <div class="row spread">
+                <h1 id="patients-title">{tr("Patients", "Pacientes")}</h1>
+                <button id="patient-new" class="primary" on:click=move |_| registering.set(true)>
+                    {tr("Register patient", "Registrar paciente")}
+                </button>
+            </div>
+            {move || registering.get().then(|| view! {
+                <PatientForm existing=None
+                    on_saved=move |p: Patient| { registering.set(false); nav.go(Page::Patient(p.id)); }
+                    on_cancel=move || registering.set(false)/>
+            })}
+            <form class="row" on:submit=move |ev| { ev.prevent_default(); search(); }>
+                <div class="field compact wide">
+                    <label for="patient-search"><span class="label">
+                        {tr("Search by name or record number", "Buscar por nombre o número de historia")}
+                    </span></label>
+                    <input id="patient-search" type="search" autocomplete="off"
+                        prop:value=move || query.get()
+                        on:input=move |ev| { query.set(event_target_value(&ev)); search(); }/>
+                </div>
+            </form>
+            {move || match found.get() {
+                None => view! { <p class="empty">{tr("Loading…", "Cargando…")}</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="alert" role="alert">{error_text(&e)}</p> }.into_any(),
+                Some(Ok(list)) if list.is_empty() && query.get_untracked().trim().is_empty() => view! {
+                    <p class="empty" id="patients-empty">{tr(
+                        "No patients yet. Register the first one with the button above.",
+                        "Aún no hay pacientes. Registre el primero con el botón de arriba.")}</p>
+                }.into_any(),
+                Some(Ok(list)) if list.is_empty() => view! {
+                    <p class="empty" id="patients-none">{tr(
+                        "No patient matches. Check the spelling, or register the patient.",
+                        "Ningún paciente coincide. Revise lo escrito o registre al paciente.")}</p>
+                }.into_any(),
+                Some(Ok(list)) => view! {
+                    <table class="table clickable" id="patients">
+                        <thead><tr>
+                            <th>{tr("Record no.", "N.º historia")}</th>
+                            <th>{tr("Name", "Nombre")}</th>
+                            <th>{tr("Born", "Nacimiento")}</th>
+                            <th>{tr("Last change", "Último cambio")}</th>
+                        </tr></thead>
+                        <tbody>
+                            {list.into_iter().map(|p| {
+                                let id = p.id;
+                                view! {
+                                    <tr data-id=id tabindex="0"
+                                        on:click=move |_| nav.go(Page::Patient(id))
+                                        on:keydown=move |ev| if ev.key() == "Enter" { nav.go(Page::Patient(id)) }>
+                                        <td>{p.record_number}</td>
+                                        <td><a href="#" class="patient-link" on:click=move |ev| { ev.prevent_default(); nav.go(Page::Patient(id)) }>{p.name}</a></td>
+                                        <td>{p.birth_year.map(|y| y.to_string()).unwrap_or_default()}</td>
+                                        <td>{when(&p.updated_at)}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any(),
+            }}
+        </section>
+    }
+}
+
+/// Registers a new patient (`existing` is `None`) or edits one.
+#[component]
+pub fn PatientForm(
+    existing: Option<Patient>,
+    on_saved: impl Fn(Patient) + Copy + Send + Sync + 'static,
+    on_cancel: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    let editing = existing.as_ref().map(|p| p.id);
+    let record_number = RwSignal::new(
+        existing
+            .as_ref()
+            .map(|p| p.record_number.clone())
+            .unwrap_or_default(),
+    );
+    let name = RwSignal::new(
+        existing
+            .as_ref()
+            .map(|p| p.name.clone())
+            .unwrap_or_default(),
+    );
+    let birth_year = RwSignal::new(
+        existing
+            .as_ref()
+            .and_then(|p| p.birth_year)
+            .map(|y| y.to_string())
+            .unwrap_or_default(),
+    );
+    let notes = RwSignal::new(existing.map(|p| p.notes).unwrap_or_default());
+    let errors = RwSignal::new(None::<CommandError>);
+    let busy = RwSignal::new(false);
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let year_text = birth_year.get_untracked();
+        let year = match year_text.trim() {
+            "" => None,
+            text => match text.parse::<i32>() {
+                Ok(y) => Some(y),
+                Err(_) => {
+                    errors.set(Some(CommandError::fields(vec![(
+                        "birth_year".into(),
+                        t(
+                            "birth_year must be a year from 1900 to 2100, or empty",
+                            "birth_year debe ser un año de 1900 a 2100, o quedar vacío",
+                        )
+                        .into(),
+                    )])));
+                    return;
+                }
+            },
+        };
+        let patient = PatientInput {
+            record_number: record_number.get_untracked().trim().to_string(),
+            name: name.get_untracked().trim().to_string(),
+            birth_year: year,
+            notes: notes.get_untracked(),
+        };
+        if let Err(problems) = patient.check() {
+            errors.set(Some(CommandError::fields(problems)));
+            return;
+        }
+        busy.set(true);
+        let token = auth.token();
+        spawn_local(async move {
+            let result = match editing {
+                None => {
+                    call::<_, Patient>(
+                        command::CREATE_PATIENT,
+                        &CreatePatientArgs { token, patient },
+                    )
+                    .await
+                }
+                Some(patient_id) => {
+                    call::<_, Patient>(
+                        command::UPDATE_PATIENT,
+                        &UpdatePatientArgs {
+                            token,
+                            patient_id,
+                            patient,
+                        },
+                    )
+                    .await
+                }
+            };
+            busy.set(false);
+            match result {
+                Ok(p) => on_saved(p),
+                Err(e) => {
+                    auth.check(&e);
+                    errors.set(Some(e));
+                }
+            }
+        });
+    };
+
+    view! {
+        <form class="subcard" id="patient-form" on:submit=submit novalidate>
+            <h2>{move || if editing.is_some() { t("Edit patient", "Editar paciente") } else { t("Register patient", "Registrar paciente") }}</h2>
+            <div class="fields">
+                <TextInput id="patient-record" label=("Record number", "Número de historia") value=record_number field="record_number" errors=errors/>
+                <TextInput id="patient-name" label=("Full name", "Nombre completo") value=name field="name" errors=errors/>
+                <TextInput id="patient-birth-year" label=("Year of birth (optional)", "Año de nacimiento (opcional)") value=birth_year field="birth_year" errors=errors/>
+                <div class="field">
+                    <label for="patient-notes"><span class="label">{tr("Notes (optional)", "Notas (opcional)")}</span></label>
+                    <textarea id="patient-notes" rows="2"
+                        prop:value=move || notes.get()
+                        on:input=move |ev| notes.set(event_target_value(&ev))></textarea>
+                </div>
+            </div>
+            {move || errors.get().filter(|e| e.fields.is_empty()).map(|e| view! {
+                <p class="alert" id="patient-form-error" role="alert">{error_text(&e)}</p>
+            })}
+            <div class="row">
+                <button id="patient-save" type="submit" class="primary" disabled=move || busy.get()>
+                    {tr("Save", "Guardar")}
+                </button>
+                <button type="button" class="secondary" on:click=move |_| on_cancel()>{tr("Cancel", "Cancelar")}</button>
+            </div>
+        </form>
+    }
+}
+
+fn measurement_chart(spec_index: usize, history: &[AssessmentRecord], labels: &[String]) -> String {
+    let spec = FIELDS[spec_index];
+    let points: Vec<(f64, f64)> = history
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (i as f64, r.inputs.to_array()[spec_index]))
+        .collect();
+    let pad = if spec.kind == FieldKind::Flag {
+        0.1
+    } else {
+        0.0
+    };
+    let unit = field_unit(&spec);
+    let desc = if unit.is_empty() {
+        field_label(&spec).to_string()
+    } else {
+        format!("{} ({unit})", field_label(&spec))
+    };
+    LineChart {
+        width: 380,
+        height: 200,
+        x: index_range(history.len()),
+        y: (spec.min - pad)..(spec.max + pad),
+        x_desc: "",
+        y_desc: &desc,
+        x_labels: labels,
+        bands: &[],
+        series: &[Series {
+            label: desc.clone(),
+            color: BLUE,
+            points,
+        }],
+        dots: true,
+    }
+    .svg()
+}
+
+fn risk_chart(history: &[AssessmentRecord], labels: &[String]) -> String {
+    let points = history
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (i as f64, r.probability * 100.0))
+        .collect();
+    LineChart {
+        width: 780,
+        height: 260,
+        x: index_range(history.len()),
+        y: 0.0..100.0,
+        x_desc: t("Assessment date", "Fecha de la evaluación"),
+        y_desc: t("Risk (%)", "Riesgo (%)"),
+        x_labels: labels,
+        bands: &[
+            Band {
+                from: 0.0,
+                to: 20.0,
+                color: GREEN,
+            },
+            Band {
+                from: 20.0,
+                to: 50.0,
+                color: AMBER,
+            },
+            Band {
+                from: 50.0,
+                to: 100.0,
+                color: RED,
+            },
+        ],
+        series: &[Series {
+            label: t("Risk", "Riesgo").into(),
+            color: BLUE,
+            points,
+        }],
+        dots: true,
+    }
+    .svg()
+}
+
+#[component]
+pub fn PatientPage(patient_id: i64) -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    let nav = expect_context::<Nav>();
+    let record = RwSignal::new(None::<Result<PatientRecord, CommandError>>);
+    let editing = RwSignal::new(false);
+    let load = move || {
+        let args = PatientArgs {
+            token: auth.token(),
+            patient_id,
+        };
+        spawn_local(async move {
+            let result = call(command::PATIENT_RECORD, &args).await;
+            if let Err(e) = &result {
+                auth.check(e);
+            }
+            record.set(Some(result));
+        });
+    };
+    load();
+    let failure = RwSignal::new(None::<CommandError>);
+
+    view! {
+        <p><a href="#" id="back-to-patients" on:click=move |ev| { ev.prevent_default(); nav.go(Page::Patients) }>
+            {tr("← All patients", "← Todos los pacientes")}</a></p>
+        <ErrorLine id="patient-error" error=failure/>
+        {move || match record.get() {
+            None => view! { <p class="empty">{tr("Loading…", "Cargando…")}</p> }.into_any(),
+            Some(Err(e)) => view! { <p class="alert" role="alert">{error_text(&e)}</p> }.into_any(),
+            Some(Ok(rec)) => {
+                let p = rec.patient.clone();
+                let for_assess = p.clone();
+                let history = rec.history.clone();
+                view! {
+                    <section class="card" aria-labelledby="patient-title">
+                        <div class="row spread">
+                            <h1 id="patient-title">{p.name.clone()}</h1>
+                            <div class="row">
+                                <button id="patient-edit" class="secondary" on:click=move |_| editing.set(true)>{tr("Edit", "Editar")}</button>
+                                <button id="patient-report" class="secondary" on:click=move |_| nav.go(Page::Report(patient_id))>{tr("Report", "Informe")}</button>
+                                <button id="patient-assess" class="primary"
+                                    on:click=move |_| nav.go(Page::Assess(Some(for_assess.clone())))>
+                                    {tr("New assessment", "Nueva evaluación")}</button>
+                            </div>
+                        </div>
+                        <p class="meta" id="patient-details">
+                            {move || format!("{} {} · {} {} · {}",
+                                t("Record no.", "N.º historia"), p.record_number,
+                                t("born", "nacido en"), p.birth_year.map(|y| y.to_string()).unwrap_or_else(|| "—".into()),
+                                if p.notes.is_empty() { t("no notes", "sin notas").to_string() } else { p.notes.clone() })}
+                        </p>
+                        {move || editing.get().then(|| view! {
+                            <PatientForm existing=Some(rec.patient.clone())
+                                on_saved=move |_| { editing.set(false); load(); }
+                                on_cancel=move || editing.set(false)/>
+                        })}
+                    </section>
+                    <History history=history/>
+                }.into_any()
+            }
+        }}
+    }
+}
+
+#[component]
+fn History(history: Vec<AssessmentRecord>) -> impl IntoView {
+    if history.is_empty() {
+        return view! {
+            <section class="card">
+                <h2>{tr("History", "Historial")}</h2>
+                <p class="empty" id="history-empty">{tr(
+                    "No assessments for this patient yet. Press New assessment to make the first.",
+                    "Este paciente aún no tiene evaluaciones. Pulse Nueva evaluación para hacer la primera.")}</p>
+            </section>
+        }
+        .into_any();
+    }
+    let labels: Vec<String> = history
+        .iter()
+        .map(|r| r.created_at.chars().skip(5).take(5).collect())
+        .collect();
+    let h = history.clone();
+    let l = labels.clone();
+    let risk = move || risk_chart(&h, &l);
+    let h = history.clone();
+    let measures = move || {
+        (0..FIELDS.len())
+            .map(|i| {
+                view! { <div class="chart small" data-field=FIELDS[i].name inner_html=measurement_chart(i, &h, &labels)></div> }
+            })
+            .collect_view()
+    };
+    let rows = history.into_iter().rev().collect::<Vec<_>>();
+    view! {
+        <section class="card" aria-labelledby="history-title">
+            <h2 id="history-title">{tr("Risk over time", "Riesgo a lo largo del tiempo")}</h2>
+            <div class="chart" id="risk-chart" inner_html=risk></div>
+            <h3>{tr("Measurements over time", "Mediciones a lo largo del tiempo")}</h3>
+            <div class="chart-grid" id="measure-charts">{measures}</div>
+        </section>
+        <section class="card">
+            <h2>{tr("History", "Historial")}</h2>
+            <HistoryTable id="history" rows=rows/>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+pub fn HistoryTable(id: &'static str, rows: Vec<AssessmentRecord>) -> impl IntoView {
+    view! {
+        <table id=id class="table">
+            <thead><tr>
+                <th>"#"</th><th>{tr("When (UTC)", "Cuándo (UTC)")}</th>
+                {FIELDS.iter().map(|f| view! { <th>{move || field_label(f)}</th> }).collect_view()}
+                <th>{tr("Risk", "Riesgo")}</th><th>{tr("Result", "Resultado")}</th>
+                <th>{tr("Model", "Modelo")}</th><th>{tr("By", "Por")}</th>
+            </tr></thead>
+            <tbody>
+                {rows.into_iter().map(|r| {
+                    let m = r.inputs;
+                    view! {
+                        <tr data-id=r.id>
+                            <td>{r.id}</td>
+                            <td>{when(&r.created_at)}</td>
+                            <td class="num">{format!("{:.1}", m.colesterol)}</td>
+                            <td class="num">{format!("{:.1}", m.presion)}</td>
+                            <td class="num">{format!("{:.1}", m.glucosa)}</td>
+                            <td class="num">{m.edad}</td>
+                            <td>{move || yes_no(m.sobrepeso == 1.0)}</td>
+                            <td>{move || yes_no(m.tabaquismo == 1.0)}</td>
+                            <td class="num">{percent_text(r.probability)}</td>
+                            <td><span class=format!("pill band-{}", r.band.as_str())>{move || band_label(r.band)}</span></td>
+                            <td>{r.model_version.clone()}</td>
+                            <td>{r.username.clone()}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
