@@ -11,7 +11,11 @@ packages=(
   build-essential pkg-config curl
   libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev
   xvfb webkit2gtk-driver imagemagick xdotool sqlite3
+  desktop-file-utils rpm
 )
+# Node.js runs the Tauri CLI (installers) and the workflow linter; the machine's own
+# is used when there is one.
+if ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
 # Debian's rustc with the standard library's source builds the wasm UI when rustup
 # cannot add the wasm32 target (scripts/build-ui.sh chooses).
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
@@ -40,5 +44,10 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wbg" ]; the
 fi
 if ! command -v tauri-driver >/dev/null; then
   cargo install tauri-driver --version "^2" --locked
+fi
+# The Tauri CLI and the workflow linter, exactly as package-lock.json pins them.
+if ! cmp -s package-lock.json node_modules/.installed-lock.json 2>/dev/null; then
+  npm ci --no-audit --no-fund
+  cp package-lock.json node_modules/.installed-lock.json
 fi
 echo "Set-up complete."

@@ -71,6 +71,12 @@ impl App {
         assert!(status.success(), "screenshot failed");
     }
 
+    /// A screenshot with `css` scrolled to the top of the window.
+    fn shot_at(&self, css: &str, name: &str) {
+        self.s.scroll_to(css);
+        self.shot(name);
+    }
+
     fn fill(&self, id: &str, value: &str) {
         let e = self.s.wait(&format!("#{id}"));
         self.s.clear(&e);
@@ -246,7 +252,8 @@ fn register_a_patient_assess_and_save_see_history_what_if_and_report() {
         .attr(&s.wait("#whatif-delta"), "data-round-trip-ms")
         .unwrap_or_default();
     println!("what-if: {shown} -> {what_if} ({delta}); last round trip {round_trip} ms");
-    app.shot("assessment");
+    app.shot_at("body", "assessment");
+    app.shot_at("#whatif", "what-if");
 
     // A second assessment, then the patient page has two points on its charts.
     app.fill("colesterol", "1.8");
@@ -265,12 +272,12 @@ fn register_a_patient_assess_and_save_see_history_what_if_and_report() {
         6,
         "one chart per measurement"
     );
-    app.shot("patient");
+    app.shot_at("body", "patient");
 
     // The report: exported to PDF through the native save dialog.
     app.click("#patient-report");
     s.wait_text("#report-patient", |t| t == "María Ibáñez");
-    app.shot("report");
+    app.shot_at("body", "report");
     let pdf = data.path().join("maria.pdf");
     app.click("#report-pdf");
     app.answer_file_dialog(&pdf);
@@ -278,6 +285,9 @@ fn register_a_patient_assess_and_save_see_history_what_if_and_report() {
     println!("{saved}");
     let bytes = std::fs::read(&pdf).unwrap();
     assert!(bytes.starts_with(b"%PDF-") && bytes.ends_with(b"%%EOF\n"));
+    app.click("#tab-patients");
+    s.wait_text("#patients tbody", |t| t.contains("HC-1001"));
+    app.shot_at("body", "patients");
 
     let db = data.path();
     assert_eq!(
@@ -325,7 +335,8 @@ fn administration_audit_gateway_and_language() {
         app.click("#client-plan option[value='PREMIUM']");
         app.click("#client-create");
         let key = s.wait_text("#new-key-value", |t| t.starts_with("crk_"));
-        app.shot("administration");
+        app.shot_at("body", "administration");
+        app.shot_at("#clients-title", "integration-client");
         app.click("#new-key-done");
         s.wait_text("#clients tr[data-name='Lab system']", |t| {
             t.contains("PREMIUM")
@@ -376,7 +387,7 @@ fn administration_audit_gateway_and_language() {
             })
             .collect();
         assert_eq!(actions, ["account.created", "account.created"]);
-        app.shot("audit");
+        app.shot_at("body", "audit");
         let csv = data.path().join("audit.csv");
         app.click("#audit-export");
         app.answer_file_dialog(&csv);
@@ -389,11 +400,36 @@ fn administration_audit_gateway_and_language() {
         app.click("#settings-language option[value='es']");
         s.wait_text("#tab-patients", |t| t == "Pacientes");
         s.wait_text("#gateway-title", |t| t == "Pasarela REST local");
+        // Conventional units: typed in mg/dL and mmHg, stored in the original units.
+        app.click("#settings-units option[value='conventional']");
         app.click("#tab-assess");
+        s.wait_text("#hint-colesterol", |t| t == "100 a 300 mg/dL");
         app.fill("edad", "120");
         app.click("#colesterol");
         s.wait_text("#error-edad", |t| t.contains("está fuera de rango"));
-        app.shot("assessment-es");
+        for (id, value) in [
+            ("colesterol", "240"),
+            ("presion", "160"),
+            ("glucosa", "90"),
+            ("edad", "45"),
+        ] {
+            app.fill(id, value);
+        }
+        app.click("#assess");
+        s.wait_text("#result-class", |t| t == "Riesgo cardíaco: sí");
+        s.wait_text("#recent tbody tr", |t| {
+            t.contains("240") && t.contains("160")
+        });
+        app.shot_at("body", "assessment-es");
+        let stored: (f64, f64, f64) = Connection::open(data.path().join("cardiorisk.db"))
+            .unwrap()
+            .query_row(
+                "SELECT colesterol, presion, glucosa FROM assessments",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(stored, (2.4, 1.6, 0.9));
     }
     let app = App::start(data.path(), &[]);
     app.s.wait_text("#signin-title", |t| t == "Iniciar sesión");
@@ -429,10 +465,11 @@ fn retrain_on_a_small_csv_with_progress_activate_and_roll_back() {
     app.answer_file_dialog(&csv);
     s.wait_text("#training-state", |t| t.contains("clinic.csv"));
     let finished = s.wait_text("#training-state", |t| t.starts_with("Finished training"));
-    assert!(finished.contains("60 epochs"), "{finished}");
+    assert!(finished.contains("after 60 of 60 epochs"), "{finished}");
     assert_eq!(s.count("#loss-chart svg"), 1);
     s.wait_text("#compare", |t| t.contains("Candidate:"));
-    app.shot("model");
+    app.shot_at("body", "model-card");
+    app.shot_at("#train-title", "model-retrain");
 
     // Activate the candidate: new predictions use it, the header says so.
     app.click("#candidate-activate");

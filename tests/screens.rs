@@ -9,7 +9,7 @@ use cardiorisk_app::report::Format;
 use cardiorisk_app::service::Services;
 use cardiorisk_contract::{
     AuditFilter, ErrorKind, Measurements, NewUser, PatientInput, Role, TrainRequest, TrainingPhase,
-    TrainingStatus, EMBEDDED_LABEL,
+    TrainingStatus, EMBEDDED_LABEL, PREF_LANGUAGE, PREF_UNITS,
 };
 use cardiorisk_model::synth::{generate, to_csv, Span};
 use std::time::{Duration, Instant};
@@ -101,21 +101,42 @@ fn what_if_scores_without_storing_and_checks_inputs_and_session() {
 }
 
 #[test]
-fn any_user_chooses_the_language_and_it_survives_a_restart() {
+fn any_user_chooses_language_and_units_and_they_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let services = Services::open(dir.path()).unwrap();
-    assert_eq!(services.language().unwrap(), "en");
+    let defaults = services.preferences().unwrap();
+    assert_eq!(
+        (defaults.language.as_str(), defaults.units.as_str()),
+        ("en", "original")
+    );
     let token = admin(&services);
     let cleo = clinician(&services, &token);
-    services.set_language(&cleo, "es").unwrap();
-    let e = services.set_language(&cleo, "fr").unwrap_err();
-    assert_eq!(e.fields[0].field, "language");
+    services.set_preference(&cleo, PREF_LANGUAGE, "es").unwrap();
+    services
+        .set_preference(&cleo, PREF_UNITS, "conventional")
+        .unwrap();
+    let e = services
+        .set_preference(&cleo, PREF_LANGUAGE, "fr")
+        .unwrap_err();
+    assert_eq!(e.fields[0].field, PREF_LANGUAGE);
+    assert!(e.message.contains("en, es"), "{}", e.message);
+    let e = services
+        .set_preference(&cleo, "gateway.enabled", "true")
+        .unwrap_err();
+    assert_eq!(
+        e.fields[0].field, "key",
+        "only display preferences, not admin settings"
+    );
     assert!(actions(&services, &token, "settings.changed")
         .iter()
         .any(|a| a.contains("ui.language=es")));
     drop(services);
     let services = Services::open(dir.path()).unwrap();
-    assert_eq!(services.language().unwrap(), "es");
+    let p = services.preferences().unwrap();
+    assert_eq!(
+        (p.language.as_str(), p.units.as_str()),
+        ("es", "conventional")
+    );
 }
 
 #[test]
@@ -267,16 +288,20 @@ fn reports_are_written_whole_and_audited() {
 
     let pdf = dir.path().join("report.pdf");
     services
-        .export_report(&cleo, p.id, Format::Pdf, true, &pdf)
+        .export_report(&cleo, p.id, Format::Pdf, true, true, &pdf)
         .unwrap();
     let bytes = std::fs::read(&pdf).unwrap();
     assert!(bytes.starts_with(b"%PDF-") && bytes.ends_with(b"%%EOF\n"));
     let name = b"Mar\xeda <b>Ib\xe1\xf1ez</b>";
     assert!(bytes.windows(name.len()).any(|w| w == name));
+    assert!(
+        bytes.windows(7).any(|w| w == b"240 mg/"),
+        "in the chosen units"
+    );
 
     let html = dir.path().join("report.html");
     services
-        .export_report(&cleo, p.id, Format::Html, false, &html)
+        .export_report(&cleo, p.id, Format::Html, false, false, &html)
         .unwrap();
     let text = std::fs::read_to_string(&html).unwrap();
     assert!(text.contains("María &lt;b&gt;Ibáñez&lt;/b&gt;"));
@@ -284,7 +309,14 @@ fn reports_are_written_whole_and_audited() {
     assert!(text.contains("Cleo Clinician"), "printed by");
 
     let e = services
-        .export_report(&cleo, 999, Format::Pdf, false, &dir.path().join("x.pdf"))
+        .export_report(
+            &cleo,
+            999,
+            Format::Pdf,
+            false,
+            false,
+            &dir.path().join("x.pdf"),
+        )
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
     assert!(!dir.path().join("x.pdf").exists());

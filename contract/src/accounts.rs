@@ -240,13 +240,15 @@ pub const AUDIT_ACTIONS: [&str; 20] = [
 /// Every status of an audit entry.
 pub const AUDIT_STATUSES: [&str; 5] = ["ok", "denied", "invalid", "error", "cancelled"];
 
-/// Arguments of the report export: format "html" or "pdf", language "en" or "es".
+/// Arguments of the report export: format "html" or "pdf", language "en" or "es",
+/// units "original" or "conventional".
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReportArgs {
     pub token: String,
     pub patient_id: i64,
     pub format: String,
     pub language: String,
+    pub units: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

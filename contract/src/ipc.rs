@@ -17,8 +17,8 @@ pub mod command {
     pub const SET_GATEWAY: &str = "set_gateway";
     pub const CACHE_STATS: &str = "cache_stats";
     pub const WHAT_IF: &str = "what_if";
-    pub const LANGUAGE: &str = "language";
-    pub const SET_LANGUAGE: &str = "set_language";
+    pub const PREFERENCES: &str = "preferences";
+    pub const SET_PREFERENCE: &str = "set_preference";
     pub const CREATE_PATIENT: &str = "create_patient";
     pub const UPDATE_PATIENT: &str = "update_patient";
     pub const SEARCH_PATIENTS: &str = "search_patients";
@@ -50,11 +50,30 @@ pub struct WhatIfArgs {
     pub inputs: Measurements,
 }
 
-/// Arguments of [`command::SET_LANGUAGE`]: "en" or "es".
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct LanguageArgs {
-    pub token: String,
+/// Display preferences of this installation, chosen by any signed-in user.
+pub const PREF_LANGUAGE: &str = "ui.language";
+pub const PREF_UNITS: &str = "ui.units";
+
+/// Each preference with its allowed values; the first is the default.
+pub const PREFERENCE_VALUES: [(&str, &[&str]); 2] = [
+    (PREF_LANGUAGE, &["en", "es"]),
+    (PREF_UNITS, &["original", "conventional"]),
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Preferences {
+    /// "en" or "es".
     pub language: String,
+    /// "original" (g/L, ×100 mmHg) or "conventional" (mg/dL, mmHg).
+    pub units: String,
+}
+
+/// Arguments of [`command::SET_PREFERENCE`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PreferenceArgs {
+    pub token: String,
+    pub key: String,
+    pub value: String,
 }
 
 /// Arguments of a command that takes none.

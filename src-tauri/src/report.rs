@@ -34,6 +34,8 @@ impl Format {
 /// Who printed the report and when, in the chosen language ("en" or "es").
 pub struct Context<'a> {
     pub spanish: bool,
+    /// mg/dL and mmHg instead of the original g/L and hundreds of mmHg.
+    pub conventional_units: bool,
     pub printed_by: &'a str,
     /// UTC, RFC 3339.
     pub printed_at: &'a str,
@@ -73,6 +75,14 @@ impl Context<'_> {
             FieldKind::Flag if v == 1.0 => self.t("yes", "sí").to_string(),
             FieldKind::Flag => "no".to_string(),
             FieldKind::Whole => format!("{v:.0} {}", self.t("years", "años")),
+            FieldKind::Decimal if self.conventional_units => {
+                let unit = if spec.name == "presion" {
+                    "mmHg"
+                } else {
+                    "mg/dL"
+                };
+                format!("{:.0} {unit}", v * 100.0)
+            }
             FieldKind::Decimal => format!("{v:.1} {}", spec.unit),
         }
     }
@@ -529,6 +539,7 @@ mod tests {
     fn cx(spanish: bool) -> Context<'static> {
         Context {
             spanish,
+            conventional_units: spanish,
             printed_by: "Ada Admin",
             printed_at: "2026-11-29T12:00:00.000Z",
         }
@@ -562,6 +573,7 @@ mod tests {
         let name = [b"Jos\xe9 N\xfa\xf1ez \\(test\\)".as_slice()].concat();
         assert!(bytes.windows(name.len()).any(|w| w == name.as_slice()));
         assert!(text.contains("Informe de riesgo card"));
+        assert!(text.contains("(240 mg/dL) Tj"), "conventional units");
         assert!(text.contains("93.0 %") || text.contains("93 %"));
     }
 

@@ -13,8 +13,8 @@ use crate::{assessments, db, patients, report};
 use cardiorisk_contract::{
     check_password, check_username, ApiClient, AssessmentOutcome, AssessmentRecord, AuditFilter,
     AuditPage, CacheStats, CommandError, ErrorKind, Measurements, ModelStatus, NewApiClient,
-    NewUser, Patient, PatientInput, PatientRecord, Prediction, Role, SessionInfo, UserInfo,
-    MAX_PAGE,
+    NewUser, Patient, PatientInput, PatientRecord, Prediction, Preferences, Role, SessionInfo,
+    UserInfo, MAX_PAGE, PREFERENCE_VALUES, PREF_LANGUAGE, PREF_UNITS,
 };
 use cardiorisk_model::Predictor;
 use rusqlite::Connection;
@@ -28,9 +28,6 @@ pub const DB_FILE: &str = "cardiorisk.db";
 
 /// Environment variable that overrides the data directory.
 pub const DATA_DIR_ENV: &str = "CARDIORISK_DATA_DIR";
-/// Settings key of the interface language, and the languages the UI has.
-pub const LANGUAGE_SETTING: &str = "ui.language";
-pub const LANGUAGES: [&str; 2] = ["en", "es"];
 
 /// Who may call a service.
 #[derive(Clone, Copy)]
@@ -635,6 +632,7 @@ impl Services {
         patient_id: i64,
         format: report::Format,
         spanish: bool,
+        conventional_units: bool,
         path: &Path,
     ) -> Result<(), CommandError> {
         let started = Instant::now();
@@ -647,6 +645,7 @@ impl Services {
             .unwrap_or_else(|| actor.username.clone());
         let cx = report::Context {
             spanish,
+            conventional_units,
             printed_by: &user,
             printed_at: &printed_at,
         };
@@ -846,26 +845,43 @@ impl Services {
         self.write_settings(&actor, started, values)
     }
 
-    /// The interface language for this installation ("en" until someone chooses).
-    pub fn language(&self) -> Result<String, CommandError> {
-        Ok(self
-            .setting(LANGUAGE_SETTING)?
-            .filter(|l| LANGUAGES.contains(&l.as_str()))
-            .unwrap_or_else(|| LANGUAGES[0].to_string()))
+    /// The display preferences of this installation (defaults until someone chooses).
+    pub fn preferences(&self) -> Result<Preferences, CommandError> {
+        let value = |key: &str| -> Result<String, CommandError> {
+            let allowed = PREFERENCE_VALUES
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| *v)
+                .unwrap_or(&[""]);
+            Ok(self
+                .setting(key)?
+                .filter(|v| allowed.contains(&v.as_str()))
+                .unwrap_or_else(|| allowed[0].to_string()))
+        };
+        Ok(Preferences {
+            language: value(PREF_LANGUAGE)?,
+            units: value(PREF_UNITS)?,
+        })
     }
 
-    /// Any signed-in user may choose the interface language; it is a display
-    /// preference of this installation, audited like other settings.
-    pub fn set_language(&self, token: &str, language: &str) -> Result<(), CommandError> {
+    /// Any signed-in user may choose the language and the units: display
+    /// preferences of this installation, audited like other settings.
+    pub fn set_preference(&self, token: &str, key: &str, value: &str) -> Result<(), CommandError> {
         let started = Instant::now();
         let actor = self.authorize(token, Need::AnyUser, Action::SettingsChanged)?;
-        if !LANGUAGES.contains(&language) {
+        let Some((key, allowed)) = PREFERENCE_VALUES.iter().find(|(k, _)| *k == key) else {
             return Err(CommandError::fields(vec![(
-                "language".into(),
-                format!("language must be one of {}", LANGUAGES.join(", ")),
+                "key".into(),
+                format!("key must be {PREF_LANGUAGE} or {PREF_UNITS}"),
+            )]));
+        };
+        if !allowed.contains(&value) {
+            return Err(CommandError::fields(vec![(
+                (*key).into(),
+                format!("{key} must be one of {}", allowed.join(", ")),
             )]));
         }
-        self.write_settings(&actor, started, &[(LANGUAGE_SETTING, language.to_string())])
+        self.write_settings(&actor, started, &[(*key, value.to_string())])
     }
 
     fn write_settings(

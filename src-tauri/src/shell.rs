@@ -6,7 +6,7 @@ use crate::service::{Services, DATA_DIR_ENV};
 use cardiorisk_contract::{
     ApiClient, AssessmentOutcome, AssessmentRecord, AuditFilter, AuditPage, CacheStats,
     CommandError, GatewayStatus, Measurements, ModelStatus, NewApiClient, NewUser, Patient,
-    PatientInput, PatientRecord, Prediction, SessionInfo, UserInfo,
+    PatientInput, PatientRecord, Prediction, Preferences, SessionInfo, UserInfo,
 };
 use cardiorisk_contract::{ModelCard, TrainRequest, TrainingStatus};
 use std::path::PathBuf;
@@ -58,13 +58,13 @@ fn what_if(s: State<'_>, token: String, inputs: Measurements) -> Reply<Predictio
 }
 
 #[tauri::command(rename_all = "snake_case")]
-fn language(s: State<'_>) -> Reply<String> {
-    s.language()
+fn preferences(s: State<'_>) -> Reply<Preferences> {
+    s.preferences()
 }
 
 #[tauri::command(rename_all = "snake_case")]
-fn set_language(s: State<'_>, token: String, language: String) -> Reply<()> {
-    s.set_language(&token, &language)
+fn set_preference(s: State<'_>, token: String, key: String, value: String) -> Reply<()> {
+    s.set_preference(&token, &key, &value)
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -267,6 +267,7 @@ async fn export_report(
     patient_id: i64,
     format: String,
     language: String,
+    units: String,
 ) -> Reply<Option<String>> {
     let Some(kind) = crate::report::Format::parse(&format) else {
         return Err(CommandError::fields(vec![(
@@ -289,7 +290,14 @@ async fn export_report(
     let Some(path) = pick(&app, Pick::Save { name, filter }).await else {
         return Ok(None);
     };
-    s.export_report(&token, patient_id, kind, language == "es", &path)?;
+    s.export_report(
+        &token,
+        patient_id,
+        kind,
+        language == "es",
+        units == "conventional",
+        &path,
+    )?;
     Ok(Some(path.display().to_string()))
 }
 
@@ -399,8 +407,8 @@ pub fn run() {
             sign_out,
             predict,
             what_if,
-            language,
-            set_language,
+            preferences,
+            set_preference,
             list_clients,
             create_client,
             delete_client,

@@ -114,6 +114,13 @@ impl Session {
             .expect("clear");
     }
 
+    /// Scrolls the first element matching `css` to the top of the window.
+    pub fn scroll_to(&self, css: &str) {
+        let script = "document.querySelector(arguments[0]).scrollIntoView({block: 'start'});";
+        self.post("/execute/sync", json!({"script": script, "args": [css]}))
+            .expect("scroll");
+    }
+
     pub fn attr(&self, e: &Element, name: &str) -> Option<String> {
         let v = self
             .get(&format!("/element/{}/attribute/{name}", e.0))

@@ -3,8 +3,8 @@
 
 use crate::charts;
 use crate::i18n::{
-    band_label, error_text, field_error, field_label, field_unit, lang, range_text, t, tr, yes_no,
-    Lang,
+    band_label, error_text, factor, field_error, field_label, field_unit, lang, parse_shown,
+    range_text, show_value, t, tr, yes_no, Lang,
 };
 use crate::ipc::call;
 use crate::patients::HistoryTable;
@@ -44,9 +44,7 @@ impl FieldState {
 
     fn parsed(&self) -> Result<f64, String> {
         let text = self.text.get();
-        self.spec
-            .parse(Some(&text))
-            .map_err(|p| field_error(&self.spec, p))
+        parse_shown(&self.spec, &text).map_err(|p| field_error(&self.spec, p))
     }
 
     fn visible_error(&self) -> Option<String> {
@@ -186,7 +184,7 @@ fn Field(state: FieldState) -> impl IntoView {
     } else {
         view! {
             <input id=id name=id type="text" inputmode="decimal" autocomplete="off"
-                placeholder=format!("{}–{}", spec.min, spec.max)
+                placeholder=move || format!("{}–{}", show_value(&spec, spec.min), show_value(&spec, spec.max))
                 aria-describedby=error_id.clone()
                 aria-invalid=move || state.visible_error().is_some().to_string()
                 prop:value=move || state.text.get()
@@ -202,7 +200,7 @@ fn Field(state: FieldState) -> impl IntoView {
                 <span class="unit">{move || field_unit(&spec)}</span>
             </label>
             {input}
-            <div class="hint">{move || if spec.kind == FieldKind::Flag { String::new() } else { range_text(&spec) }}</div>
+            <div class="hint" id=format!("hint-{id}")>{move || if spec.kind == FieldKind::Flag { String::new() } else { range_text(&spec) }}</div>
             <div class="error" id=error_id role="alert">{move || state.visible_error().unwrap_or_default()}</div>
         </div>
     }
@@ -261,22 +259,21 @@ fn WhatIf(base: Measurements, base_probability: f64) -> impl IntoView {
                 }
                 .into_any()
             } else {
-                let step = if spec.kind == FieldKind::Whole { "1" } else { "0.1" };
+                // Slider positions are in the shown unit; the value is kept in the model's.
+                let step = move || if spec.kind == FieldKind::Decimal && factor(&spec) == 1.0 { "0.1" } else { "1" };
                 view! {
                     <div class="slider">
                         <label for=for_id>{move || field_label(&spec)}</label>
-                        <input type="range" id=id min=spec.min max=spec.max step=step
-                            prop:value=move || value.get().to_string()
+                        <input type="range" id=id
+                            min=move || spec.min * factor(&spec) max=move || spec.max * factor(&spec) step=step
+                            prop:value=move || (value.get() * factor(&spec)).to_string()
                             on:input=move |ev| {
                                 if let Ok(v) = event_target_value(&ev).parse::<f64>() {
-                                    value.set(v);
+                                    value.set(v / factor(&spec));
                                     rescore();
                                 }
                             }/>
-                        <output class="num">{move || {
-                            let v = value.get();
-                            if spec.kind == FieldKind::Whole { format!("{v:.0} {}", field_unit(&spec)) } else { format!("{v:.1} {}", field_unit(&spec)) }
-                        }}</output>
+                        <output class="num">{move || format!("{} {}", show_value(&spec, value.get()), field_unit(&spec))}</output>
                     </div>
                 }
                 .into_any()

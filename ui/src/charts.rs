@@ -65,7 +65,12 @@ impl LineChart<'_> {
         let labels = self.x_labels;
         let x_format = |x: &f64| {
             if labels.is_empty() {
-                format!("{x}")
+                let span = self.x.end - self.x.start;
+                if span <= 2.0 {
+                    format!("{x:.1}")
+                } else {
+                    format!("{x:.0}")
+                }
             } else if x.fract() == 0.0 && *x >= 0.0 && (*x as usize) < labels.len() {
                 labels[*x as usize].clone()
             } else {
@@ -86,6 +91,14 @@ impl LineChart<'_> {
             })
             .y_labels(5)
             .x_label_formatter(&x_format)
+            .y_label_formatter(&|y: &f64| {
+                let span = self.y.end - self.y.start;
+                if span <= 2.0 {
+                    format!("{y:.2}")
+                } else {
+                    format!("{y:.0}")
+                }
+            })
             .label_style(label_style.clone())
             .axis_desc_style(label_style)
             .draw()?;
@@ -147,11 +160,12 @@ fn draw_gauge(
     let area = root.apply_coord_spec(Cartesian2d::<
         plotters::coord::types::RangedCoordf64,
         plotters::coord::types::RangedCoordf64,
-    >::new(-1.1..1.1, -0.15..1.1, (0..260, 0..150)));
-    // Angle from the left (probability 0) to the right (probability 1).
+    >::new(-1.1..1.1, -1.1..0.15, (0..260, 0..150)));
+    // Angle from the left (probability 0) over the top to the right (probability 1);
+    // pixel rows grow downwards, so the upper half has negative y here.
     let at = |q: f64, r: f64| {
         let a = PI * (1.0 - q);
-        (r * a.cos(), r * a.sin())
+        (r * a.cos(), -r * a.sin())
     };
     let zones: [(f64, f64, RGBColor); 3] = [(0.0, 0.2, GREEN), (0.2, 0.5, AMBER), (0.5, 1.0, RED)];
     for (from, to, color) in zones {

@@ -30,7 +30,77 @@ impl Lang {
     }
 }
 
+/// How the three decimal measurements are shown and typed: in the original data's
+/// units (g/L, hundreds of mmHg) or the conventional ones (mg/dL, mmHg), which are
+/// the original values times 100. The model and the database always use the original.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Units {
+    Original,
+    Conventional,
+}
+
+impl Units {
+    pub fn code(self) -> &'static str {
+        match self {
+            Units::Original => "original",
+            Units::Conventional => "conventional",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Units {
+        if code == "conventional" {
+            Units::Conventional
+        } else {
+            Units::Original
+        }
+    }
+}
+
 static LANG: OnceLock<RwSignal<Lang>> = OnceLock::new();
+static UNITS: OnceLock<RwSignal<Units>> = OnceLock::new();
+
+pub fn init_units() -> RwSignal<Units> {
+    *UNITS.get_or_init(|| RwSignal::new(Units::Original))
+}
+
+/// The current units; tracked when read inside a reactive closure.
+pub fn units() -> Units {
+    UNITS.get().map(|s| s.get()).unwrap_or(Units::Original)
+}
+
+/// From the model's unit to the shown one.
+pub fn factor(spec: &FieldSpec) -> f64 {
+    if units() == Units::Conventional && spec.kind == FieldKind::Decimal {
+        100.0
+    } else {
+        1.0
+    }
+}
+
+/// A stored value as shown, without its unit ("2.4", or "240" in mg/dL).
+pub fn show_value(spec: &FieldSpec, value: f64) -> String {
+    match spec.kind {
+        FieldKind::Flag => yes_no(value == 1.0).to_string(),
+        FieldKind::Whole => format!("{value:.0}"),
+        FieldKind::Decimal if factor(spec) > 1.0 => format!("{:.0}", value * factor(spec)),
+        FieldKind::Decimal => format!("{value:.1}"),
+    }
+}
+
+/// Typed text in the shown unit to the model's value, checked against the field's rules.
+pub fn parse_shown(spec: &FieldSpec, text: &str) -> Result<f64, Problem> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(Problem::Missing);
+    }
+    let typed: f64 = text.parse().map_err(|_| Problem::NotANumber)?;
+    if !typed.is_finite() {
+        return Err(Problem::NotFinite);
+    }
+    let value = typed / factor(spec);
+    spec.check(value)?;
+    Ok(value)
+}
 
 /// Called once by the root component, whose owner lives as long as the page.
 pub fn init() -> RwSignal<Lang> {
@@ -70,29 +140,52 @@ pub fn field_label(spec: &FieldSpec) -> &'static str {
 }
 
 pub fn field_unit(spec: &FieldSpec) -> &'static str {
-    match (spec.unit, lang()) {
-        ("years", Lang::Es) => "años",
-        (unit, _) => unit,
+    match (spec.name, units(), lang()) {
+        ("colesterol" | "glucosa", Units::Conventional, _) => "mg/dL",
+        ("presion", Units::Conventional, _) => "mmHg",
+        ("edad", _, Lang::Es) => "años",
+        _ => spec.unit,
     }
 }
 
 pub fn range_text(spec: &FieldSpec) -> String {
-    match lang() {
-        Lang::En => spec.range_text(),
-        Lang::Es => match spec.kind {
-            FieldKind::Flag => "0 o 1".to_string(),
-            FieldKind::Whole => format!("un número entero de {} a {}", spec.min, spec.max),
-            FieldKind::Decimal => format!("{:.1} a {:.1} {}", spec.min, spec.max, spec.unit)
-                .trim_end()
-                .to_string(),
-        },
+    let to = t("to", "a");
+    match spec.kind {
+        FieldKind::Flag => t("0 or 1", "0 o 1").to_string(),
+        FieldKind::Whole => format!(
+            "{} {} {to} {}",
+            t("a whole number from", "un número entero de"),
+            spec.min,
+            spec.max
+        ),
+        FieldKind::Decimal if factor(spec) > 1.0 => format!(
+            "{:.0} {to} {:.0} {}",
+            spec.min * factor(spec),
+            spec.max * factor(spec),
+            field_unit(spec)
+        ),
+        FieldKind::Decimal => format!("{:.1} {to} {:.1} {}", spec.min, spec.max, field_unit(spec))
+            .trim_end()
+            .to_string(),
     }
 }
 
 /// The inline message for one field; names the field and its valid range.
 pub fn field_error(spec: &FieldSpec, problem: Problem) -> String {
     match lang() {
-        Lang::En => FieldError::new(spec, problem).message,
+        Lang::En if units() == Units::Original => FieldError::new(spec, problem).message,
+        Lang::En => {
+            let what = match problem {
+                Problem::Missing => "is missing",
+                Problem::NotANumber => "is not a number",
+                Problem::NotFinite => "is not a finite number",
+                Problem::OutOfRange => "is out of range",
+                Problem::NotWhole => "must be a whole number",
+                Problem::NotFlag => "must be 0 or 1",
+                Problem::Invalid => "is invalid",
+            };
+            format!("{} {what}: valid is {}", spec.name, range_text(spec))
+        }
         Lang::Es => {
             let what = match problem {
                 Problem::Missing => "falta",

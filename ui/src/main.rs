@@ -13,8 +13,11 @@ mod session;
 mod settings;
 mod widgets;
 
-use cardiorisk_contract::{command, LanguageArgs, ModelStatus, NoArgs, Patient, Role};
-use i18n::{t, tr, Lang};
+use cardiorisk_contract::{
+    command, ModelStatus, NoArgs, Patient, PreferenceArgs, Preferences, Role, PREF_LANGUAGE,
+    PREF_UNITS,
+};
+use i18n::{t, tr, Lang, Units};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use session::{Auth, SetupForm, SignInForm};
@@ -56,23 +59,34 @@ impl ModelInfo {
     }
 }
 
-/// Switches the interface language; remembered for this installation once signed in.
-pub fn choose_language(lang: Lang) {
-    let signal = i18n::init();
-    signal.set(lang);
+/// Remembers a display preference for this installation (once signed in).
+fn remember(key: &'static str, value: &'static str) {
     let auth = expect_context::<Auth>();
     let token = auth.token();
     if !token.is_empty() {
         spawn_local(async move {
-            let args = LanguageArgs {
+            let args = PreferenceArgs {
                 token,
-                language: lang.code().to_string(),
+                key: key.to_string(),
+                value: value.to_string(),
             };
-            if let Err(e) = ipc::call::<_, ()>(command::SET_LANGUAGE, &args).await {
+            if let Err(e) = ipc::call::<_, ()>(command::SET_PREFERENCE, &args).await {
                 auth.check(&e);
             }
         });
     }
+}
+
+/// Switches the interface language.
+pub fn choose_language(lang: Lang) {
+    i18n::init().set(lang);
+    remember(PREF_LANGUAGE, lang.code());
+}
+
+/// Switches the units the measurements are shown and typed in.
+pub fn choose_units(units: Units) {
+    i18n::init_units().set(units);
+    remember(PREF_UNITS, units.code());
 }
 
 #[component]
@@ -110,6 +124,7 @@ fn Tab(id: &'static str, page: Page, label: (&'static str, &'static str)) -> imp
 #[component]
 fn App() -> impl IntoView {
     let lang = i18n::init();
+    let units = i18n::init_units();
     let model = ModelInfo(RwSignal::new(None));
     provide_context(model);
     let auth = Auth {
@@ -139,8 +154,9 @@ fn App() -> impl IntoView {
         std::time::Duration::from_secs(1),
     );
     spawn_local(async move {
-        if let Ok(code) = ipc::call::<_, String>(command::LANGUAGE, &NoArgs {}).await {
-            lang.set(Lang::from_code(&code));
+        if let Ok(p) = ipc::call::<_, Preferences>(command::PREFERENCES, &NoArgs {}).await {
+            lang.set(Lang::from_code(&p.language));
+            units.set(Units::from_code(&p.units));
         }
         match ipc::call::<_, bool>(command::NEEDS_SETUP, &NoArgs {}).await {
             Ok(v) => needs_setup.set(Some(v)),
@@ -166,9 +182,7 @@ fn App() -> impl IntoView {
                     </nav>
                 }
             })}
-            <span class="model-version" id="model-version">
-                {move || model.0.get().map(|s| format!("{} {}", t("Model", "Modelo"), s.version)).unwrap_or_default()}
-            </span>
+            <span class="spacer"></span>
             <LanguageSwitch id="language-top"/>
             {move || auth.session.get().map(|s| view! {
                 <span class="who" id="who">{move || format!("{} ({})", s.user.display_name,
@@ -196,6 +210,12 @@ fn App() -> impl IntoView {
                 (false, None) => view! { <p class="empty">{tr("Starting…", "Iniciando…")}</p> }.into_any(),
             }}
         </main>
+        <footer class="statusbar">
+            <span id="model-version">
+                {move || model.0.get().map(|s| format!("{} {}", t("Model", "Modelo"), s.version)).unwrap_or_default()}
+            </span>
+            <span>{tr("Works offline: nothing leaves this computer.", "Funciona sin conexión: nada sale de este equipo.")}</span>
+        </footer>
     }
 }
 

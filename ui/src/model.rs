@@ -476,7 +476,8 @@ pub fn ModelPage() -> impl IntoView {
                     <div class="training" id="training" data-phase=format!("{phase:?}").to_lowercase()>
                         <p id="training-state">{move || match phase {
                             TrainingPhase::Running => format!("{} {source} · {} {done} / {}", t("Training on", "Entrenando con"), t("epoch", "época"), s.max_epochs),
-                            TrainingPhase::Finished => format!("{} {source}: {done} {}", t("Finished training on", "Entrenamiento terminado con"), t("epochs (stopped early when validation stopped improving)", "épocas (se detiene antes si la validación deja de mejorar)")),
+                            TrainingPhase::Finished => format!("{} {source} {} {done} {} {} {}", t("Finished training on", "Entrenamiento terminado con"),
+                                t("after", "tras"), t("of", "de"), s.max_epochs, t("epochs; the best one is kept.", "épocas; se guarda la mejor.")),
                             TrainingPhase::Cancelled => t("Training cancelled; no model was kept.", "Entrenamiento cancelado; no se ha guardado ningún modelo.").to_string(),
                             TrainingPhase::Failed => format!("{} {}", t("Training failed:", "El entrenamiento ha fallado:"), error.clone().unwrap_or_default()),
                             TrainingPhase::Idle => String::new(),

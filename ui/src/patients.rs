@@ -1,7 +1,9 @@
 //! Patients: search, register, edit, and the patient page with history and charts.
 
 use crate::charts::{index_range, Band, LineChart, Series, AMBER, BLUE, GREEN, RED};
-use crate::i18n::{band_label, error_text, field_label, field_unit, t, tr, when, yes_no};
+use crate::i18n::{
+    band_label, error_text, factor, field_label, field_unit, show_value, t, tr, when,
+};
 use crate::ipc::call;
 use crate::session::Auth;
 use crate::widgets::{ErrorLine, TextInput};
@@ -233,8 +235,9 @@ fn measurement_chart(spec_index: usize, history: &[AssessmentRecord], labels: &[
     let points: Vec<(f64, f64)> = history
         .iter()
         .enumerate()
-        .map(|(i, r)| (i as f64, r.inputs.to_array()[spec_index]))
+        .map(|(i, r)| (i as f64, r.inputs.to_array()[spec_index] * factor(&spec)))
         .collect();
+    let scale = factor(&spec);
     let pad = if spec.kind == FieldKind::Flag {
         0.1
     } else {
@@ -250,7 +253,7 @@ fn measurement_chart(spec_index: usize, history: &[AssessmentRecord], labels: &[
         width: 380,
         height: 200,
         x: index_range(history.len()),
-        y: (spec.min - pad)..(spec.max + pad),
+        y: (spec.min * scale - pad)..(spec.max * scale + pad),
         x_desc: "",
         y_desc: &desc,
         x_labels: labels,
@@ -383,10 +386,27 @@ fn History(history: Vec<AssessmentRecord>) -> impl IntoView {
         }
         .into_any();
     }
-    let labels: Vec<String> = history
+    // Month-day, with the time when two assessments share a day.
+    let days: Vec<String> = history
         .iter()
         .map(|r| r.created_at.chars().skip(5).take(5).collect())
         .collect();
+    let shared_day = days.windows(2).any(|w| w[0] == w[1]);
+    let labels: Vec<String> = if shared_day {
+        history
+            .iter()
+            .map(|r| {
+                r.created_at
+                    .chars()
+                    .skip(5)
+                    .take(11)
+                    .collect::<String>()
+                    .replace('T', " ")
+            })
+            .collect()
+    } else {
+        days
+    };
     let h = history.clone();
     let l = labels.clone();
     let risk = move || risk_chart(&h, &l);
@@ -420,7 +440,8 @@ pub fn HistoryTable(id: &'static str, rows: Vec<AssessmentRecord>) -> impl IntoV
         <table id=id class="table">
             <thead><tr>
                 <th>"#"</th><th>{tr("When (UTC)", "Cuándo (UTC)")}</th>
-                {FIELDS.iter().map(|f| view! { <th>{move || field_label(f)}</th> }).collect_view()}
+                {FIELDS.iter().map(|f| view! { <th>{move || field_label(f)}
+                    <span class="th-unit">{move || field_unit(f)}</span></th> }).collect_view()}
                 <th>{tr("Risk", "Riesgo")}</th><th>{tr("Result", "Resultado")}</th>
                 <th>{tr("Model", "Modelo")}</th><th>{tr("By", "Por")}</th>
             </tr></thead>
@@ -431,12 +452,9 @@ pub fn HistoryTable(id: &'static str, rows: Vec<AssessmentRecord>) -> impl IntoV
                         <tr data-id=r.id>
                             <td>{r.id}</td>
                             <td>{when(&r.created_at)}</td>
-                            <td class="num">{format!("{:.1}", m.colesterol)}</td>
-                            <td class="num">{format!("{:.1}", m.presion)}</td>
-                            <td class="num">{format!("{:.1}", m.glucosa)}</td>
-                            <td class="num">{m.edad}</td>
-                            <td>{move || yes_no(m.sobrepeso == 1.0)}</td>
-                            <td>{move || yes_no(m.tabaquismo == 1.0)}</td>
+                            {FIELDS.iter().zip(m.to_array()).map(|(f, v)| view! {
+                                <td class="num">{move || show_value(f, v)}</td>
+                            }).collect_view()}
                             <td class="num">{percent_text(r.probability)}</td>
                             <td><span class=format!("pill band-{}", r.band.as_str())>{move || band_label(r.band)}</span></td>
                             <td>{r.model_version.clone()}</td>

@@ -3,7 +3,9 @@
 
 use crate::assess::summary_of;
 use crate::charts;
-use crate::i18n::{band_label, error_text, field_label, field_unit, lang, t, tr, when, yes_no};
+use crate::i18n::{
+    band_label, error_text, field_label, field_unit, lang, show_value, t, tr, units, when,
+};
 use crate::ipc::call;
 use crate::session::Auth;
 use crate::{Nav, Page};
@@ -39,6 +41,7 @@ pub fn ReportPage(patient_id: i64) -> impl IntoView {
             patient_id,
             format: format.into(),
             language: lang().code().into(),
+            units: units().code().into(),
         };
         spawn_local(async move {
             let result = call::<_, Option<String>>(command::EXPORT_REPORT, &args).await;
@@ -119,9 +122,8 @@ pub fn ReportPage(patient_id: i64) -> impl IntoView {
                                                 <tr>
                                                     <td>{move || field_label(f)}</td>
                                                     <td class="num">{move || match f.kind {
-                                                        FieldKind::Flag => yes_no(v == 1.0).to_string(),
-                                                        FieldKind::Whole => format!("{v:.0} {}", field_unit(f)),
-                                                        FieldKind::Decimal => format!("{v:.1} {}", field_unit(f)),
+                                                        FieldKind::Flag => show_value(f, v),
+                                                        _ => format!("{} {}", show_value(f, v), field_unit(f)),
                                                     }}</td>
                                                     <td class="num">{format!("{:+.1} pts", (c.value * 1000.0).round() / 10.0 + 0.0)}</td>
                                                 </tr>

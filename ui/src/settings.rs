@@ -1,7 +1,7 @@
 //! Settings: language for everyone; for administrators the database (location,
 //! backup, restore), the local REST gateway and the prediction cache.
 
-use crate::i18n::{error_text, lang, t, tr, Lang};
+use crate::i18n::{error_text, lang, t, tr, units, Lang, Units};
 use crate::ipc::call;
 use crate::session::Auth;
 use cardiorisk_contract::{
@@ -30,9 +30,17 @@ pub fn SettingsPage() -> impl IntoView {
                     <option value="es">"Español"</option>
                 </select>
             </div>
+            <div class="field compact wide">
+                <label for="settings-units"><span class="label">{tr("Units of the measurements", "Unidades de las mediciones")}</span></label>
+                <select id="settings-units" prop:value=move || units().code()
+                    on:change=move |ev| crate::choose_units(Units::from_code(&event_target_value(&ev)))>
+                    <option value="original">{tr("As in the original data: g/L, blood pressure ×100 mmHg", "Como en los datos originales: g/L, presión ×100 mmHg")}</option>
+                    <option value="conventional">{tr("Conventional: mg/dL, mmHg", "Convencionales: mg/dL, mmHg")}</option>
+                </select>
+            </div>
             <p class="meta">{tr(
-                "Measurements are shown in the units of the original data: cholesterol and glucose in g/L, blood pressure in hundreds of mmHg (1.2 = 120 mmHg), age in whole years.",
-                "Las mediciones se muestran en las unidades de los datos originales: colesterol y glucosa en g/L, presión arterial en cientos de mmHg (1,2 = 120 mmHg), edad en años cumplidos.")}</p>
+                "Applies to the form, the what-if sliders, tables, charts and reports. Values are stored and scored in the original units either way (240 mg/dL = 2.4 g/L; 120 mmHg = 1.2).",
+                "Se aplica al formulario, los controles ¿y si…?, tablas, gráficos e informes. Los valores se guardan y evalúan siempre en las unidades originales (240 mg/dL = 2,4 g/L; 120 mmHg = 1,2).")}</p>
         </section>
         {admin.then(|| view! { <Database/> <Gateway/> })}
     }
