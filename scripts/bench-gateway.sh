@@ -19,6 +19,7 @@ token=$(curl -s -X POST "http://127.0.0.1:$port/internal/api/session" -H 'conten
   -d "{\"username\":\"admin\",\"password\":\"$CARDIORISK_PASSWORD\"}" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
 key=$(curl -s -X POST "http://127.0.0.1:$port/internal/api/user" -H "Authorization: Bearer $token" \
   -H 'content-type: application/json' -d '{"name":"bench","plan":"BENCH"}' | sed -n 's/.*"api_key":"\([^"]*\)".*/\1/p')
+VARIETY=${VARIETY:-cycle}
 script=$(mktemp --suffix=.lua)
 cat > "$script" <<LUA
 local n = 0
@@ -26,8 +27,14 @@ request = function()
   n = n + 1
   local c = 10 + (n % 21)
   local p = 6 + (n % 13)
-  local path = string.format("/external/api/riesgocardiaco?colesterol=%d.%d&presion=%d.%d&glucosa=1.2&edad=%d&sobrepeso=%d&tabaquismo=%d",
-    math.floor(c / 10), c % 10, math.floor(p / 10), p % 10, n % 100, n % 2, math.floor(n / 2) % 2)
+  -- $VARIETY: "cycle" repeats 27,300 distinct patients (they fit in the prediction
+  -- cache); "unique" gives every request new inputs (no cache hit in a 10 s run).
+  local g = 12
+  if "$VARIETY" == "unique" then
+    g = 5 + (math.floor(n / 27300) % 16)
+  end
+  local path = string.format("/external/api/riesgocardiaco?colesterol=%d.%d&presion=%d.%d&glucosa=%d.%d&edad=%d&sobrepeso=%d&tabaquismo=%d",
+    math.floor(c / 10), c % 10, math.floor(p / 10), p % 10, math.floor(g / 10), g % 10, n % 100, n % 2, math.floor(n / 2) % 2)
   return wrk.format("GET", path, { ["api-Key"] = "$key" })
 end
 LUA

@@ -141,6 +141,15 @@ impl App {
     }
 }
 
+impl Drop for App {
+    /// tauri-driver's own child (WebKitWebDriver) outlives it unless stopped first.
+    fn drop(&mut self) {
+        let _ = Command::new("pkill")
+            .args(["-P", &self._driver.0.id().to_string()])
+            .status();
+    }
+}
+
 fn tauri_driver() -> PathBuf {
     let home = std::env::var("HOME").unwrap_or_default();
     let local = PathBuf::from(home).join(".cargo/bin/tauri-driver");
