@@ -7,7 +7,8 @@ bash scripts/build-ui.sh
 cargo test --test e2e
 mkdir -p docs/screenshots
 for name in first-run patients patient range-error assessment what-if report \
-  administration integration-client settings audit model-card model-retrain assessment-es; do
+  administration integration-client settings audit model-card model-retrain assessment-es \
+  patient-1024x700; do
   cp "target/e2e-shots/$name.png" docs/screenshots/
 done
 echo "Screenshots copied to docs/screenshots/."

@@ -102,32 +102,61 @@ impl App {
         self.click("#signin-submit");
     }
 
-    /// Types `path` into the native file dialog that the last click opened.
-    fn answer_file_dialog(&self, path: &Path) {
-        let xdotool = |args: &[&str]| {
-            Command::new("xdotool")
-                .args(args)
-                .env("DISPLAY", &self.display)
-                .output()
-                .expect("run xdotool (install the xdotool package)")
-        };
+    fn xdotool(&self, args: &[&str]) -> std::process::Output {
+        Command::new("xdotool")
+            .args(args)
+            .env("DISPLAY", &self.display)
+            .output()
+            .expect("run xdotool (install the xdotool package)")
+    }
+
+    /// The window id and title of the native dialog the last click opened.
+    fn wait_dialog(&self) -> (String, String) {
+        let xdotool = |args: &[&str]| self.xdotool(args);
         let deadline = Instant::now() + Duration::from_secs(20);
-        let dialog = loop {
+        loop {
             let out = xdotool(&["search", "--onlyvisible", "--name", "."]);
             let found = String::from_utf8_lossy(&out.stdout)
                 .lines()
-                .map(str::to_string)
-                .find(|id| {
+                .map(|id| {
                     let name = xdotool(&["getwindowname", id]);
-                    let name = String::from_utf8_lossy(&name.stdout).trim().to_string();
-                    !name.is_empty() && name != "CardioRisk"
-                });
-            if let Some(id) = found {
-                break id;
+                    (
+                        id.to_string(),
+                        String::from_utf8_lossy(&name.stdout).trim().to_string(),
+                    )
+                })
+                .find(|(_, name)| !name.is_empty() && name != "CardioRisk");
+            if let Some(dialog) = found {
+                return dialog;
             }
-            assert!(Instant::now() < deadline, "no file dialog appeared");
+            assert!(Instant::now() < deadline, "no dialog appeared");
             std::thread::sleep(Duration::from_millis(200));
-        };
+        }
+    }
+
+    /// Closes a dialog as a user would, with Escape, and waits until it is gone.
+    fn close_dialog(&self, id: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            std::thread::sleep(Duration::from_millis(500));
+            self.xdotool(&["windowfocus", "--sync", id]);
+            self.xdotool(&["key", "--clearmodifiers", "Escape"]);
+            std::thread::sleep(Duration::from_millis(300));
+            let visible = self.xdotool(&["search", "--onlyvisible", "--name", "."]);
+            if !String::from_utf8_lossy(&visible.stdout)
+                .lines()
+                .any(|w| w == id)
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the dialog {id} did not close");
+        }
+    }
+
+    /// Types `path` into the native file dialog that the last click opened.
+    fn answer_file_dialog(&self, path: &Path) {
+        let xdotool = |args: &[&str]| self.xdotool(args);
+        let (dialog, _) = self.wait_dialog();
         std::thread::sleep(Duration::from_millis(500));
         xdotool(&["windowfocus", "--sync", &dialog]);
         // Ctrl+L opens the location field of an open dialog; in a save dialog it
@@ -294,9 +323,28 @@ fn register_a_patient_assess_and_save_see_history_what_if_and_report() {
     println!("{saved}");
     let bytes = std::fs::read(&pdf).unwrap();
     assert!(bytes.starts_with(b"%PDF-") && bytes.ends_with(b"%%EOF\n"));
+    // Print opens the system's print dialog (closed again here).
+    app.click("#report-print");
+    let (print, title) = app.wait_dialog();
+    println!("print dialog: {title:?}");
+    app.close_dialog(&print);
+
     app.click("#tab-patients");
     s.wait_text("#patients tbody", |t| t.contains("HC-1001"));
     app.shot_at("body", "patients");
+
+    // The smallest window the app allows still shows everything without sideways scrolling.
+    s.set_window_size(1024, 700);
+    app.click("#patients tbody tr .patient-link");
+    s.wait("#risk-chart svg");
+    std::thread::sleep(Duration::from_millis(500));
+    let fits = s.execute("return document.documentElement.scrollWidth <= window.innerWidth;");
+    app.shot_at("body", "patient-1024x700");
+    assert_eq!(
+        fits,
+        serde_json::json!(true),
+        "no horizontal scrolling at 1024x700"
+    );
 
     let db = data.path();
     assert_eq!(

@@ -41,6 +41,7 @@ pub mod command {
     pub const RESTORE: &str = "restore";
     pub const EXPORT_REPORT: &str = "export_report";
     pub const DATA_LOCATION: &str = "data_location";
+    pub const PRINT_PAGE: &str = "print_page";
 }
 
 /// Arguments of [`command::WHAT_IF`]: score without storing.

@@ -133,6 +133,10 @@ pub const TABAQUISMO: FieldSpec = FieldSpec {
 /// The six inputs in the model's feature order.
 pub const FIELDS: [FieldSpec; 6] = [COLESTEROL, PRESION, GLUCOSA, EDAD, SOBREPESO, TABAQUISMO];
 
+/// The reference patient contributions are measured against: a healthy 45-year-old
+/// with cholesterol 1.8 g/L, pressure 1.2, glucose 0.9 g/L, not overweight, not smoking.
+pub const REFERENCE_PATIENT: [f64; 6] = [1.8, 1.2, 0.9, 45.0, 0.0, 0.0];
+
 /// Name of the label column in training data.
 pub const LABEL: &str = "riesgo_cardiaco";
 

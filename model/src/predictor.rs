@@ -11,9 +11,7 @@ use std::time::Instant;
 /// The model shipped inside every binary.
 pub const EMBEDDED_MODEL: &[u8] = include_bytes!("../../assets/model/cardiorisk-model.json");
 
-/// The reference patient contributions are measured against: a healthy 45-year-old
-/// with cholesterol 1.8 g/L, pressure 1.2, glucose 0.9 g/L, not overweight, not smoking.
-pub const REFERENCE_PATIENT: [f64; 6] = [1.8, 1.2, 0.9, 45.0, 0.0, 0.0];
+pub use cardiorisk_contract::REFERENCE_PATIENT;
 
 /// A model ready to score patients.
 #[derive(Debug)]

@@ -301,6 +301,15 @@ async fn export_report(
     Ok(Some(path.display().to_string()))
 }
 
+/// Opens the system's print dialog for what the window shows (the webview's own
+/// `window.print()` does nothing in WebKitGTK). Only the report page offers it.
+#[tauri::command(rename_all = "snake_case")]
+fn print_page(window: tauri::WebviewWindow) -> Reply<()> {
+    window
+        .print()
+        .map_err(|e| CommandError::internal(format!("printing is not available: {e}")))
+}
+
 #[tauri::command(rename_all = "snake_case")]
 fn data_location(s: State<'_>, dir: tauri::State<'_, DataDir>, token: String) -> Reply<String> {
     s.require_admin(&token)?;
@@ -430,6 +439,7 @@ pub fn run() {
             backup,
             restore,
             data_location,
+            print_page,
             export_report,
             list_models,
             start_training,

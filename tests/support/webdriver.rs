@@ -114,6 +114,18 @@ impl Session {
             .expect("clear");
     }
 
+    /// Runs `script` in the page and returns its value.
+    pub fn execute(&self, script: &str) -> Value {
+        self.post("/execute/sync", json!({"script": script, "args": []}))
+            .expect("execute")["value"]
+            .clone()
+    }
+
+    pub fn set_window_size(&self, width: u32, height: u32) {
+        self.post("/window/rect", json!({"width": width, "height": height}))
+            .expect("set the window size");
+    }
+
     /// Scrolls the first element matching `css` to the top of the window.
     pub fn scroll_to(&self, css: &str) {
         let script = "document.querySelector(arguments[0]).scrollIntoView({block: 'start'});";

@@ -13,7 +13,7 @@ use crate::{Nav, Page};
 use cardiorisk_contract::{
     command, percent_text, AssessmentOutcome, AssessmentRecord, CommandError, Contribution,
     FieldKind, FieldSpec, Measurements, Patient, PredictArgs, Prediction, RecentArgs, RiskBand,
-    WhatIfArgs, FIELDS,
+    WhatIfArgs, FIELDS, REFERENCE_PATIENT,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -89,9 +89,16 @@ fn Contributions(items: Vec<Contribution>) -> impl IntoView {
         .collect_view();
     view! {
         <h3>{tr("What drove this result", "Qué ha influido en este resultado")}</h3>
-        <p class="meta">{tr(
-            "Change in risk, in percentage points, from a healthy reference patient (45 years, cholesterol 1.8 g/L, pressure 1.2, glucose 0.9 g/L, not overweight, non-smoker). Red raises the risk, green lowers it.",
-            "Cambio del riesgo, en puntos porcentuales, respecto a un paciente de referencia sano (45 años, colesterol 1,8 g/L, presión 1,2, glucosa 0,9 g/L, sin sobrepeso, no fumador). El rojo aumenta el riesgo, el verde lo reduce.")}</p>
+        <p class="meta">{move || {
+            let r = REFERENCE_PATIENT;
+            let v = |i: usize| format!("{} {}", show_value(&FIELDS[i], r[i]), field_unit(&FIELDS[i]));
+            match lang() {
+                Lang::En => format!("Change in risk, in percentage points, from a healthy reference patient ({} years, cholesterol {}, pressure {}, glucose {}, not overweight, non-smoker). Red raises the risk, green lowers it.",
+                    r[3], v(0), v(1), v(2)),
+                Lang::Es => format!("Cambio del riesgo, en puntos porcentuales, respecto a un paciente de referencia sano ({} años, colesterol {}, presión {}, glucosa {}, sin sobrepeso, no fumador). El rojo aumenta el riesgo, el verde lo reduce.",
+                    r[3], v(0), v(1), v(2)),
+            }
+        }}</p>
         <ul class="contributions" id="contributions">{rows}</ul>
     }
 }

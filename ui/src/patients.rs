@@ -25,18 +25,24 @@ pub fn PatientsPage() -> impl IntoView {
     let found = RwSignal::new(None::<Result<Vec<Patient>, CommandError>>);
     let registering = RwSignal::new(false);
 
+    // One search per keystroke; only the answer to the latest is shown.
+    let sequence = StoredValue::new(0u64);
     let search = move || {
         let args = SearchPatientsArgs {
             token: auth.token(),
             query: query.get_untracked(),
             limit: SEARCH_LIMIT,
         };
+        let n = sequence.get_value() + 1;
+        sequence.set_value(n);
         spawn_local(async move {
             let result = call(command::SEARCH_PATIENTS, &args).await;
             if let Err(e) = &result {
                 auth.check(e);
             }
-            found.set(Some(result));
+            if sequence.try_get_value() == Some(n) {
+                found.set(Some(result));
+            }
         });
     };
     search();
@@ -244,10 +250,11 @@ fn measurement_chart(spec_index: usize, history: &[AssessmentRecord], labels: &[
         0.0
     };
     let unit = field_unit(&spec);
+    // The field's name is the chart's heading; the axis carries only the unit.
     let desc = if unit.is_empty() {
-        field_label(&spec).to_string()
+        t("0 = no, 1 = yes", "0 = no, 1 = sí").to_string()
     } else {
-        format!("{} ({unit})", field_label(&spec))
+        unit.to_string()
     };
     LineChart {
         width: 380,
@@ -414,7 +421,12 @@ fn History(history: Vec<AssessmentRecord>) -> impl IntoView {
     let measures = move || {
         (0..FIELDS.len())
             .map(|i| {
-                view! { <div class="chart small" data-field=FIELDS[i].name inner_html=measurement_chart(i, &h, &labels)></div> }
+                view! {
+                    <figure class="chart small" data-field=FIELDS[i].name>
+                        <figcaption>{field_label(&FIELDS[i])}</figcaption>
+                        <div inner_html=measurement_chart(i, &h, &labels)></div>
+                    </figure>
+                }
             })
             .collect_view()
     };

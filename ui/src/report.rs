@@ -10,7 +10,8 @@ use crate::ipc::call;
 use crate::session::Auth;
 use crate::{Nav, Page};
 use cardiorisk_contract::{
-    command, percent_text, CommandError, FieldKind, PatientArgs, PatientRecord, ReportArgs, FIELDS,
+    command, percent_text, CommandError, FieldKind, NoArgs, PatientArgs, PatientRecord, ReportArgs,
+    FIELDS,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -52,7 +53,11 @@ pub fn ReportPage(patient_id: i64) -> impl IntoView {
         });
     };
     let print = move |_| {
-        let _ = window().print();
+        spawn_local(async move {
+            if let Err(e) = call::<_, ()>(command::PRINT_PAGE, &NoArgs {}).await {
+                exported.set(Some(Err(e)));
+            }
+        });
     };
     let signed = auth
         .session
