@@ -490,6 +490,18 @@ fn administration_audit_gateway_and_language() {
     }
     let app = App::start(data.path(), &[]);
     app.s.wait_text("#signin-title", |t| t == "Iniciar sesión");
+    app.sign_in("admin", "not the password");
+    app.s.wait_text("#signin-error", |t| {
+        t == "Usuario o contraseña incorrectos."
+    });
+    app.sign_in("admin", ADMIN_PASSWORD);
+    app.click("#patient-new");
+    app.fill("patient-record", "HC 1");
+    app.fill("patient-name", "Ana");
+    app.click("#patient-save");
+    app.s.wait_text("#patient-record-error", |t| {
+        t == "record_number debe tener de 1 a 32 letras, cifras, '-' o '/'"
+    });
 }
 
 #[test]

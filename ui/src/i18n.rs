@@ -217,11 +217,57 @@ pub fn yes_no(flag: bool) -> &'static str {
     }
 }
 
+/// A field's error in the current language. The rules (and their English words)
+/// come from the shared contract; the Spanish words for each field are here.
+pub fn field_message(field: &str, english: &str) -> String {
+    if lang() == Lang::En {
+        return english.to_string();
+    }
+    let es = match field {
+        "record_number" => "record_number debe tener de 1 a 32 letras, cifras, '-' o '/'",
+        "name" => "name debe tener de 1 a 100 caracteres",
+        "display_name" => "display_name debe tener de 1 a 100 caracteres",
+        "birth_year" => "birth_year debe ser un año de 1900 a 2100, o quedar vacío",
+        "notes" => "notes admite como máximo 2000 caracteres",
+        "username" => "username debe tener de 3 a 32 caracteres: letras, cifras, '.', '-' o '_'",
+        "password" => "password debe tener de 10 a 256 caracteres",
+        "hidden" => "hidden: de una a cuatro capas, cada una de 1 a 512 unidades (p. ej. 32,16)",
+        "max_epochs" => "max_epochs debe ser de 1 a 10000",
+        "batch_size" => "batch_size debe ser de 1 a 65536",
+        "learning_rate" => "learning_rate debe ser mayor que 0 y como máximo 1",
+        "validation_fraction" => "validation_fraction debe ser de 0.05 a 0.5",
+        "patience" => "patience debe ser al menos 1",
+        "seed" => "seed debe ser un número entero",
+        _ => return english.to_string(),
+    };
+    es.to_string()
+}
+
+/// What a failed sign-in says: the backend's words in English, fixed ones in Spanish.
+pub fn sign_in_error_text(e: &CommandError) -> String {
+    match (lang(), e.kind) {
+        (Lang::Es, ErrorKind::Unauthenticated) => "Usuario o contraseña incorrectos.".into(),
+        (Lang::Es, ErrorKind::Locked) => format!(
+            "La cuenta está bloqueada o desactivada; pruebe más tarde o pida ayuda a un administrador. ({})",
+            e.message
+        ),
+        _ => error_text(e),
+    }
+}
+
 /// What to show for a backend error: its own words, with a translated lead for
 /// the kinds whose remedy is always the same.
 pub fn error_text(e: &CommandError) -> String {
     if lang() == Lang::En {
         return e.message.clone();
+    }
+    if e.kind == ErrorKind::Invalid && !e.fields.is_empty() {
+        return e
+            .fields
+            .iter()
+            .map(|f| field_message(&f.field, &f.message))
+            .collect::<Vec<_>>()
+            .join("; ");
     }
     match e.kind {
         ErrorKind::Unauthenticated => {

@@ -131,7 +131,7 @@ pub fn SignInForm() -> impl IntoView {
                 }
                 Err(e) => {
                     password.set(String::new());
-                    error.set(Some(error_text(&e)));
+                    error.set(Some(crate::i18n::sign_in_error_text(&e)));
                 }
             }
         });

@@ -27,7 +27,7 @@ pub fn TextInput(
             .fields
             .into_iter()
             .find(|f| f.field == field)
-            .map(|f| f.message)
+            .map(|f| crate::i18n::field_message(&f.field, &f.message))
     };
     view! {
         <div class="field" class:invalid=move || message().is_some()>
