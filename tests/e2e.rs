@@ -386,6 +386,12 @@ fn administration_audit_gateway_and_language() {
         s.wait_text("#users tr[data-username='cleo']", |t| {
             t.contains("clinician")
         });
+        // Roles change from the list; the role cell says which.
+        let role = "#users tr[data-username='cleo'] td:nth-child(3)";
+        app.click("#users tr[data-username='cleo'] .user-role");
+        s.wait_text(role, |t| t == "administrator");
+        app.click("#users tr[data-username='cleo'] .user-role");
+        s.wait_text(role, |t| t == "clinician");
 
         // An integration client: the key is shown once, then only its prefix.
         app.fill("client-name", "Lab system");

@@ -323,3 +323,49 @@ fn reports_are_written_whole_and_audited() {
     let log = actions(&services, &token, "report.exported");
     assert_eq!(log.len(), 2, "{log:?}");
 }
+
+#[test]
+fn an_administrator_changes_roles_but_never_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let services = Services::open(dir.path()).unwrap();
+    let token = admin(&services);
+    let cleo = clinician(&services, &token);
+    let users = services.list_users(&token).unwrap();
+    let cleo_id = users.iter().find(|u| u.username == "cleo").unwrap().id;
+    let admin_id = users.iter().find(|u| u.username == "admin").unwrap().id;
+
+    assert_eq!(
+        services
+            .set_role(&cleo, admin_id, Role::Clinician)
+            .unwrap_err()
+            .kind,
+        ErrorKind::Forbidden
+    );
+    assert_eq!(
+        services
+            .set_role(&token, admin_id, Role::Clinician)
+            .unwrap_err()
+            .kind,
+        ErrorKind::Invalid,
+        "the last administrator cannot demote themselves"
+    );
+    services.set_role(&token, cleo_id, Role::Admin).unwrap();
+    // Her old session ended; the new role applies from her next sign-in.
+    assert_eq!(
+        services.list_users(&cleo).unwrap_err().kind,
+        ErrorKind::Unauthenticated
+    );
+    let cleo = services.sign_in("cleo", "another good password").unwrap();
+    assert_eq!(cleo.user.role, Role::Admin);
+    assert_eq!(services.list_users(&cleo.token).unwrap().len(), 2);
+    assert!(actions(&services, &token, "account.changed")
+        .iter()
+        .any(|a| a.contains("role admin")));
+    assert_eq!(
+        services
+            .set_role(&token, 999, Role::Admin)
+            .unwrap_err()
+            .kind,
+        ErrorKind::NotFound
+    );
+}

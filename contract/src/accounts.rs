@@ -85,6 +85,13 @@ pub struct SetDisabledArgs {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SetRoleArgs {
+    pub token: String,
+    pub user_id: i64,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ResetPasswordArgs {
     pub token: String,
     pub user_id: i64,

@@ -27,6 +27,7 @@ pub mod command {
     pub const LIST_USERS: &str = "list_users";
     pub const CREATE_USER: &str = "create_user";
     pub const SET_USER_DISABLED: &str = "set_user_disabled";
+    pub const SET_USER_ROLE: &str = "set_user_role";
     pub const RESET_PASSWORD: &str = "reset_password";
     pub const LIST_CLIENTS: &str = "list_clients";
     pub const CREATE_CLIENT: &str = "create_client";

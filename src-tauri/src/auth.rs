@@ -154,6 +154,13 @@ pub fn set_disabled(conn: &Connection, id: i64, disabled: bool) -> rusqlite::Res
     )
 }
 
+pub fn set_role(conn: &Connection, id: i64, role: Role) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE users SET role = ?2 WHERE id = ?1",
+        params![id, role.as_str()],
+    )
+}
+
 pub fn set_password(conn: &Connection, id: i64, hash: &str) -> rusqlite::Result<usize> {
     conn.execute(
         "UPDATE users SET password_hash = ?2, failed_attempts = 0, locked_until = NULL WHERE id = ?1",

@@ -380,6 +380,34 @@ impl Services {
         )
     }
 
+    /// Makes an account a clinician or an administrator. Administrators cannot
+    /// change their own role, so there is always one left. The account's sessions
+    /// end, so the new role applies from its next sign-in.
+    pub fn set_role(&self, token: &str, user_id: i64, role: Role) -> Result<(), CommandError> {
+        let started = Instant::now();
+        let actor = self.authorize(token, Need::Admin, Action::AccountChanged)?;
+        if actor.user_id == user_id {
+            return Err(CommandError::invalid("You cannot change your own role."));
+        }
+        self.commit(
+            |_| {
+                Event::new(Action::AccountChanged, Status::Ok, started)
+                    .by(actor.user_id, &actor.username)
+                    .about(format!("user:{user_id}"))
+                    .detail(format!("role {}", role.as_str()))
+            },
+            |tx| match auth::set_role(tx, user_id, role).map_err(internal)? {
+                0 => Err(CommandError::new(
+                    ErrorKind::NotFound,
+                    format!("No account has id {user_id}."),
+                )),
+                _ => Ok(()),
+            },
+        )?;
+        self.sessions.end_user(user_id);
+        Ok(())
+    }
+
     pub fn set_disabled(
         &self,
         token: &str,

@@ -6,7 +6,7 @@ use crate::service::{Services, DATA_DIR_ENV};
 use cardiorisk_contract::{
     ApiClient, AssessmentOutcome, AssessmentRecord, AuditFilter, AuditPage, CacheStats,
     CommandError, GatewayStatus, Measurements, ModelStatus, NewApiClient, NewUser, Patient,
-    PatientInput, PatientRecord, Prediction, Preferences, SessionInfo, UserInfo,
+    PatientInput, PatientRecord, Prediction, Preferences, Role, SessionInfo, UserInfo,
 };
 use cardiorisk_contract::{ModelCard, TrainRequest, TrainingStatus};
 use std::path::PathBuf;
@@ -146,6 +146,11 @@ fn create_user(s: State<'_>, token: String, user: NewUser) -> Reply<UserInfo> {
 #[tauri::command(rename_all = "snake_case")]
 fn set_user_disabled(s: State<'_>, token: String, user_id: i64, disabled: bool) -> Reply<()> {
     s.set_disabled(&token, user_id, disabled)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+fn set_user_role(s: State<'_>, token: String, user_id: i64, role: Role) -> Reply<()> {
+    s.set_role(&token, user_id, role)
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -432,6 +437,7 @@ pub fn run() {
             list_users,
             create_user,
             set_user_disabled,
+            set_user_role,
             reset_password,
             gateway_status,
             set_gateway,

@@ -6,7 +6,7 @@ use crate::session::Auth;
 use crate::widgets::{ErrorLine, TextInput};
 use cardiorisk_contract::{
     command, ApiClient, ClientArgs, CommandError, CreateClientArgs, CreateUserArgs, NewApiClient,
-    NewUser, ResetPasswordArgs, Role, SetDisabledArgs, TokenArgs, UserInfo,
+    NewUser, ResetPasswordArgs, Role, SetDisabledArgs, SetRoleArgs, TokenArgs, UserInfo,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -98,6 +98,25 @@ fn Users() -> impl IntoView {
             }
         });
     };
+    let set_role = move |user_id: i64, role: Role| {
+        let args = SetRoleArgs {
+            token: auth.token(),
+            user_id,
+            role,
+        };
+        spawn_local(async move {
+            match call::<_, ()>(command::SET_USER_ROLE, &args).await {
+                Ok(()) => {
+                    row_error.set(None);
+                    load();
+                }
+                Err(e) => {
+                    auth.check(&e);
+                    row_error.set(Some(e));
+                }
+            }
+        });
+    };
     let resetting = RwSignal::new(None::<UserInfo>);
     let new_password = RwSignal::new(String::new());
     let reset = move |ev: leptos::ev::SubmitEvent| {
@@ -157,6 +176,8 @@ fn Users() -> impl IntoView {
                                         <td>{move || if is_admin { t("administrator", "administrador") } else { t("clinician", "clínico") }}</td>
                                         <td>{move || if disabled { t("disabled", "desactivada") } else { t("active", "activa") }}</td>
                                         <td class="actions">
+                                            <button class="secondary small user-role" on:click=move |_| set_role(id, if is_admin { Role::Clinician } else { Role::Admin })>
+                                                {move || if is_admin { t("Make clinician", "Hacer clínico") } else { t("Make administrator", "Hacer administrador") }}</button>
                                             <button class="secondary small user-toggle" on:click=move |_| set_disabled(id, !disabled)>
                                                 {move || if disabled { t("Enable", "Activar") } else { t("Disable", "Desactivar") }}</button>
                                             <button class="secondary small user-reset" on:click=move |_| resetting.set(Some(for_reset.clone()))>
