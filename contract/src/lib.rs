@@ -161,9 +161,10 @@ pub struct FieldError {
     pub message: String,
 }
 
-impl FieldError {
-    pub fn new(spec: &FieldSpec, problem: Problem) -> Self {
-        let what = match problem {
+impl Problem {
+    /// What is wrong, in English words that follow the field's name.
+    pub fn words(self) -> &'static str {
+        match self {
             Problem::Missing => "is missing",
             Problem::NotANumber => "is not a number",
             Problem::NotFinite => "is not a finite number",
@@ -171,11 +172,21 @@ impl FieldError {
             Problem::NotWhole => "must be a whole number",
             Problem::NotFlag => "must be 0 or 1",
             Problem::Invalid => "is invalid",
-        };
+        }
+    }
+}
+
+impl FieldError {
+    pub fn new(spec: &FieldSpec, problem: Problem) -> Self {
         FieldError {
             field: spec.name.to_string(),
             problem,
-            message: format!("{} {what}: valid is {}", spec.name, spec.range_text()),
+            message: format!(
+                "{} {}: valid is {}",
+                spec.name,
+                problem.words(),
+                spec.range_text()
+            ),
         }
     }
 }

@@ -11,6 +11,28 @@ use cardiorisk_contract::{
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+/// Runs a command on one row of a list, then reloads the list or shows why not.
+fn row_action<A: serde::Serialize + 'static>(
+    auth: Auth,
+    cmd: &'static str,
+    args: A,
+    error: RwSignal<Option<CommandError>>,
+    reload: impl Fn() + 'static,
+) {
+    spawn_local(async move {
+        match call::<_, ()>(cmd, &args).await {
+            Ok(()) => {
+                error.set(None);
+                reload();
+            }
+            Err(e) => {
+                auth.check(&e);
+                error.set(Some(e));
+            }
+        }
+    });
+}
+
 #[component]
 pub fn AdminPage() -> impl IntoView {
     view! {
@@ -85,18 +107,7 @@ fn Users() -> impl IntoView {
             user_id,
             disabled,
         };
-        spawn_local(async move {
-            match call::<_, ()>(command::SET_USER_DISABLED, &args).await {
-                Ok(()) => {
-                    row_error.set(None);
-                    load();
-                }
-                Err(e) => {
-                    auth.check(&e);
-                    row_error.set(Some(e));
-                }
-            }
-        });
+        row_action(auth, command::SET_USER_DISABLED, args, row_error, load);
     };
     let set_role = move |user_id: i64, role: Role| {
         let args = SetRoleArgs {
@@ -104,18 +115,7 @@ fn Users() -> impl IntoView {
             user_id,
             role,
         };
-        spawn_local(async move {
-            match call::<_, ()>(command::SET_USER_ROLE, &args).await {
-                Ok(()) => {
-                    row_error.set(None);
-                    load();
-                }
-                Err(e) => {
-                    auth.check(&e);
-                    row_error.set(Some(e));
-                }
-            }
-        });
+        row_action(auth, command::SET_USER_ROLE, args, row_error, load);
     };
     let resetting = RwSignal::new(None::<UserInfo>);
     let new_password = RwSignal::new(String::new());
@@ -271,18 +271,7 @@ fn Clients() -> impl IntoView {
             token: auth.token(),
             client_id,
         };
-        spawn_local(async move {
-            match call::<_, ()>(command::DELETE_CLIENT, &args).await {
-                Ok(()) => {
-                    row_error.set(None);
-                    load();
-                }
-                Err(e) => {
-                    auth.check(&e);
-                    row_error.set(Some(e));
-                }
-            }
-        });
+        row_action(auth, command::DELETE_CLIENT, args, row_error, load);
     };
 
     view! {

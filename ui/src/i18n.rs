@@ -174,18 +174,12 @@ pub fn range_text(spec: &FieldSpec) -> String {
 pub fn field_error(spec: &FieldSpec, problem: Problem) -> String {
     match lang() {
         Lang::En if units() == Units::Original => FieldError::new(spec, problem).message,
-        Lang::En => {
-            let what = match problem {
-                Problem::Missing => "is missing",
-                Problem::NotANumber => "is not a number",
-                Problem::NotFinite => "is not a finite number",
-                Problem::OutOfRange => "is out of range",
-                Problem::NotWhole => "must be a whole number",
-                Problem::NotFlag => "must be 0 or 1",
-                Problem::Invalid => "is invalid",
-            };
-            format!("{} {what}: valid is {}", spec.name, range_text(spec))
-        }
+        Lang::En => format!(
+            "{} {}: valid is {}",
+            spec.name,
+            problem.words(),
+            range_text(spec)
+        ),
         Lang::Es => {
             let what = match problem {
                 Problem::Missing => "falta",
