@@ -389,23 +389,41 @@ impl Services {
         if actor.user_id == user_id {
             return Err(CommandError::invalid("You cannot change your own role."));
         }
+        self.change_account(
+            &actor,
+            started,
+            user_id,
+            format!("role {}", role.as_str()),
+            |tx| auth::set_role(tx, user_id, role),
+        )?;
+        self.sessions.end_user(user_id);
+        Ok(())
+    }
+
+    /// One audited change to an existing account; `NotFound` when no row has `user_id`.
+    fn change_account(
+        &self,
+        actor: &Actor,
+        started: Instant,
+        user_id: i64,
+        detail: String,
+        update: impl FnOnce(&rusqlite::Transaction) -> rusqlite::Result<usize>,
+    ) -> Result<(), CommandError> {
         self.commit(
             |_| {
                 Event::new(Action::AccountChanged, Status::Ok, started)
                     .by(actor.user_id, &actor.username)
                     .about(format!("user:{user_id}"))
-                    .detail(format!("role {}", role.as_str()))
+                    .detail(detail)
             },
-            |tx| match auth::set_role(tx, user_id, role).map_err(internal)? {
+            |tx| match update(tx).map_err(internal)? {
                 0 => Err(CommandError::new(
                     ErrorKind::NotFound,
                     format!("No account has id {user_id}."),
                 )),
                 _ => Ok(()),
             },
-        )?;
-        self.sessions.end_user(user_id);
-        Ok(())
+        )
     }
 
     pub fn set_disabled(
@@ -421,21 +439,10 @@ impl Services {
                 "You cannot disable your own account.",
             ));
         }
-        self.commit(
-            |_| {
-                Event::new(Action::AccountChanged, Status::Ok, started)
-                    .by(actor.user_id, &actor.username)
-                    .about(format!("user:{user_id}"))
-                    .detail(if disabled { "disabled" } else { "enabled" })
-            },
-            |tx| match auth::set_disabled(tx, user_id, disabled).map_err(internal)? {
-                0 => Err(CommandError::new(
-                    ErrorKind::NotFound,
-                    format!("No account has id {user_id}."),
-                )),
-                _ => Ok(()),
-            },
-        )?;
+        let detail = if disabled { "disabled" } else { "enabled" };
+        self.change_account(&actor, started, user_id, detail.into(), |tx| {
+            auth::set_disabled(tx, user_id, disabled)
+        })?;
         if disabled {
             self.sessions.end_user(user_id);
         }
@@ -453,21 +460,9 @@ impl Services {
         check_password(new_password)
             .map_err(|m| CommandError::fields(vec![("new_password".into(), m)]))?;
         let hash = auth::hash_password(new_password);
-        self.commit(
-            |_| {
-                Event::new(Action::AccountChanged, Status::Ok, started)
-                    .by(actor.user_id, &actor.username)
-                    .about(format!("user:{user_id}"))
-                    .detail("password reset")
-            },
-            |tx| match auth::set_password(tx, user_id, &hash).map_err(internal)? {
-                0 => Err(CommandError::new(
-                    ErrorKind::NotFound,
-                    format!("No account has id {user_id}."),
-                )),
-                _ => Ok(()),
-            },
-        )?;
+        self.change_account(&actor, started, user_id, "password reset".into(), |tx| {
+            auth::set_password(tx, user_id, &hash)
+        })?;
         self.sessions.end_user(user_id);
         Ok(())
     }
