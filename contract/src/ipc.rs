@@ -130,6 +130,18 @@ impl RiskBand {
         }
     }
 
+    /// The band as shown to people, in English or Spanish.
+    pub fn label(self, spanish: bool) -> &'static str {
+        match (self, spanish) {
+            (RiskBand::Low, false) => "Low risk",
+            (RiskBand::Moderate, false) => "Moderate risk",
+            (RiskBand::High, false) => "High risk",
+            (RiskBand::Low, true) => "Riesgo bajo",
+            (RiskBand::Moderate, true) => "Riesgo moderado",
+            (RiskBand::High, true) => "Riesgo alto",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RiskBand::Low => "low",

@@ -32,6 +32,8 @@ pub struct FieldSpec {
     pub name: &'static str,
     /// A short English label for people.
     pub label: &'static str,
+    /// The same label in Spanish.
+    pub label_es: &'static str,
     /// Unit as shown to people; empty for flags.
     pub unit: &'static str,
     pub min: f64,
@@ -84,6 +86,7 @@ impl FieldSpec {
 pub const COLESTEROL: FieldSpec = FieldSpec {
     name: "colesterol",
     label: "Total cholesterol",
+    label_es: "Colesterol total",
     unit: "g/L",
     min: 1.0,
     max: 3.0,
@@ -92,6 +95,7 @@ pub const COLESTEROL: FieldSpec = FieldSpec {
 pub const PRESION: FieldSpec = FieldSpec {
     name: "presion",
     label: "Blood pressure",
+    label_es: "Presión arterial",
     unit: "×100 mmHg",
     min: 0.6,
     max: 1.8,
@@ -100,6 +104,7 @@ pub const PRESION: FieldSpec = FieldSpec {
 pub const GLUCOSA: FieldSpec = FieldSpec {
     name: "glucosa",
     label: "Blood glucose",
+    label_es: "Glucosa en sangre",
     unit: "g/L",
     min: 0.5,
     max: 2.0,
@@ -108,6 +113,7 @@ pub const GLUCOSA: FieldSpec = FieldSpec {
 pub const EDAD: FieldSpec = FieldSpec {
     name: "edad",
     label: "Age",
+    label_es: "Edad",
     unit: "years",
     min: 0.0,
     max: 99.0,
@@ -116,6 +122,7 @@ pub const EDAD: FieldSpec = FieldSpec {
 pub const SOBREPESO: FieldSpec = FieldSpec {
     name: "sobrepeso",
     label: "Overweight",
+    label_es: "Sobrepeso",
     unit: "",
     min: 0.0,
     max: 1.0,
@@ -124,6 +131,7 @@ pub const SOBREPESO: FieldSpec = FieldSpec {
 pub const TABAQUISMO: FieldSpec = FieldSpec {
     name: "tabaquismo",
     label: "Smoker",
+    label_es: "Fumador",
     unit: "",
     min: 0.0,
     max: 1.0,

@@ -51,22 +51,7 @@ impl Context<'_> {
     }
 
     fn band(&self, band: RiskBand) -> &'static str {
-        match band {
-            RiskBand::Low => self.t("Low risk", "Riesgo bajo"),
-            RiskBand::Moderate => self.t("Moderate risk", "Riesgo moderado"),
-            RiskBand::High => self.t("High risk", "Riesgo alto"),
-        }
-    }
-
-    fn label(&self, name: &str) -> &'static str {
-        match name {
-            "colesterol" => self.t("Total cholesterol", "Colesterol total"),
-            "presion" => self.t("Blood pressure", "Presión arterial"),
-            "glucosa" => self.t("Blood glucose", "Glucosa en sangre"),
-            "edad" => self.t("Age", "Edad"),
-            "sobrepeso" => self.t("Overweight", "Sobrepeso"),
-            _ => self.t("Smoker", "Fumador"),
-        }
+        band.label(self.spanish)
     }
 
     fn value(&self, i: usize, v: f64) -> String {
@@ -157,7 +142,7 @@ fn content(rec: &PatientRecord, cx: &Context) -> Content {
                     .enumerate()
                     .map(|(i, f)| {
                         (
-                            cx.label(f.name).to_string(),
+                            cx.t(f.label, f.label_es).to_string(),
                             cx.value(i, a.inputs.to_array()[i]),
                             a.contributions
                                 .get(i)

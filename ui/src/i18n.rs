@@ -128,15 +128,7 @@ pub fn tr(
 }
 
 pub fn field_label(spec: &FieldSpec) -> &'static str {
-    match spec.name {
-        "colesterol" => t("Total cholesterol", "Colesterol total"),
-        "presion" => t("Blood pressure", "Presión arterial"),
-        "glucosa" => t("Blood glucose", "Glucosa en sangre"),
-        "edad" => t("Age", "Edad"),
-        "sobrepeso" => t("Overweight", "Sobrepeso"),
-        "tabaquismo" => t("Smoker", "Fumador"),
-        _ => spec.label,
-    }
+    t(spec.label, spec.label_es)
 }
 
 pub fn field_unit(spec: &FieldSpec) -> &'static str {
@@ -196,11 +188,7 @@ pub fn field_error(spec: &FieldSpec, problem: Problem) -> String {
 }
 
 pub fn band_label(band: RiskBand) -> &'static str {
-    match band {
-        RiskBand::Low => t("Low risk", "Riesgo bajo"),
-        RiskBand::Moderate => t("Moderate risk", "Riesgo moderado"),
-        RiskBand::High => t("High risk", "Riesgo alto"),
-    }
+    band.label(lang() == Lang::Es)
 }
 
 pub fn yes_no(flag: bool) -> &'static str {
