@@ -64,7 +64,7 @@ fn main() {
         .take(5_000)
         .map(|m| {
             let t = Instant::now();
-            black_box(p.predict(black_box(m)));
+            black_box(p.predict(black_box(m)).unwrap());
             t.elapsed()
         })
         .collect();

@@ -73,6 +73,8 @@ pub enum ModelError {
     Checksum,
     #[error("model file is inconsistent: {0}")]
     Invalid(String),
+    #[error("the model's output is not a probability from 0 to 1 ({0}); it cannot be used")]
+    Output(String),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -186,7 +188,27 @@ impl ModelPayload {
     }
 }
 
+/// Creates (or truncates) a file only its owner can read and write (0600 on Unix):
+/// models, exports and reports hold clinical data.
+pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+/// Replaces `path` with `bytes` whole or not at all; the file is private to its owner.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_with(path, |out| out.write_all(bytes))
+}
+
+/// Streams into a private temporary file beside `path`, syncs it, then renames it
+/// over `path`: readers see the old file or the whole new one, never a part.
+pub fn write_atomic_with<T, E: From<std::io::Error>>(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<T, E>,
+) -> Result<T, E> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -198,14 +220,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, create_private(&tmp)?);
+        let value = write(&mut out)?;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
         std::fs::rename(&tmp, path)?;
         if let Ok(d) = std::fs::File::open(dir) {
             let _ = d.sync_all();
         }
-        Ok(())
+        Ok(value)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);

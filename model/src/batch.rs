@@ -1,30 +1,82 @@
 //! Batch scoring of a CSV: every input row comes out with its probability and class,
 //! or with an error naming what is wrong with it; the valid rows are still scored.
 
-use crate::data::{Columns, DataError};
-use crate::predictor::Predictor;
+use crate::data::{csv_error, Columns, DataError, LineGuard};
+use crate::predictor::{is_probability, Predictor};
+use std::io::{Read, Write};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchSummary {
     pub rows: usize,
     pub scored: usize,
+    /// Rows with an input out of range or unreadable (see their error column).
     pub invalid: usize,
+    /// Valid rows the model gave no probability for (never given a class).
+    pub failed: usize,
 }
 
-/// Reads CSV `input` and returns the output CSV: the input's columns followed by
-/// `probability`, `at_risk` (0/1) and `error`.
-pub fn score_csv(
-    input: &[u8],
-    predictor: &Predictor,
-) -> Result<(Vec<u8>, BatchSummary), DataError> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
-    let headers = reader.headers()?.clone();
-    let columns = Columns::find(&headers, false)?;
-    let records: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>()?;
+/// Rows scored together; the chunk also ends at [`CHUNK_BYTES`] of input, so memory
+/// stays bounded whatever the file's size or line lengths.
+const CHUNK_ROWS: usize = 4096;
+const CHUNK_BYTES: usize = 4 << 20;
 
+/// Streams CSV `input` to `output`: the input's columns followed by `probability`,
+/// `at_risk` (0/1) and `error`, in the input's order, a chunk at a time.
+pub fn score_csv(
+    input: impl Read,
+    output: impl Write,
+    predictor: &Predictor,
+) -> Result<BatchSummary, DataError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(LineGuard::new(input));
+    let headers = reader.headers().map_err(csv_error)?.clone();
+    let columns = Columns::find(&headers, false)?;
+    let mut writer = csv::Writer::from_writer(output);
+    let mut header_out = headers.clone();
+    header_out.extend(["probability", "at_risk", "error"]);
+    writer.write_record(&header_out)?;
+
+    let mut summary = BatchSummary {
+        rows: 0,
+        scored: 0,
+        invalid: 0,
+        failed: 0,
+    };
+    let mut chunk: Vec<csv::StringRecord> = Vec::with_capacity(CHUNK_ROWS);
+    let mut record = csv::StringRecord::new();
+    loop {
+        let mut bytes = 0;
+        chunk.clear();
+        while chunk.len() < CHUNK_ROWS && bytes < CHUNK_BYTES {
+            if !reader.read_record(&mut record).map_err(csv_error)? {
+                break;
+            }
+            bytes += record.as_slice().len();
+            chunk.push(record.clone());
+        }
+        if chunk.is_empty() {
+            break;
+        }
+        write_chunk(&chunk, &columns, predictor, &mut writer, &mut summary)?;
+    }
+    writer.flush().map_err(|source| DataError::Io {
+        path: "output".into(),
+        source,
+    })?;
+    Ok(summary)
+}
+
+fn write_chunk<W: Write>(
+    records: &[csv::StringRecord],
+    columns: &Columns,
+    predictor: &Predictor,
+    writer: &mut csv::Writer<W>,
+    summary: &mut BatchSummary,
+) -> Result<(), DataError> {
     let mut features = Vec::with_capacity(records.len());
     let mut errors = Vec::with_capacity(records.len());
-    for record in &records {
+    for record in records {
         match columns.inputs(record) {
             Ok(x) => {
                 features.push(x.map(|v| v as f32));
@@ -38,22 +90,28 @@ pub fn score_csv(
     }
     let probabilities = predictor.probabilities(&features);
     let threshold = predictor.payload().threshold;
-
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    let mut header_out = headers.clone();
-    header_out.extend(["probability", "at_risk", "error"]);
-    writer.write_record(&header_out)?;
     let mut next = probabilities.iter();
+    let mut out = csv::StringRecord::new();
     for (record, error) in records.iter().zip(&errors) {
-        let mut out = record.clone();
+        out.clone_from(record);
+        summary.rows += 1;
         match error {
             None => {
                 let p = *next.next().expect("one probability per valid row") as f64;
-                out.push_field(&format!("{p:.6}"));
-                out.push_field(if p >= threshold { "1" } else { "0" });
-                out.push_field("");
+                if is_probability(p) {
+                    summary.scored += 1;
+                    out.push_field(&format!("{p:.6}"));
+                    out.push_field(if p >= threshold { "1" } else { "0" });
+                    out.push_field("");
+                } else {
+                    summary.failed += 1;
+                    out.push_field("");
+                    out.push_field("");
+                    out.push_field(&format!("the model gave no probability for this row ({p})"));
+                }
             }
             Some(e) => {
+                summary.invalid += 1;
                 out.push_field("");
                 out.push_field("");
                 out.push_field(e);
@@ -61,19 +119,7 @@ pub fn score_csv(
         }
         writer.write_record(&out)?;
     }
-    let bytes = writer.into_inner().map_err(|e| DataError::Io {
-        path: "output".into(),
-        source: e.into_error(),
-    })?;
-    let invalid = errors.iter().filter(|e| e.is_some()).count();
-    Ok((
-        bytes,
-        BatchSummary {
-            rows: records.len(),
-            scored: records.len() - invalid,
-            invalid,
-        },
-    ))
+    Ok(())
 }
 
 #[cfg(test)]
@@ -86,13 +132,15 @@ mod tests {
                      0,2.5,1.6,0.8,30,0,0,a\n\
                      1,9,1.6,0.8,30,0,0,b\n\
                      2,1.5,1.0,0.8,30,0,0,c\n";
-        let (out, summary) = score_csv(input.as_bytes(), &Predictor::embedded()).unwrap();
+        let mut out = Vec::new();
+        let summary = score_csv(input.as_bytes(), &mut out, &Predictor::embedded()).unwrap();
         assert_eq!(
             summary,
             BatchSummary {
                 rows: 3,
                 scored: 2,
-                invalid: 1
+                invalid: 1,
+                failed: 0,
             }
         );
         let text = String::from_utf8(out).unwrap();
@@ -111,5 +159,40 @@ mod tests {
             lines[2]
         );
         assert!(lines[3].ends_with(",0,"), "{}", lines[3]);
+    }
+}
+
+#[cfg(test)]
+mod streaming {
+    use super::*;
+
+    /// More rows than a chunk, with a bad row on each side of a chunk boundary: the
+    /// output keeps the input's order and every row's own result.
+    #[test]
+    fn chunks_keep_row_order_across_boundaries() {
+        let mut input = String::from("colesterol,presion,glucosa,edad,sobrepeso,tabaquismo,id\n");
+        let n = CHUNK_ROWS * 2 + 17;
+        for i in 0..n {
+            let bad = i == CHUNK_ROWS - 1 || i == CHUNK_ROWS;
+            let colesterol = if bad { "9" } else { "2.5" };
+            input.push_str(&format!("{colesterol},1.6,0.8,{},0,0,{i}\n", i % 100));
+        }
+        let mut out = Vec::new();
+        let summary = score_csv(input.as_bytes(), &mut out, &Predictor::embedded()).unwrap();
+        assert_eq!((summary.rows, summary.invalid), (n, 2));
+        let text = String::from_utf8(out).unwrap();
+        for (i, line) in text.lines().skip(1).enumerate() {
+            let cells: Vec<&str> = line.split(',').collect();
+            assert_eq!(cells[6], i.to_string(), "row order");
+            let bad = i == CHUNK_ROWS - 1 || i == CHUNK_ROWS;
+            assert_eq!(cells[9].is_empty(), !bad, "{line}");
+        }
+    }
+
+    #[test]
+    fn a_file_without_line_breaks_is_refused_not_buffered() {
+        let zeros = std::io::repeat(0).take(10 << 20);
+        let err = score_csv(zeros, std::io::sink(), &Predictor::embedded()).unwrap_err();
+        assert!(matches!(err, DataError::LineTooLong), "{err}");
     }
 }

@@ -25,11 +25,39 @@ impl Predictor {
     pub fn new(payload: ModelPayload) -> Result<Self, ModelError> {
         let device = Device::flex();
         let net = Mlp::from_weights(&payload.layers, &device).valid();
-        Ok(Predictor {
+        let predictor = Predictor {
             payload,
             net,
             device,
-        })
+        };
+        predictor.check_outputs()?;
+        Ok(predictor)
+    }
+
+    /// Refuses a model that gives anything but a probability (a finite number from 0
+    /// to 1) on the probe set: the reference patient, every corner of the valid
+    /// ranges and 256 random valid patients (fixed seed).
+    fn check_outputs(&self) -> Result<(), ModelError> {
+        let probes = probe_set();
+        let outputs = self.probabilities(&probes);
+        if outputs.len() != probes.len() {
+            return Err(ModelError::Output(format!(
+                "{} outputs for {} patients",
+                outputs.len(),
+                probes.len()
+            )));
+        }
+        match outputs
+            .iter()
+            .zip(&probes)
+            .find(|(p, _)| !is_probability(**p as f64))
+        {
+            None => Ok(()),
+            Some((p, x)) => Err(ModelError::Output(format!(
+                "it gives {p} for the patient {}",
+                describe(x)
+            ))),
+        }
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ModelError> {
@@ -119,10 +147,17 @@ impl Predictor {
         (phi, p[63] as f64)
     }
 
-    /// Scores already-validated inputs, with each input's contribution.
-    pub fn predict(&self, m: &Measurements) -> Prediction {
+    /// Scores already-validated inputs, with each input's contribution. An output
+    /// that is not a probability is an error, never a class.
+    pub fn predict(&self, m: &Measurements) -> Result<Prediction, ModelError> {
         let started = Instant::now();
         let (phi, probability) = self.contributions(m);
+        if !is_probability(probability) || phi.iter().any(|v| !v.is_finite()) {
+            return Err(ModelError::Output(format!(
+                "it gives {probability} for the patient {}",
+                describe(&m.to_array().map(|v| v as f32))
+            )));
+        }
         let contributions = FIELDS
             .iter()
             .zip(phi)
@@ -131,7 +166,7 @@ impl Predictor {
                 value,
             })
             .collect();
-        Prediction {
+        Ok(Prediction {
             probability,
             contributions,
             at_risk: probability >= self.payload.threshold,
@@ -139,6 +174,37 @@ impl Predictor {
             band: RiskBand::of(probability),
             model_version: self.payload.version.clone(),
             elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
-        }
+        })
     }
+}
+
+/// A finite number from 0 to 1.
+pub fn is_probability(p: f64) -> bool {
+    p.is_finite() && (0.0..=1.0).contains(&p)
+}
+
+fn describe(x: &[f32; 6]) -> String {
+    FIELDS
+        .iter()
+        .zip(x)
+        .map(|(f, v)| format!("{}={v}", f.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The patients every model must score with a probability before it is used.
+pub fn probe_set() -> Vec<[f32; 6]> {
+    let mut rows = vec![REFERENCE_PATIENT.map(|v| v as f32)];
+    for corner in 0..64u32 {
+        rows.push(std::array::from_fn(|j| {
+            let f = &FIELDS[j];
+            (if corner & (1 << j) != 0 { f.max } else { f.min }) as f32
+        }));
+    }
+    rows.extend(
+        crate::synth::generate(256, 0x5EED, crate::synth::Span::Valid)
+            .into_iter()
+            .map(|(x, _)| x.map(|v| v as f32)),
+    );
+    rows
 }

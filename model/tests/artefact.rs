@@ -11,8 +11,8 @@ fn the_embedded_model_loads_and_scores_known_patients() {
     assert!(!p.version().is_empty());
     let risky = Measurements::from_array([2.5, 1.6, 0.8, 30.0, 0.0, 0.0]);
     let healthy = Measurements::from_array([1.5, 1.0, 0.8, 30.0, 0.0, 0.0]);
-    assert!(p.predict(&risky).at_risk);
-    assert!(!p.predict(&healthy).at_risk);
+    assert!(p.predict(&risky).unwrap().at_risk);
+    assert!(!p.predict(&healthy).unwrap().at_risk);
     let rows = [risky, healthy].map(|m| m.to_array().map(|v| v as f32));
     let batch = p.probabilities(&rows);
     assert!((batch[0] as f64 - p.probability(&risky)).abs() < 1e-6);
@@ -81,4 +81,37 @@ fn a_non_model_file_is_refused() {
         err.to_string().starts_with("not a CardioRisk model file"),
         "{err}"
     );
+}
+
+/// Finite weights whose output is NaN everywhere: the hidden layers give 1e30 on
+/// every unit and the output layer adds +inf and -inf.
+fn nan_model() -> ModelPayload {
+    let mut payload = ModelPayload::from_bytes(EMBEDDED_MODEL).unwrap();
+    let last = payload.layers.len() - 1;
+    for (i, layer) in payload.layers.iter_mut().enumerate() {
+        if i < last {
+            layer.weight.iter_mut().for_each(|w| *w = 0.0);
+            layer.bias.iter_mut().for_each(|b| *b = 1e30);
+        } else {
+            for (j, w) in layer.weight.iter_mut().enumerate() {
+                *w = if j % 2 == 0 { 1e30 } else { -1e30 };
+            }
+        }
+    }
+    payload.version = "nan-output".into();
+    payload
+}
+
+#[test]
+fn a_model_whose_output_is_not_a_probability_is_refused_at_load() {
+    let payload = nan_model();
+    assert!(payload
+        .layers
+        .iter()
+        .flat_map(|l| &l.weight)
+        .all(|w| w.is_finite()));
+    let bytes = payload.to_bytes();
+    let err = Predictor::from_bytes(&bytes).unwrap_err();
+    assert!(matches!(err, ModelError::Output(_)), "{err}");
+    assert!(err.to_string().contains("not a probability"), "{err}");
 }

@@ -104,7 +104,7 @@ fn contributions_sum_to_the_difference_from_the_reference_patient() {
         [3.0, 1.8, 2.0, 99.0, 1.0, 0.0],
     ] {
         let m = Measurements::from_array(x);
-        let prediction = p.predict(&m);
+        let prediction = p.predict(&m).unwrap();
         let total: f64 = prediction.contributions.iter().map(|c| c.value).sum();
         assert!(
             (total - (prediction.probability - reference)).abs() < 1e-5,
@@ -120,17 +120,22 @@ fn inputs_that_do_not_matter_here_get_about_zero() {
     // Equal to the reference's value: exactly zero.
     let mut x = REFERENCE_PATIENT;
     x[0] = 2.6;
-    let c = p.predict(&Measurements::from_array(x)).contributions;
+    let c = p
+        .predict(&Measurements::from_array(x))
+        .unwrap()
+        .contributions;
     assert_eq!(c[1].value, 0.0);
     // Age matters only with high glucose; with glucose low in patient and reference,
     // an old patient's age gets about nothing.
     let c = p
         .predict(&Measurements::from_array([1.8, 1.2, 0.8, 85.0, 0.0, 0.0]))
+        .unwrap()
         .contributions;
     assert!(c[3].value.abs() < 0.02, "{c:?}");
     // Smoking with overweight is a risk; both share it.
     let c = p
         .predict(&Measurements::from_array([1.8, 1.2, 0.9, 45.0, 1.0, 1.0]))
+        .unwrap()
         .contributions;
     assert!(c[4].value > 0.3 && c[5].value > 0.3, "{c:?}");
 }
