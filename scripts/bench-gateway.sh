@@ -38,7 +38,21 @@ request = function()
   return wrk.format("GET", path, { ["api-Key"] = "$key" })
 end
 LUA
+# FLOOD=N: N more connections send the real key's prefix with a wrong secret the
+# whole time (an attacker guessing keys), to see what it costs valid requests.
+flood=""
+if [ "${FLOOD:-0}" -gt 0 ]; then
+  wrong="${key:0:13}$(printf '0%.0s' $(seq 48))"
+  wrk -t1 -c"$FLOOD" -d"${DURATION:-10s}" -H "api-Key: $wrong" \
+    "http://127.0.0.1:$port/external/api/riesgocardiaco?colesterol=2.0&presion=1.2&glucosa=1.0&edad=40&sobrepeso=0&tabaquismo=0" \
+    > "$data/flood.txt" &
+  flood=$!
+fi
 wrk -t${THREADS:-1} -c${CONNECTIONS:-8} -d${DURATION:-10s} --latency -s "$script" "http://127.0.0.1:$port"
+if [ -n "$flood" ]; then
+  wait "$flood"
+  echo "flood (wrong secret, real prefix): $(grep -E 'Requests/sec|Non-2xx' "$data/flood.txt" | tr -s ' ' | tr '\n' ';')"
+fi
 logged=$(curl -s "http://127.0.0.1:$port/internal/api/log?action=gateway.request&limit=1" -H "Authorization: Bearer $token" \
   | sed -n 's/.*"total":\([0-9]*\).*/\1/p')
 echo "gateway requests in the audit log: $logged"

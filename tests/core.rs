@@ -1,5 +1,5 @@
-//! Accounts, roles, patients, the outbox-fed audit log, the cache, backup and restore,
-//! concurrency and crash safety: all against real SQLite files and the real model.
+//! Accounts, roles, patients, the audit log, the cache, backup and restore, file
+//! modes, concurrency and crash safety: all against real SQLite files and the real model.
 
 mod support;
 
@@ -261,8 +261,11 @@ fn every_action_reaches_the_audit_log_once_with_user_status_and_time() {
     let mut bad = inputs();
     bad.edad = 120.0;
     s.assess(&token, None, &bad).unwrap_err();
-    assert!(s.drain_outbox().unwrap() >= 3);
-    assert_eq!(s.drain_outbox().unwrap(), 0, "a second drain moves nothing");
+    assert_eq!(
+        s.drain_outbox().unwrap(),
+        0,
+        "audit rows commit with their change; nothing waits in an outbox"
+    );
 
     let page = s
         .audit(
@@ -493,7 +496,7 @@ fn a_killed_writer_loses_nothing_it_committed() {
         .unwrap();
     assert_eq!(check, "ok");
     drop(conn);
-    // Opening replays the outbox into the audit log.
+    // Opening again finds nothing pending.
     drop(Services::open(dir.path()).unwrap());
     let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
     for id in &committed {
@@ -519,4 +522,194 @@ fn a_killed_writer_loses_nothing_it_committed() {
         .query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))
         .unwrap();
     assert_eq!(pending, 0);
+}
+
+#[test]
+fn unknown_and_existing_names_answer_alike_lock_alike_and_no_typed_name_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Services::open(dir.path()).unwrap();
+    admin(&s);
+    // A password typed into the username box.
+    let typed = "Secreto-En-La-Caja-99";
+    let mut unknown = Vec::new();
+    let mut existing = Vec::new();
+    for _ in 0..6 {
+        unknown.push(s.sign_in(typed, "whatever-long").unwrap_err());
+        existing.push(s.sign_in("admin", "wrong password!").unwrap_err());
+    }
+    for (u, e) in unknown.iter().zip(&existing) {
+        assert_eq!((u.kind, &u.message), (e.kind, &e.message));
+    }
+    assert_eq!(unknown[3].kind, ErrorKind::Unauthenticated);
+    assert_eq!(
+        unknown[4].kind,
+        ErrorKind::Locked,
+        "the fifth failure locks"
+    );
+    assert_eq!(unknown[5].kind, ErrorKind::Locked);
+
+    let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT COALESCE(username, '') || ' ' || COALESCE(subject, '') || ' ' || detail, status FROM audit_log")
+        .unwrap();
+    let rows: Vec<(String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for (text, _) in &rows {
+        assert!(
+            !text.to_lowercase().contains(&typed.to_lowercase()),
+            "stored as typed: {text}"
+        );
+        assert!(!text.contains("whatever-long") && !text.contains(ADMIN_PASSWORD));
+    }
+    let unknown_rows: Vec<&(String, String)> = rows
+        .iter()
+        .filter(|(t, _)| t.contains("unknown user #"))
+        .collect();
+    assert_eq!(unknown_rows.len(), 6);
+    assert!(unknown_rows.iter().all(|(_, status)| status == "denied"));
+}
+
+#[test]
+fn a_disabled_account_does_not_reveal_itself_to_a_wrong_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Services::open(dir.path()).unwrap();
+    let token = admin(&s);
+    clinician(&s, &token, "carla");
+    let id = s
+        .list_users(&token)
+        .unwrap()
+        .into_iter()
+        .find(|u| u.username == "carla")
+        .unwrap()
+        .id;
+    s.set_disabled(&token, id, true).unwrap();
+    assert_eq!(
+        s.sign_in("carla", "not her password").unwrap_err().message,
+        "Wrong username or password."
+    );
+    assert_eq!(
+        s.sign_in("carla", "clinician-pass-1").unwrap_err().kind,
+        ErrorKind::Locked
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn the_data_directory_and_every_file_in_it_are_private() {
+    use cardiorisk_app::private::mode;
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("data");
+    let s = Services::open(&dir).unwrap();
+    let token = admin(&s);
+    s.assess(&token, None, &inputs()).unwrap();
+    let backup = parent.path().join("backup.db");
+    s.backup(&token, &backup).unwrap();
+    let export = parent.path().join("audit.csv");
+    s.export_audit(&token, &AuditFilter::default(), &export)
+        .unwrap();
+    assert_eq!(mode(&dir).unwrap(), Some(0o700));
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    let names: Vec<String> = files
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for suffix in ["cardiorisk.db", "cardiorisk.db-wal", "cardiorisk.db-shm"] {
+        assert!(names.iter().any(|n| n == suffix), "{names:?}");
+    }
+    for f in files.iter().chain([&backup, &export]) {
+        assert_eq!(mode(f).unwrap(), Some(0o600), "{}", f.display());
+    }
+
+    // An install from before this change is tightened when opened.
+    drop(s);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for f in files.iter().filter(|f| f.exists()) {
+        std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    drop(Services::open(&dir).unwrap());
+    assert_eq!(mode(&dir).unwrap(), Some(0o700));
+    for f in files.iter().filter(|f| f.exists()) {
+        assert_eq!(mode(f).unwrap(), Some(0o600), "{}", f.display());
+    }
+}
+
+#[test]
+fn another_programs_database_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(DB_FILE);
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('theirs');")
+        .unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let err = Services::open(dir.path()).err().expect("refused");
+    assert!(
+        err.to_string().contains("is not a CardioRisk database"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), before, "nothing written");
+    assert!(!dir.path().join(format!("{DB_FILE}-wal")).exists());
+
+    // An empty file is fine: a new database.
+    let empty = tempfile::tempdir().unwrap();
+    std::fs::write(empty.path().join(DB_FILE), b"").unwrap();
+    drop(Services::open(empty.path()).unwrap());
+}
+
+#[test]
+fn restore_ends_every_session_forgets_keys_and_keeps_newer_audit_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Services::open(dir.path()).unwrap();
+    let token = admin(&s);
+    let other = clinician(&s, &token, "otto");
+    let backup = dir.path().join("backup.db");
+    s.backup(&token, &backup).unwrap();
+
+    // After the backup: a client that the backup does not have, used once (so its
+    // key is in the cache), and audit entries the restore would otherwise drop.
+    let created = s.create_client(&token, "late", "PREMIUM").unwrap();
+    assert!(s.authenticate_key(&created.api_key).unwrap().is_some());
+    s.assess(&other, None, &inputs()).unwrap();
+    let entries_before = count(dir.path(), "SELECT COUNT(*) FROM audit_log");
+
+    s.restore(&token, &backup).unwrap();
+    for t in [&token, &other] {
+        assert_eq!(
+            s.recent(t, 5).unwrap_err().kind,
+            ErrorKind::Unauthenticated,
+            "every session ends"
+        );
+    }
+    assert_eq!(
+        s.authenticate_key(&created.api_key).unwrap(),
+        None,
+        "a client absent from the backup no longer authenticates"
+    );
+    assert_eq!(count(dir.path(), "SELECT COUNT(*) FROM assessments"), 0);
+    let carried = count(
+        dir.path(),
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'assessment.created'",
+    );
+    assert_eq!(carried, 1, "the assessment's audit entry is kept");
+    assert!(
+        count(dir.path(), "SELECT COUNT(*) FROM audit_log") > entries_before,
+        "every entry kept, plus the restore's own"
+    );
+    let detail: String = Connection::open(dir.path().join(DB_FILE))
+        .unwrap()
+        .query_row(
+            "SELECT detail FROM audit_log WHERE action = 'database.restored'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(detail.contains("carried over"), "{detail}");
 }

@@ -5,7 +5,9 @@
 mod support;
 
 use cardiorisk_app::gateway::{self, limiter::Clock, GatewayHandle, RISK_PATH};
-use cardiorisk_app::service::Services;
+use cardiorisk_app::service::{Services, DB_FILE};
+use cardiorisk_contract::{ErrorKind, Measurements};
+use rusqlite::Connection;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -59,6 +61,10 @@ fn send(req: ureq::Request, body: Option<Value>) -> (u16, Value) {
 }
 
 impl Fixture {
+    fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     fn add_client(&self, name: &str, plan: &str) -> (i64, String) {
         let (status, body) = send(
             ureq::post(&format!("{}/internal/api/user", self.base))
@@ -356,4 +362,149 @@ fn the_in_app_switch_is_off_by_default_and_remembers_its_port() {
     assert!(ureq::get(&format!("http://127.0.0.1:{port}{RISK_PATH}"))
         .call()
         .is_err());
+}
+
+#[test]
+fn wrong_secrets_for_a_real_prefix_are_throttled_before_any_hash_and_valid_keys_still_pass() {
+    let f = fixture();
+    let (_, key) = f.add_client("target", "PREMIUM");
+    assert_eq!(
+        f.risk(Some(&key), LOW).0,
+        200,
+        "the valid key is now cached"
+    );
+    let prefix = &key[..13]; // "crk_" + 8 hex + "_"
+    let wrong = format!("{prefix}{}", "0".repeat(48));
+    for _ in 0..5 {
+        assert_eq!(f.risk(Some(&wrong), LOW).0, 403);
+    }
+    let (status, body, retry) = f.risk(Some(&wrong), LOW);
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["status"], "error");
+    assert!(retry.unwrap().parse::<u64>().unwrap() >= 1);
+    assert_eq!(
+        f.risk(Some(&key), LOW).0,
+        200,
+        "a valid client is not locked out"
+    );
+    // Tokens return with time (injected clock).
+    f.now.fetch_add(12_000, Ordering::SeqCst);
+    assert_eq!(f.risk(Some(&wrong), LOW).0, 403);
+}
+
+#[test]
+fn sign_ins_lock_alike_for_unknown_and_existing_names_and_423_is_logged_as_denied() {
+    let f = fixture();
+    let sign_in = |name: &str| {
+        send(
+            ureq::post(&format!("{}/internal/api/session", f.base)),
+            Some(json!({"username": name, "password": "not the password"})),
+        )
+    };
+    for attempt in 1..=6 {
+        let (known, known_body) = sign_in("admin");
+        let (unknown, unknown_body) = sign_in("nobody-here");
+        assert_eq!(known, unknown, "attempt {attempt}");
+        assert_eq!(known_body, unknown_body, "attempt {attempt}");
+        assert_eq!(
+            known,
+            if attempt < 5 { 401 } else { 423 },
+            "attempt {attempt}"
+        );
+    }
+    let conn = Connection::open(f.dir().join(DB_FILE)).unwrap();
+    let statuses: Vec<String> = conn
+        .prepare("SELECT status FROM audit_log WHERE detail LIKE '/internal/api/session 423%'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(statuses.len(), 4);
+    assert!(statuses.iter().all(|s| s == "denied"), "{statuses:?}");
+}
+
+#[test]
+fn a_model_output_that_is_not_a_probability_is_a_server_error_never_a_class() {
+    let f = fixture();
+    let (_, key) = f.add_client("c", "PREMIUM");
+    let admin = support::sign_in_admin(&f.services);
+    let model = support::bump_model();
+    cardiorisk_app::models::Registry::new(f.dir())
+        .store(&model)
+        .unwrap();
+    f.services.activate_model(&admin, &model.version).unwrap();
+    let (status, body, _) = f.risk(Some(&key), LOW);
+    assert_eq!(status, 200, "valid elsewhere: {body}");
+    let sliver = format!(
+        "colesterol=2.9&presion=1.7&glucosa={}&edad=90&sobrepeso=1&tabaquismo=1",
+        support::BUMP_GLUCOSA
+    );
+    let (status, body, _) = f.risk(Some(&key), &sliver);
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(body["status"], "error");
+    assert!(!body.to_string().contains("riesgo_cardiaco"), "{body}");
+    assert!(body["data"]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("not a probability"));
+    let conn = Connection::open(f.dir().join(DB_FILE)).unwrap();
+    let logged: String = conn
+        .query_row(
+            "SELECT status FROM audit_log WHERE detail LIKE '%riesgocardiaco 500%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(logged, "error");
+
+    // The app refuses to store such an assessment, and says so in the audit log.
+    let err = f
+        .services
+        .assess(
+            &admin,
+            None,
+            &Measurements::from_array([2.9, 1.7, support::BUMP_GLUCOSA, 90.0, 1.0, 1.0]),
+        )
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Internal);
+    let assessments: i64 = conn
+        .query_row("SELECT COUNT(*) FROM assessments", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(assessments, 0);
+    let refused: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'assessment.refused' AND status = 'error'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(refused, 1);
+}
+
+#[test]
+fn a_model_giving_nan_is_refused_at_activation_and_at_start_with_the_reason() {
+    let f = fixture();
+    let admin = support::sign_in_admin(&f.services);
+    let model = support::nan_model();
+    let registry = cardiorisk_app::models::Registry::new(f.dir());
+    registry.store(&model).unwrap();
+    let err = f
+        .services
+        .activate_model(&admin, &model.version)
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Invalid);
+    assert!(err.message.contains("not a probability"), "{}", err.message);
+    assert_ne!(f.services.model_status().version, model.version);
+
+    // Made active behind the app's back: the app starts on the built-in model and
+    // says why.
+    std::fs::write(f.dir().join("models/active"), &model.version).unwrap();
+    let reopened = Services::open(f.dir()).unwrap();
+    let status = reopened.model_status();
+    assert_eq!(status.source, "fallback");
+    assert!(
+        status.warning.unwrap().contains("not a probability"),
+        "the reason is on screen"
+    );
 }

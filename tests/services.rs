@@ -132,6 +132,8 @@ fn database_uses_wal_and_the_current_schema() {
 fn a_database_from_a_newer_app_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    conn.pragma_update(None, "application_id", cardiorisk_app::db::APPLICATION_ID)
+        .unwrap();
     conn.pragma_update(None, "user_version", 99).unwrap();
     drop(conn);
     let err = Services::open(dir.path()).err().expect("refused");

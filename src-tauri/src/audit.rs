@@ -1,13 +1,13 @@
-//! Typed events, the transactional outbox and the audit log.
+//! Typed events and the audit log.
 //!
-//! A service writes its domain rows and the event describing them in one
-//! transaction (`enqueue`). After commit the event is published on the bus; the
-//! audit consumer then moves outbox rows into `audit_log` (`drain`). `drain` is
-//! idempotent: `audit_log.event_id` is unique, so replaying after a crash between
-//! the copy and the delete adds nothing twice.
+//! A service writes its domain rows and the audit row describing them in one
+//! transaction (`enqueue`), so neither exists without the other and no entry waits
+//! for a consumer. After commit the event is published on the bus for live
+//! listeners. `drain` moves rows that an older version left in its outbox table
+//! into `audit_log` at start-up; it is idempotent (`audit_log.event_id` is unique).
 
 use cardiorisk_contract::{AuditEntry, AuditFilter, AuditPage};
-use rusqlite::{params, params_from_iter, Connection, Row, Transaction};
+use rusqlite::{params, params_from_iter, Connection, Row};
 use serde::{Deserialize, Serialize};
 use std::time::{Instant, SystemTime};
 
@@ -151,15 +151,12 @@ impl Event {
     }
 }
 
-/// Adds `event` to the outbox inside the caller's transaction.
-pub fn enqueue(tx: &Connection, event: &Event) -> rusqlite::Result<i64> {
-    let json = serde_json::to_string(event).expect("events serialise");
-    tx.prepare_cached("INSERT INTO outbox (event) VALUES (?1)")?
-        .execute([json])?;
-    Ok(tx.last_insert_rowid())
+/// Writes `event` to the audit log inside the caller's transaction.
+pub fn enqueue(tx: &Connection, event: &Event) -> rusqlite::Result<()> {
+    insert_entry(tx, None, event)
 }
 
-fn insert_entry(tx: &Transaction, event_id: Option<i64>, e: &Event) -> rusqlite::Result<()> {
+fn insert_entry(tx: &Connection, event_id: Option<i64>, e: &Event) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT OR IGNORE INTO audit_log
              (event_id, at, user_id, username, action, status, elapsed_ms, subject, detail)
@@ -189,7 +186,8 @@ pub fn append(conn: &mut Connection, events: &[Event]) -> rusqlite::Result<()> {
     tx.commit()
 }
 
-/// Moves every outbox row into the audit log; returns how many were moved.
+/// Moves every row an older version left in the outbox into the audit log; returns
+/// how many were moved.
 pub fn drain(conn: &mut Connection) -> rusqlite::Result<usize> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let pending: Vec<(i64, String)> = {
@@ -212,6 +210,52 @@ pub fn drain(conn: &mut Connection) -> rusqlite::Result<usize> {
     }
     tx.commit()?;
     Ok(pending.len())
+}
+
+/// Audit rows as stored, for carrying them from one database into another.
+pub struct StoredEntries(Vec<[rusqlite::types::Value; 8]>);
+
+impl StoredEntries {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+const ENTRY_COLUMNS: &str = "at, user_id, username, action, status, elapsed_ms, subject, detail";
+
+/// Entries written after `at` (every entry when `at` is `None`), oldest first.
+pub fn entries_after(conn: &Connection, at: Option<&str>) -> rusqlite::Result<StoredEntries> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM audit_log WHERE ?1 IS NULL OR at > ?1 ORDER BY at, id"
+    ))?;
+    let rows = stmt.query_map([at], |r| {
+        Ok(std::array::from_fn(|i| {
+            r.get::<_, rusqlite::types::Value>(i)
+                .unwrap_or(rusqlite::types::Value::Null)
+        }))
+    })?;
+    Ok(StoredEntries(rows.collect::<Result<_, _>>()?))
+}
+
+/// Appends carried entries inside the caller's transaction (new ids, same content).
+pub fn carry(tx: &Connection, entries: &StoredEntries) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare_cached(&format!(
+        "INSERT INTO audit_log ({ENTRY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+    ))?;
+    for row in &entries.0 {
+        stmt.execute(params_from_iter(row.iter()))?;
+    }
+    Ok(())
+}
+
+/// The time of the newest entry in the database at `path` (a backup), if any.
+pub fn newest_in(path: &std::path::Path) -> rusqlite::Result<Option<String>> {
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    conn.query_row("SELECT MAX(at) FROM audit_log", [], |r| r.get(0))
 }
 
 fn entry(row: &Row) -> rusqlite::Result<AuditEntry> {

@@ -236,8 +236,89 @@ impl Sessions {
         self.map().remove(token).map(|l| l.actor)
     }
 
+    /// Ends every session (a restored database may not have the same accounts).
+    pub fn end_all(&self) {
+        self.map().clear();
+    }
+
     /// Ends every session of a user (disabled, or password reset).
     pub fn end_user(&self, user_id: i64) {
         self.map().retain(|_, l| l.actor.user_id != user_id);
+    }
+}
+
+/// Failed sign-ins for names that have no account, counted in memory the way an
+/// account's are, so an unknown name locks after [`MAX_FAILED`] failures like a real
+/// one and the answers never tell them apart. Names are kept only as keyed SHA-256
+/// digests (the key lives in memory), so the audit log can show that one name was
+/// tried repeatedly without storing what was typed, which may be a password.
+pub struct UnknownNames {
+    key: [u8; 32],
+    failures: Mutex<HashMap<[u8; 32], Failures>>,
+}
+
+/// Failures so far, and until when the name is locked.
+type Failures = (i64, Option<Instant>);
+
+/// Unknown names remembered at most; past it, unlocked ones are forgotten first.
+const MAX_UNKNOWN_NAMES: usize = 10_000;
+
+impl Default for UnknownNames {
+    fn default() -> Self {
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).expect("the OS random source works");
+        UnknownNames {
+            key,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl UnknownNames {
+    fn digest(&self, name: &str) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(self.key);
+        h.update(name.trim().to_lowercase().as_bytes());
+        h.finalize().into()
+    }
+
+    /// A short tag for the audit log: the same name gives the same tag until the
+    /// app restarts; the name cannot be recovered from it.
+    pub fn tag(&self, name: &str) -> String {
+        self.digest(name)[..4]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Failures>> {
+        self.failures.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn is_locked(&self, name: &str) -> bool {
+        let now = Instant::now();
+        matches!(self.map().get(&self.digest(name)), Some((_, Some(until))) if *until > now)
+    }
+
+    /// Counts a failure; returns whether the name is now locked.
+    pub fn failed(&self, name: &str) -> bool {
+        let digest = self.digest(name);
+        let now = Instant::now();
+        let mut map = self.map();
+        if map.len() >= MAX_UNKNOWN_NAMES && !map.contains_key(&digest) {
+            map.retain(|_, (_, until)| until.is_some_and(|u| u > now));
+            if map.len() >= MAX_UNKNOWN_NAMES {
+                map.clear();
+            }
+        }
+        let entry = map.entry(digest).or_insert((0, None));
+        entry.0 += 1;
+        if entry.0 >= MAX_FAILED {
+            entry.1 = Some(now + Duration::from_secs(LOCK_MINUTES as u64 * 60));
+            true
+        } else {
+            false
+        }
     }
 }

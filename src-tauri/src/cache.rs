@@ -82,13 +82,14 @@ impl PredictionCache {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The cached prediction of model `version`, or `compute`'s (then cached).
-    pub fn get_or(
+    /// The cached prediction of model `version`, or `compute`'s (then cached; an
+    /// error is passed on and never cached).
+    pub fn get_or<E>(
         &self,
         m: &Measurements,
         version: &str,
-        compute: impl FnOnce() -> Prediction,
-    ) -> (Prediction, bool) {
+        compute: impl FnOnce() -> Result<Prediction, E>,
+    ) -> Result<(Prediction, bool), E> {
         let k = key(m);
         {
             let inner = self.inner();
@@ -97,12 +98,12 @@ impl PredictionCache {
                     let hit = *e;
                     drop(inner);
                     self.hits.fetch_add(1, Ordering::Relaxed);
-                    return (hit.prediction(version), true);
+                    return Ok((hit.prediction(version), true));
                 }
             }
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
-        let p = compute();
+        let p = compute()?;
         if let Some(entry) = Entry::of(&p) {
             let mut inner = self.inner();
             if inner.version != p.model_version {
@@ -114,7 +115,7 @@ impl PredictionCache {
             }
             inner.map.insert(k, entry);
         }
-        (p, false)
+        Ok((p, false))
     }
 
     pub fn clear(&self) {
@@ -157,13 +158,19 @@ mod tests {
     fn a_hit_returns_exactly_what_was_computed_for_that_model() {
         let cache = PredictionCache::default();
         let m = Measurements::from_array([2.4, 1.6, 0.9, 45.0, 0.0, 1.0]);
-        let (first, cached) = cache.get_or(&m, "v1", || prediction("v1", 0.93));
+        let (first, cached) = cache
+            .get_or(&m, "v1", || Ok::<_, ()>(prediction("v1", 0.93)))
+            .unwrap();
         assert!(!cached);
-        let (again, cached) = cache.get_or(&m, "v1", || unreachable!("served from the cache"));
+        let (again, cached) = cache
+            .get_or::<()>(&m, "v1", || unreachable!("served from the cache"))
+            .unwrap();
         assert!(cached);
         assert_eq!(again, first);
         // Another model version never sees v1's answer, and replaces it.
-        let (other, cached) = cache.get_or(&m, "v2", || prediction("v2", 0.4));
+        let (other, cached) = cache
+            .get_or(&m, "v2", || Ok::<_, ()>(prediction("v2", 0.4)))
+            .unwrap();
         assert!(!cached);
         assert_eq!(other.model_version, "v2");
         let stats = cache.stats();

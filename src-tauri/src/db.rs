@@ -1,5 +1,6 @@
 //! SQLite storage: opening with the pragmas the app relies on, and versioned migrations.
 
+use crate::private;
 use rusqlite::Connection;
 use std::path::Path;
 
@@ -94,6 +95,9 @@ const MIGRATIONS: &[&str] = &[
     );",
 ];
 
+/// How long a write waits for another connection's lock before failing.
+pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// `PRAGMA application_id` of every CardioRisk database ("CRK1").
 pub const APPLICATION_ID: i64 = 0x4352_4B31;
 
@@ -110,23 +114,31 @@ pub enum DbError {
         "the database was written by a newer CardioRisk (schema {found}, this app knows {known})"
     )]
     TooNew { found: i64, known: i64 },
-    #[error("{0} is not a CardioRisk database")]
+    #[error("{0} is not a CardioRisk database (it belongs to another program, or is not a database); it was left unchanged")]
     NotOurs(String),
 }
 
 /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+/// The directory is made private to its owner (0700) and the database with its WAL
+/// and shared-memory files 0600 (SQLite gives those the database file's mode).
+/// A file that belongs to another application is refused before anything is written.
 /// Every write transaction in the app begins IMMEDIATE: a deferred one that reads and
 /// then writes can fail at once with "database is locked" when another connection
 /// wrote in between, without waiting on the busy timeout.
 pub fn open(path: &Path) -> Result<Connection, DbError> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|source| DbError::Dir {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        private::create_dir(dir).map_err(|source| DbError::Dir {
             path: dir.display().to_string(),
             source,
         })?;
     }
+    private::prepare_database(path).map_err(|source| DbError::Dir {
+        path: path.display().to_string(),
+        source,
+    })?;
     let mut conn = Connection::open(path)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    refuse_foreign(&conn, path)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // FULL: a committed assessment survives a power cut, not only a crash.
     conn.pragma_update(None, "synchronous", "FULL")?;
@@ -135,6 +147,25 @@ pub fn open(path: &Path) -> Result<Connection, DbError> {
     conn.pragma_update(None, "wal_autocheckpoint", 4000)?;
     migrate(&mut conn)?;
     Ok(conn)
+}
+
+/// Accepts a CardioRisk database or an empty file; anything else is another
+/// program's data and is left untouched.
+fn refuse_foreign(conn: &Connection, path: &Path) -> Result<(), DbError> {
+    let not_ours = || DbError::NotOurs(path.display().to_string());
+    let app: i64 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(|_| not_ours())?;
+    if app == APPLICATION_ID {
+        return Ok(());
+    }
+    let objects: i64 = conn
+        .query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0))
+        .map_err(|_| not_ours())?;
+    if app != 0 || objects > 0 || schema_version(conn)? != 0 {
+        return Err(not_ours());
+    }
+    Ok(())
 }
 
 pub fn schema_version(conn: &Connection) -> rusqlite::Result<i64> {

@@ -8,9 +8,11 @@ pub mod db;
 pub mod gateway;
 pub mod models;
 pub mod patients;
+pub mod private;
 pub mod report;
 pub mod service;
 mod shell;
+pub mod signals;
 pub mod training;
 
 pub use shell::run;

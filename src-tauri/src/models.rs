@@ -56,7 +56,9 @@ impl Registry {
 
     /// Stores a model (atomically) without activating it.
     pub fn store(&self, model: &ModelPayload) -> Result<(), RegistryError> {
-        model.write_atomic(&self.file(&model.version)?)?;
+        let file = self.file(&model.version)?;
+        crate::private::create_dir(&self.dir)?;
+        model.write_atomic(&file)?;
         Ok(())
     }
 

@@ -48,6 +48,7 @@ pub struct Services {
     pub(crate) registry: Registry,
     pub(crate) training: Mutex<Training>,
     sessions: Sessions,
+    unknown_names: auth::UnknownNames,
     cache: PredictionCache,
     keys: KeyCache,
     assess_queue: Mutex<Vec<PendingAssessment>>,
@@ -66,7 +67,7 @@ fn unique_violation(e: &rusqlite::Error) -> bool {
 impl Services {
     /// Opens the database in `data_dir`, loads the active model (the embedded one
     /// when none was activated or the activated one cannot be loaded) and replays
-    /// any event left in the outbox by a crash.
+    /// any event an older version left in its outbox.
     pub fn open(data_dir: &Path) -> Result<Self, db::DbError> {
         Self::open_with(data_dir, IDLE_TIMEOUT)
     }
@@ -85,6 +86,7 @@ impl Services {
             registry,
             training: Mutex::new(Training::default()),
             sessions: Sessions::new(idle),
+            unknown_names: auth::UnknownNames::default(),
             cache: PredictionCache::default(),
             keys: KeyCache::default(),
             assess_queue: Mutex::new(Vec::new()),
@@ -114,7 +116,7 @@ impl Services {
         self.db.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Moves committed events from the outbox to the audit log (idempotent).
+    /// Moves events an older version left in its outbox to the audit log (idempotent).
     pub fn drain_outbox(&self) -> Result<usize, CommandError> {
         audit::drain(&mut self.conn()).map_err(internal)
     }
@@ -254,18 +256,14 @@ impl Services {
         Ok(self.session_for(info))
     }
 
+    /// Signs in. Unknown and existing names are answered alike (same work, same
+    /// messages, both lock after five failures); what was typed as a name is never
+    /// stored, since it may be a password typed into the wrong box.
     pub fn sign_in(&self, username: &str, password: &str) -> Result<SessionInfo, CommandError> {
         let started = Instant::now();
-        let wrong = || CommandError::new(ErrorKind::Unauthenticated, "Wrong username or password.");
         let account = auth::find_by_name(&self.conn(), username.trim()).map_err(internal)?;
         let Some(account) = account else {
-            // Same work as a real check, so timing does not reveal which names exist.
-            auth::verify_password(password, auth::dummy_hash());
-            self.record(
-                Event::new(Action::SignInFailed, Status::Denied, started)
-                    .detail(format!("unknown user {:?}", username.trim())),
-            );
-            return Err(wrong());
+            return Err(self.unknown_name_failed(username, password, started));
         };
         let info = account.info.clone();
         if auth::is_locked(&self.conn(), &account).map_err(internal)? {
@@ -274,20 +272,7 @@ impl Services {
                     .by(info.id, &info.username)
                     .detail("account locked"),
             );
-            return Err(CommandError::new(ErrorKind::Locked, format!(
-                "This account is locked after {} failed sign-ins. Try again in {} minutes or ask an administrator to reset the password.",
-                auth::MAX_FAILED, auth::LOCK_MINUTES)));
-        }
-        if info.disabled {
-            self.record(
-                Event::new(Action::SignInFailed, Status::Denied, started)
-                    .by(info.id, &info.username)
-                    .detail("account disabled"),
-            );
-            return Err(CommandError::new(
-                ErrorKind::Locked,
-                "This account is disabled. Ask an administrator.",
-            ));
+            return Err(locked_error());
         }
         if !auth::verify_password(password, &account.password_hash) {
             let locked = self.commit(
@@ -304,16 +289,23 @@ impl Services {
                 |tx| auth::record_failure(tx, info.id).map_err(internal),
             )?;
             return Err(if locked {
-                CommandError::new(
-                    ErrorKind::Locked,
-                    format!(
-                        "Too many failed sign-ins: this account is locked for {} minutes.",
-                        auth::LOCK_MINUTES
-                    ),
-                )
+                now_locked_error()
             } else {
-                wrong()
+                wrong_credentials()
             });
+        }
+        // Only after the password is right: a disabled account must not reveal itself
+        // to someone guessing names.
+        if info.disabled {
+            self.record(
+                Event::new(Action::SignInFailed, Status::Denied, started)
+                    .by(info.id, &info.username)
+                    .detail("account disabled"),
+            );
+            return Err(CommandError::new(
+                ErrorKind::Locked,
+                "This account is disabled. Ask an administrator.",
+            ));
         }
         self.commit(
             |_| {
@@ -322,6 +314,39 @@ impl Services {
             |tx| auth::record_success(tx, info.id).map_err(internal),
         )?;
         Ok(self.session_for(info))
+    }
+
+    /// A sign-in for a name with no account, answered exactly like a real account's.
+    fn unknown_name_failed(
+        &self,
+        username: &str,
+        password: &str,
+        started: Instant,
+    ) -> CommandError {
+        let who = format!("unknown user #{}", self.unknown_names.tag(username));
+        if self.unknown_names.is_locked(username) {
+            self.record(
+                Event::new(Action::SignInFailed, Status::Denied, started)
+                    .detail(format!("{who}: account locked")),
+            );
+            return locked_error();
+        }
+        // Same work as a real check, so timing does not reveal which names exist.
+        auth::verify_password(password, auth::dummy_hash());
+        let locked = self.unknown_names.failed(username);
+        let action = if locked {
+            Action::AccountLocked
+        } else {
+            Action::SignInFailed
+        };
+        self.record(
+            Event::new(action, Status::Denied, started).detail(format!("{who}: wrong password")),
+        );
+        if locked {
+            now_locked_error()
+        } else {
+            wrong_credentials()
+        }
     }
 
     pub fn sign_out(&self, token: &str) -> Result<(), CommandError> {
@@ -552,7 +577,17 @@ impl Services {
             );
             return Err(e.into());
         }
-        let (prediction, _) = self.score(inputs);
+        let prediction = match self.score(inputs) {
+            Ok((p, _)) => p,
+            Err(e) => {
+                self.record(
+                    Event::new(Action::AssessmentRefused, Status::Error, started)
+                        .by(actor.user_id, &actor.username)
+                        .detail(e.message.clone()),
+                );
+                return Err(e);
+            }
+        };
         let assessment_id = self.store_assessment(PendingAssessment {
             inputs: *inputs,
             prediction: prediction.clone(),
@@ -600,7 +635,7 @@ impl Services {
     pub fn what_if(&self, token: &str, inputs: &Measurements) -> Result<Prediction, CommandError> {
         self.authorize(token, Need::AnyUser, Action::AssessmentCreated)?;
         inputs.validate()?;
-        Ok(self.score(inputs).0)
+        Ok(self.score(inputs)?.0)
     }
 
     pub fn recent(&self, token: &str, limit: u32) -> Result<Vec<AssessmentRecord>, CommandError> {
@@ -695,6 +730,9 @@ impl Services {
         let started = Instant::now();
         let actor = self.authorize(token, Need::Admin, Action::DatabaseBackup)?;
         let tmp = path.with_extension("partial");
+        // Created empty and private first: SQLite then writes into it, keeping the mode.
+        cardiorisk_model::artefact::create_private(&tmp)
+            .map_err(|e| CommandError::internal(format!("cannot write {}: {e}", tmp.display())))?;
         {
             let conn = self.conn();
             conn.backup(
@@ -715,13 +753,18 @@ impl Services {
     }
 
     /// Replaces the live database with the backup at `path`, after checking that it
-    /// is a sound CardioRisk database this app can read. Every session ends.
+    /// is a sound CardioRisk database this app can read. Audit entries newer than the
+    /// backup's newest are carried into the restored database, so the trail loses
+    /// nothing. Then every session ends (the restored accounts may differ), every
+    /// cache built from database content is emptied and the active model reloaded.
     pub fn restore(&self, token: &str, path: &Path) -> Result<(), CommandError> {
         let started = Instant::now();
         let actor = self.authorize(token, Need::Admin, Action::DatabaseRestored)?;
         db::check_backup(path).map_err(|e| CommandError::invalid(e.to_string()))?;
-        {
+        let newest = audit::newest_in(path).map_err(internal)?;
+        let event = {
             let mut conn = self.conn();
+            let carried = audit::entries_after(&conn, newest.as_deref()).map_err(internal)?;
             conn.restore(
                 rusqlite::MAIN_DB,
                 path,
@@ -729,30 +772,56 @@ impl Services {
             )
             .map_err(|e| CommandError::internal(format!("restore failed: {e}")))?;
             db::migrate(&mut conn).map_err(|e| CommandError::internal(e.to_string()))?;
-        }
-        self.cache.clear();
-        self.record(
-            Event::new(Action::DatabaseRestored, Status::Ok, started)
+            let event = Event::new(Action::DatabaseRestored, Status::Ok, started)
                 .by(actor.user_id, &actor.username)
-                .detail(path.display().to_string()),
-        );
-        self.sessions.end_user(actor.user_id);
+                .detail(format!(
+                    "{}; {} audit entr{} newer than the backup carried over; every session ended",
+                    path.display(),
+                    carried.len(),
+                    if carried.len() == 1 { "y" } else { "ies" }
+                ));
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(internal)?;
+            audit::carry(&tx, &carried).map_err(internal)?;
+            audit::enqueue(&tx, &event).map_err(internal)?;
+            tx.commit().map_err(internal)?;
+            event
+        };
+        let _ = self.bus.send(event);
+        self.sessions.end_all();
+        self.keys.clear();
+        let (predictor, source) = self.registry.active();
+        self.swap_model(ActiveModel { predictor, source });
         Ok(())
     }
 
     // ---- REST gateway ----
+
+    /// The client of an API key that verified before, without hashing.
+    pub fn cached_key(&self, key: &str) -> Option<ClientAuth> {
+        self.keys.cached(key)
+    }
 
     /// The client an API key belongs to; `None` for a malformed or unknown key.
     pub fn authenticate_key(&self, key: &str) -> Result<Option<ClientAuth>, CommandError> {
         self.keys.authenticate(&self.db, key).map_err(internal)
     }
 
-    /// Scores validated inputs through the prediction cache; `true` when cached.
-    pub fn score(&self, inputs: &Measurements) -> (Prediction, bool) {
+    /// Scores validated inputs through the prediction cache; `true` when cached. A
+    /// model output that is not a probability is an `Internal` error, never a class.
+    pub fn score(&self, inputs: &Measurements) -> Result<(Prediction, bool), CommandError> {
         let model = self.model();
-        self.cache.get_or(inputs, model.predictor.version(), || {
-            model.predictor.predict(inputs)
-        })
+        self.cache
+            .get_or(inputs, model.predictor.version(), || {
+                model.predictor.predict(inputs)
+            })
+            .map_err(|e| {
+                CommandError::internal(format!(
+                    "model {} could not score this patient: {e}. Nothing was saved; ask an administrator to roll back to another model.",
+                    model.predictor.version()
+                ))
+            })
     }
 
     pub fn list_clients(&self, token: &str) -> Result<Vec<ApiClient>, CommandError> {
@@ -945,9 +1014,14 @@ impl Services {
     }
 
     /// Writes many events that change nothing else (the gateway's request log)
-    /// straight into the audit log, in one transaction.
-    pub fn record_batch(&self, events: &[Event]) -> Result<(), CommandError> {
-        audit::append(&mut self.conn(), events).map_err(internal)
+    /// straight into the audit log, in one transaction, waiting at most `busy` for
+    /// another connection's lock.
+    pub fn record_batch(&self, events: &[Event], busy: Duration) -> Result<(), CommandError> {
+        let mut conn = self.conn();
+        let _ = conn.busy_timeout(busy);
+        let result = audit::append(&mut conn, events);
+        let _ = conn.busy_timeout(db::BUSY_TIMEOUT);
+        result.map_err(internal)
     }
 
     pub fn model_status(&self) -> ModelStatus {
@@ -1056,6 +1130,31 @@ fn write_assessments(conn: &mut Connection, batch: Vec<PendingAssessment>) -> Ve
         }
     }
     events
+}
+
+fn wrong_credentials() -> CommandError {
+    CommandError::new(ErrorKind::Unauthenticated, "Wrong username or password.")
+}
+
+fn locked_error() -> CommandError {
+    CommandError::new(
+        ErrorKind::Locked,
+        format!(
+            "This account is locked after {} failed sign-ins. Try again in {} minutes or ask an administrator to reset the password.",
+            auth::MAX_FAILED,
+            auth::LOCK_MINUTES
+        ),
+    )
+}
+
+fn now_locked_error() -> CommandError {
+    CommandError::new(
+        ErrorKind::Locked,
+        format!(
+            "Too many failed sign-ins: this account is locked for {} minutes.",
+            auth::LOCK_MINUTES
+        ),
+    )
 }
 
 fn check_limit(limit: u32) -> Result<(), CommandError> {

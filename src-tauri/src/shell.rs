@@ -1,5 +1,5 @@
 //! The Tauri shell: window, state and the IPC commands, each a thin wrapper over
-//! [`Services`]. Also starts the bus consumers: the audit writer and the UI notifier.
+//! [`Services`]. Also starts the UI notifier, a bus subscriber.
 
 use crate::gateway::Control;
 use crate::service::{Services, DATA_DIR_ENV};
@@ -254,12 +254,19 @@ async fn backup(app: tauri::AppHandle, s: State<'_>, token: String) -> Reply<Opt
 }
 
 #[tauri::command(rename_all = "snake_case")]
-async fn restore(app: tauri::AppHandle, s: State<'_>, token: String) -> Reply<Option<String>> {
+async fn restore(
+    app: tauri::AppHandle,
+    s: State<'_>,
+    gateway: tauri::State<'_, Control>,
+    token: String,
+) -> Reply<Option<String>> {
     s.require_admin(&token)?;
     let Some(path) = pick(&app, Pick::Open { filter: DATABASE }).await else {
         return Ok(None);
     };
     s.restore(&token, &path)?;
+    // The restored database has its own gateway setting (and clients).
+    gateway.reload();
     Ok(Some(path.display().to_string()))
 }
 
@@ -377,27 +384,22 @@ fn data_dir(app: &tauri::App) -> Result<PathBuf, Box<dyn std::error::Error>> {
     }
 }
 
-/// The audit consumer: every published event triggers a drain of the outbox into
-/// the audit log, then the UI is told (Tauri event "audit").
-fn start_audit_consumer(services: Arc<Services>, app: tauri::AppHandle) {
+/// Tells the UI about each committed event (Tauri event "audit"); the audit row
+/// itself committed with the change.
+fn start_ui_notifier(services: &Services, app: tauri::AppHandle) {
     let mut events = services.subscribe();
     std::thread::Builder::new()
-        .name("cardiorisk-audit".into())
+        .name("cardiorisk-notifier".into())
         .spawn(move || loop {
             match events.blocking_recv() {
                 Ok(event) => {
-                    if let Err(e) = services.drain_outbox() {
-                        eprintln!("audit: {e}");
-                    }
                     let _ = app.emit("audit", &event.action);
                 }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    let _ = services.drain_outbox();
-                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
             }
         })
-        .expect("spawn the audit consumer");
+        .expect("spawn the UI notifier");
 }
 
 pub fn run() {
@@ -407,11 +409,13 @@ pub fn run() {
             let dir = data_dir(app)?;
             let services = Arc::new(Services::open_with(&dir, idle_timeout())?);
             app.manage(DataDir(dir));
-            start_audit_consumer(Arc::clone(&services), app.handle().clone());
+            start_ui_notifier(&services, app.handle().clone());
             let gateway = Control::new(Arc::clone(&services));
             gateway.restore();
             app.manage(gateway);
             app.manage(services);
+            let handle = app.handle().clone();
+            crate::signals::on_stop_signal(move || handle.exit(0));
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -453,6 +457,15 @@ pub fn run() {
             cancel_training,
             activate_model,
         ])
-        .run(tauri::generate_context!())
-        .expect("CardioRisk failed to start");
+        .build(tauri::generate_context!())
+        .expect("CardioRisk failed to start")
+        .run(|app, event| {
+            // Window closed, or SIGTERM/SIGINT: requests in flight on the gateway
+            // finish with their log entries before the process ends.
+            if let tauri::RunEvent::Exit = event {
+                if let Some(gateway) = app.try_state::<Control>() {
+                    gateway.stop();
+                }
+            }
+        });
 }

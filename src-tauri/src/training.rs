@@ -101,6 +101,9 @@ fn registry_error(e: RegistryError) -> CommandError {
             ErrorKind::NotFound,
             format!("No stored model has version {v}."),
         ),
+        RegistryError::Model(e) => CommandError::invalid(format!(
+            "This model cannot be used, so it was not activated: {e}"
+        )),
         other => CommandError::internal(other.to_string()),
     }
 }
@@ -289,9 +292,21 @@ impl Services {
                 source: ModelSource::Embedded,
             }
         } else {
-            ActiveModel {
-                predictor: self.registry.activate(version).map_err(registry_error)?,
-                source: ModelSource::Registry,
+            match self.registry.activate(version) {
+                Ok(predictor) => ActiveModel {
+                    predictor,
+                    source: ModelSource::Registry,
+                },
+                Err(e) => {
+                    let refused = registry_error(e);
+                    self.record(
+                        Event::new(Action::ModelActivated, Status::Invalid, started)
+                            .by(actor.user_id, &actor.username)
+                            .about(format!("model:{version}"))
+                            .detail(format!("refused: {}", refused.message)),
+                    );
+                    return Err(refused);
+                }
             }
         };
         let after = model.predictor.version().to_string();

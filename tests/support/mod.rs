@@ -94,3 +94,65 @@ pub fn sign_in_admin(services: &cardiorisk_app::service::Services) -> String {
         .expect("admin signs in")
         .token
 }
+
+/// A model with finite weights whose output is NaN for every patient: refused at
+/// load and at activation.
+pub fn nan_model() -> cardiorisk_model::ModelPayload {
+    let mut payload =
+        cardiorisk_model::ModelPayload::from_bytes(cardiorisk_model::predictor::EMBEDDED_MODEL)
+            .unwrap();
+    let last = payload.layers.len() - 1;
+    for (i, layer) in payload.layers.iter_mut().enumerate() {
+        if i < last {
+            layer.weight.iter_mut().for_each(|w| *w = 0.0);
+            layer.bias.iter_mut().for_each(|b| *b = 1e30);
+        } else {
+            for (j, w) in layer.weight.iter_mut().enumerate() {
+                *w = if j % 2 == 0 { 1e30 } else { -1e30 };
+            }
+        }
+    }
+    payload.version = "nan-everywhere".into();
+    payload
+}
+
+/// Glucose at which [`bump_model`] gives NaN.
+pub const BUMP_GLUCOSA: f64 = 1.235;
+
+/// A model that passes the load-time probes (it answers 0.5 almost everywhere) but
+/// gives NaN in a sliver around glucosa = [`BUMP_GLUCOSA`]: the case only a check at
+/// prediction time catches. Layer 1 gives |x| of the (shifted) glucose, layer 2 a
+/// huge bump where |x| < 1e-7, and the output adds it with weights +3e38 and -3e38.
+pub fn bump_model() -> cardiorisk_model::ModelPayload {
+    let mut payload =
+        cardiorisk_model::ModelPayload::from_bytes(cardiorisk_model::predictor::EMBEDDED_MODEL)
+            .unwrap();
+    payload.scaler.mean = vec![0.0, 0.0, BUMP_GLUCOSA as f32, 0.0, 0.0, 0.0];
+    payload.scaler.std = vec![1.0; 6];
+    let k = 1e15f32;
+    let mut first = vec![0.0f32; 6 * 2];
+    first[2 * 2] = 1.0; // glucosa -> unit 0
+    first[2 * 2 + 1] = -1.0; // -glucosa -> unit 1
+    payload.layers = vec![
+        cardiorisk_model::net::LayerWeights {
+            d_in: 6,
+            d_out: 2,
+            weight: first,
+            bias: vec![0.0, 0.0],
+        },
+        cardiorisk_model::net::LayerWeights {
+            d_in: 2,
+            d_out: 2,
+            weight: vec![-k, -k, -k, -k],
+            bias: vec![k * 1e-7, k * 1e-7],
+        },
+        cardiorisk_model::net::LayerWeights {
+            d_in: 2,
+            d_out: 1,
+            weight: vec![3e38, -3e38],
+            bias: vec![0.0],
+        },
+    ];
+    payload.version = "nan-in-a-sliver".into();
+    payload
+}

@@ -126,6 +126,9 @@ enum Command {
     },
 }
 
+/// About 400 MB of CSV; generated in memory.
+const MAX_SYNTH_ROWS: usize = 10_000_000;
+
 #[derive(Clone, Copy, ValueEnum)]
 enum SpanArg {
     /// The original file's observed ranges.
@@ -238,6 +241,12 @@ fn run(cli: Cli) -> Result<(), String> {
             let loaded =
                 read_labelled_file(&data, InvalidRows::Refuse).map_err(|e| e.to_string())?;
             let probabilities = predictor.probabilities(&loaded.data.x);
+            if let Some(p) = probabilities
+                .iter()
+                .find(|p| !cardiorisk_model::predictor::is_probability(**p as f64))
+            {
+                return Err(format!("the model gave {p} for a row: not a probability"));
+            }
             let m = evaluate(
                 &probabilities,
                 &loaded.data.y,
@@ -279,7 +288,7 @@ fn run(cli: Cli) -> Result<(), String> {
             })
             .map_err(|e| format!("invalid input: {e}"))?;
             let predictor = load_model(&model)?;
-            let prediction = predictor.predict(&inputs);
+            let prediction = predictor.predict(&inputs).map_err(|e| e.to_string())?;
             println!(
                 "{}",
                 serde_json::to_string(&prediction).expect("serialises")
@@ -288,19 +297,31 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Batch { data, out, model } => {
             let predictor = load_model(&model)?;
-            let input =
-                std::fs::read(&data).map_err(|e| format!("cannot read {}: {e}", data.display()))?;
-            let (bytes, summary) = cardiorisk_model::batch::score_csv(&input, &predictor)
-                .map_err(|e| e.to_string())?;
-            cardiorisk_model::artefact::write_atomic(&out, &bytes)
-                .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+            let input = cardiorisk_model::data::open_csv(&data, None).map_err(|e| e.to_string())?;
+            let input = std::io::BufReader::with_capacity(1 << 16, input);
+            let summary = cardiorisk_model::artefact::write_atomic_with(&out, |w| {
+                cardiorisk_model::batch::score_csv(input, w, &predictor)
+            })
+            .map_err(|e| {
+                format!(
+                    "batch scoring stopped, {} left unchanged: {e}",
+                    out.display()
+                )
+            })?;
             eprintln!(
-                "{} row(s): {} scored, {} invalid (see the error column); written to {}",
+                "{} row(s): {} scored, {} invalid, {} without a probability from the model (see the error column); written to {}",
                 summary.rows,
                 summary.scored,
                 summary.invalid,
+                summary.failed,
                 out.display()
             );
+            if summary.failed > 0 {
+                return Err(format!(
+                    "the model gave no probability for {} row(s)",
+                    summary.failed
+                ));
+            }
             Ok(())
         }
         Command::Serve { port, data_dir } => {
@@ -311,14 +332,22 @@ fn run(cli: Cli) -> Result<(), String> {
                 );
             }
             let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-            let server = cardiorisk_app::gateway::start(
+            let mut server = cardiorisk_app::gateway::start(
                 services,
                 addr,
                 cardiorisk_app::gateway::limiter::system_clock(),
             )
             .map_err(|e| e.to_string())?;
+            let stop = server.stopper();
+            cardiorisk_app::signals::on_stop_signal(move || {
+                eprintln!("stopping: finishing requests in flight");
+                if let Some(stop) = stop {
+                    let _ = stop.send(());
+                }
+            });
             eprintln!("CardioRisk gateway listening on http://{}", server.addr);
             server.wait();
+            eprintln!("CardioRisk gateway stopped; every answered request is in the log");
             Ok(())
         }
         Command::Setup {
@@ -346,7 +375,6 @@ fn run(cli: Cli) -> Result<(), String> {
             services
                 .set_plan(&session.token, &name, per_minute)
                 .map_err(|e| e.to_string())?;
-            services.drain_outbox().map_err(|e| e.to_string())?;
             eprintln!("plan {name}: {per_minute} requests per minute");
             Ok(())
         }
@@ -356,6 +384,9 @@ fn run(cli: Cli) -> Result<(), String> {
             span,
             out,
         } => {
+            if rows == 0 || rows > MAX_SYNTH_ROWS {
+                return Err(format!("--rows must be from 1 to {MAX_SYNTH_ROWS}"));
+            }
             let span = match span {
                 SpanArg::File => Span::File,
                 SpanArg::Valid => Span::Valid,

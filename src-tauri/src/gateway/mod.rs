@@ -1,34 +1,53 @@
 //! The local REST gateway: the original system's external contract on 127.0.0.1,
 //! with API keys, per-plan rate limits, the prediction cache and a log entry for
-//! every request. Off by default; `cardiorisk serve` runs it without the window.
+//! every request, committed before the answer leaves (`log.rs`). Off by default;
+//! `cardiorisk serve` runs it without the window.
 
 pub mod clients;
 pub mod limiter;
+pub mod log;
+mod server;
+pub mod throttle;
 
 use crate::audit::{Action, Event, Status};
 use crate::service::Services;
-use axum::extract::{DefaultBodyLimit, RawQuery, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use cardiorisk_contract::{AuditFilter, CommandError, ErrorKind, Measurements};
 use limiter::{Clock, RateLimiter};
+use log::RequestLog;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use throttle::Throttle;
+
+pub use server::{HEADER_READ_TIMEOUT, MAX_CONNECTIONS};
 
 pub const RISK_PATH: &str = "/external/api/riesgocardiaco";
+
+/// Wrong secrets for one key prefix: 5 at once, then one every 12 s.
+const PREFIX_FAILURES: (u32, u64) = (5, 12_000);
+/// Failed key checks and sign-ins from one address: 20 at once, then one a second.
+const ADDRESS_FAILURES: (u32, u64) = (20, 1_000);
+/// argon2 computations at once (each takes one core for tens of milliseconds).
+const HASHING_AT_ONCE: usize = 1;
+/// How long a request waits for its turn to hash before it is answered 503.
+const HASHING_WAIT: Duration = Duration::from_secs(5);
+/// A last resort for clients too slow to send their request; every handler answers
+/// well within it (its waits are bounded above), so it never cuts a logged request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 struct Gateway {
     services: Arc<Services>,
     limiter: RateLimiter,
-    log: mpsc::Sender<Event>,
-    sent: AtomicU64,
-    written: Arc<AtomicU64>,
+    log: RequestLog,
+    by_prefix: Throttle,
+    by_address: Throttle,
+    hashing: tokio::sync::Semaphore,
 }
 
 fn reply(status: StatusCode, body: Value) -> Response {
@@ -54,6 +73,46 @@ fn command_error(e: CommandError) -> Response {
     )
 }
 
+/// The original system's error envelope, with the wait in `Retry-After`.
+fn retry_later(status: StatusCode, message: &str, detail: String, wait_secs: u64) -> Response {
+    let mut r = reply(
+        status,
+        json!({"status": "error", "data": {"message": message, "detail": detail, "retry_after": wait_secs}}),
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(wait_secs));
+    r
+}
+
+/// The answer when the request log cannot be written: the request did not happen.
+fn log_unavailable() -> Response {
+    retry_later(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Servicio no disponible temporalmente",
+        "the request log cannot be written (disk full or database busy); nothing was done, try again"
+            .into(),
+        5,
+    )
+}
+
+fn busy() -> Response {
+    retry_later(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Servicio ocupado",
+        "too many key checks and sign-ins at once; try again".into(),
+        1,
+    )
+}
+
+fn too_many_failures(wait: u64) -> Response {
+    retry_later(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Demasiados intentos fallidos",
+        format!("too many failed attempts; retry in {wait} s"),
+        wait,
+    )
+}
+
 fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
     form_urlencoded::parse(raw.unwrap_or("").as_bytes())
         .into_owned()
@@ -67,51 +126,132 @@ fn first<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// A client's `X-Request-Id`, kept in the log line when it is a plain token
+/// (letters, digits, `-`, `_`, `.`; at most 64), so a client can match its own
+/// requests with the log.
+fn request_id(headers: &HeaderMap) -> Option<String> {
+    let id = headers.get("x-request-id")?.to_str().ok()?;
+    (!id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    .then(|| id.to_string())
+}
+
+fn outcome(status: StatusCode) -> Status {
+    match status.as_u16() {
+        200..=299 => Status::Ok,
+        400 => Status::Invalid,
+        401 | 403 | 423 | 429 => Status::Denied,
+        _ => Status::Error,
+    }
+}
+
+/// What a handler answered, before its log entry is written.
+struct Answer {
+    response: Response,
+    client: Option<i64>,
+}
+
+impl From<Response> for Answer {
+    fn from(response: Response) -> Self {
+        Answer {
+            response,
+            client: None,
+        }
+    }
+}
+
 impl Gateway {
-    fn log(&self, started: Instant, status: StatusCode, endpoint: &str, client: Option<i64>) {
-        let outcome = match status.as_u16() {
-            200..=299 => Status::Ok,
-            400 => Status::Invalid,
-            401 | 403 | 429 => Status::Denied,
-            _ => Status::Error,
-        };
-        let mut event = Event::new(Action::GatewayRequest, outcome, started)
-            .detail(format!("{endpoint} {}", status.as_u16()));
-        if let Some(id) = client {
+    /// Writes the request's log entry, then lets the answer go; 503 when the entry
+    /// cannot be written.
+    async fn finish(
+        &self,
+        started: Instant,
+        endpoint: &str,
+        headers: &HeaderMap,
+        answer: Answer,
+    ) -> Response {
+        let status = answer.response.status();
+        let mut detail = format!("{endpoint} {}", status.as_u16());
+        if let Some(id) = request_id(headers) {
+            detail.push_str(" id=");
+            detail.push_str(&id);
+        }
+        let mut event = Event::new(Action::GatewayRequest, outcome(status), started).detail(detail);
+        if let Some(id) = answer.client {
             event = event.about(format!("client:{id}"));
         }
-        self.sent.fetch_add(1, Ordering::SeqCst);
-        let _ = self.log.send(event);
-    }
-
-    /// Waits (up to 2 s) until every request logged so far is in the audit log.
-    async fn flush_log(&self) {
-        let target = self.sent.load(Ordering::SeqCst);
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while self.written.load(Ordering::SeqCst) < target && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(2)).await;
+        match self.log.write(event).await {
+            Ok(()) => answer.response,
+            Err(log::Unavailable) => log_unavailable(),
         }
     }
 
-    fn risk(&self, headers: &HeaderMap, raw: Option<&str>) -> (Response, Option<i64>) {
-        let Some(key) = headers.get("api-Key").and_then(|v| v.to_str().ok()) else {
-            return (
-                reply(
-                    StatusCode::FORBIDDEN,
-                    json!({"message": "missing api-Key header"}),
-                ),
-                None,
-            );
+    /// Runs blocking work (argon2, the database) on the blocking pool, one hash at a
+    /// time, so request handling threads never wait on it.
+    async fn hashing<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Response> {
+        let _permit = tokio::time::timeout(HASHING_WAIT, self.hashing.acquire())
+            .await
+            .map_err(|_| busy())?
+            .map_err(|_| busy())?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|_| command_error(CommandError::internal("the check stopped")))
+    }
+
+    /// The client of `key`: from memory when it verified before; otherwise, unless
+    /// this prefix or address failed too often, by argon2 on the blocking pool.
+    async fn client_of(
+        &self,
+        key: &str,
+        peer: SocketAddr,
+    ) -> Result<clients::ClientAuth, Response> {
+        if let Some(c) = self.services.cached_key(key) {
+            return Ok(c);
+        }
+        let invalid = || reply(StatusCode::FORBIDDEN, json!({"message": "invalid api-Key"}));
+        let Some(prefix) = clients::prefix_of(key).map(str::to_string) else {
+            return Err(invalid());
         };
-        let client = match self.services.authenticate_key(key) {
-            Ok(Some(c)) => c,
+        let address = peer.ip().to_string();
+        self.by_prefix.check(&prefix).map_err(too_many_failures)?;
+        self.by_address.check(&address).map_err(too_many_failures)?;
+        let services = Arc::clone(&self.services);
+        let owned = key.to_string();
+        match self
+            .hashing(move || services.authenticate_key(&owned))
+            .await?
+        {
+            Ok(Some(c)) => Ok(c),
             Ok(None) => {
-                return (
-                    reply(StatusCode::FORBIDDEN, json!({"message": "invalid api-Key"})),
-                    None,
-                )
+                self.by_prefix.failed(&prefix);
+                self.by_address.failed(&address);
+                Err(invalid())
             }
-            Err(e) => return (command_error(e), None),
+            Err(e) => Err(command_error(e)),
+        }
+    }
+
+    async fn risk(&self, headers: &HeaderMap, raw: Option<&str>, peer: SocketAddr) -> Answer {
+        let Some(key) = headers.get("api-Key").and_then(|v| v.to_str().ok()) else {
+            return reply(
+                StatusCode::FORBIDDEN,
+                json!({"message": "missing api-Key header"}),
+            )
+            .into();
+        };
+        let client = match self.client_of(key, peer).await {
+            Ok(c) => c,
+            Err(r) => return r.into(),
+        };
+        let answer = |response| Answer {
+            response,
+            client: Some(client.id),
         };
         if let Err(wait) = self.limiter.check(client.id, client.per_minute) {
             let mut r = reply(
@@ -120,22 +260,27 @@ impl Gateway {
             );
             r.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(wait));
-            return (r, Some(client.id));
+            return answer(r);
         }
         let pairs = query_pairs(raw);
         let inputs = match Measurements::parse(|name| first(&pairs, name)) {
             Ok(m) => m,
             Err(e) => {
-                return (
-                    reply(
-                        StatusCode::BAD_REQUEST,
-                        json!({"message": e.to_string(), "errors": e.0}),
-                    ),
-                    Some(client.id),
-                )
+                return answer(reply(
+                    StatusCode::BAD_REQUEST,
+                    json!({"message": e.to_string(), "errors": e.0}),
+                ))
             }
         };
-        let (p, cached) = self.services.score(&inputs);
+        let (p, cached) = match self.services.score(&inputs) {
+            Ok(scored) => scored,
+            Err(e) => {
+                return answer(reply(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    json!({"status": "error", "data": {"message": "Error interno del modelo", "detail": e.message}}),
+                ))
+            }
+        };
         let verdict = if p.at_risk {
             "Si, existe riesgo cardíaco"
         } else {
@@ -155,7 +300,7 @@ impl Gateway {
             "version_modelo": p.model_version,
             "cache": cached,
         }});
-        (reply(StatusCode::OK, body), Some(client.id))
+        answer(reply(StatusCode::OK, body))
     }
 }
 
@@ -171,16 +316,21 @@ fn bearer(headers: &HeaderMap) -> String {
 
 async fn risk(
     State(g): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
     let started = Instant::now();
-    let (response, client) = g.risk(&headers, q.as_deref());
-    g.log(started, response.status(), RISK_PATH, client);
-    response
+    let answer = g.risk(&headers, q.as_deref(), peer).await;
+    g.finish(started, RISK_PATH, &headers, answer).await
 }
 
-async fn session(State(g): State<Arc<Gateway>>, body: Option<Json<Value>>) -> Response {
+async fn session(
+    State(g): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Option<Json<Value>>,
+) -> Response {
     let started = Instant::now();
     let body = body.map(|Json(v)| v).unwrap_or(Value::Null);
     let field = |n: &str| {
@@ -189,15 +339,32 @@ async fn session(State(g): State<Arc<Gateway>>, body: Option<Json<Value>>) -> Re
             .unwrap_or("")
             .to_string()
     };
-    let response = match g.services.sign_in(&field("username"), &field("password")) {
-        Ok(s) => reply(
-            StatusCode::OK,
-            json!({"status": "ok", "data": {"token": s.token, "role": s.user.role}}),
-        ),
-        Err(e) => command_error(e),
+    let address = peer.ip().to_string();
+    let response = match g.by_address.check(&address) {
+        Err(wait) => too_many_failures(wait),
+        Ok(()) => {
+            let services = Arc::clone(&g.services);
+            let (username, password) = (field("username"), field("password"));
+            match g
+                .hashing(move || services.sign_in(&username, &password))
+                .await
+            {
+                Err(r) => r,
+                Ok(Ok(s)) => reply(
+                    StatusCode::OK,
+                    json!({"status": "ok", "data": {"token": s.token, "role": s.user.role}}),
+                ),
+                Ok(Err(e)) => {
+                    if matches!(e.kind, ErrorKind::Unauthenticated | ErrorKind::Locked) {
+                        g.by_address.failed(&address);
+                    }
+                    command_error(e)
+                }
+            }
+        }
     };
-    g.log(started, response.status(), "/internal/api/session", None);
-    response
+    g.finish(started, "/internal/api/session", &headers, response.into())
+        .await
 }
 
 async fn list_clients(State(g): State<Arc<Gateway>>, headers: HeaderMap) -> Response {
@@ -206,8 +373,8 @@ async fn list_clients(State(g): State<Arc<Gateway>>, headers: HeaderMap) -> Resp
         Ok(list) => reply(StatusCode::OK, json!({"status": "ok", "data": list})),
         Err(e) => command_error(e),
     };
-    g.log(started, response.status(), "GET /internal/api/user", None);
-    response
+    g.finish(started, "GET /internal/api/user", &headers, response.into())
+        .await
 }
 
 async fn create_client(
@@ -221,17 +388,33 @@ async fn create_client(
         .get("name")
         .or_else(|| body.get("username"))
         .and_then(Value::as_str)
-        .unwrap_or("");
-    let plan = body.get("plan").and_then(Value::as_str).unwrap_or("");
-    let response = match g.services.create_client(&bearer(&headers), name, plan) {
-        Ok(created) => reply(
+        .unwrap_or("")
+        .to_string();
+    let plan = body
+        .get("plan")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let services = Arc::clone(&g.services);
+    let token = bearer(&headers);
+    let response = match g
+        .hashing(move || services.create_client(&token, &name, &plan))
+        .await
+    {
+        Err(r) => r,
+        Ok(Ok(created)) => reply(
             StatusCode::CREATED,
             json!({"status": "ok", "data": created}),
         ),
-        Err(e) => command_error(e),
+        Ok(Err(e)) => command_error(e),
     };
-    g.log(started, response.status(), "POST /internal/api/user", None);
-    response
+    g.finish(
+        started,
+        "POST /internal/api/user",
+        &headers,
+        response.into(),
+    )
+    .await
 }
 
 async fn delete_client(
@@ -258,8 +441,12 @@ async fn delete_client(
             Err(e) => command_error(e),
         },
     };
-    g.log(started, response.status(), "DELETE /internal/api/user", id);
-    response
+    let answer = Answer {
+        response,
+        client: id,
+    };
+    g.finish(started, "DELETE /internal/api/user", &headers, answer)
+        .await
 }
 
 async fn logs(
@@ -282,7 +469,6 @@ async fn logs(
         from: text("from"),
         to: text("to"),
     };
-    g.flush_log().await;
     let response = match g.services.audit(
         &bearer(&headers),
         &filter,
@@ -292,8 +478,8 @@ async fn logs(
         Ok(page) => reply(StatusCode::OK, json!({"status": "ok", "data": page})),
         Err(e) => command_error(e),
     };
-    g.log(started, response.status(), "GET /internal/api/log", None);
-    response
+    g.finish(started, "GET /internal/api/log", &headers, response.into())
+        .await
 }
 
 async fn not_found() -> Response {
@@ -301,41 +487,6 @@ async fn not_found() -> Response {
         StatusCode::NOT_FOUND,
         json!({"message": "no such endpoint"}),
     )
-}
-
-/// Lets request handling win the CPU over log writing: on a busy two-core laptop
-/// the writer otherwise takes a time slice from a request now and then (the p99).
-/// The log only lags; every event is still written, in order.
-fn lower_priority() {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: setpriority on this thread's own id; no memory is touched.
-        unsafe {
-            let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-            libc::setpriority(libc::PRIO_PROCESS, tid, 19);
-        }
-    }
-}
-
-/// Writes gateway log events in batches: one transaction per batch keeps logging
-/// off the request's critical path and well above 20,000 requests per second.
-fn start_log_writer(services: Arc<Services>, written: Arc<AtomicU64>) -> mpsc::Sender<Event> {
-    let (tx, rx) = mpsc::channel::<Event>();
-    std::thread::Builder::new()
-        .name("cardiorisk-gateway-log".into())
-        .spawn(move || {
-            lower_priority();
-            while let Ok(first) = rx.recv() {
-                let mut batch = vec![first];
-                batch.extend(rx.try_iter().take(4999));
-                if let Err(e) = services.record_batch(&batch) {
-                    eprintln!("gateway log: {e}");
-                }
-                written.fetch_add(batch.len() as u64, Ordering::SeqCst);
-            }
-        })
-        .expect("spawn the gateway log writer");
-    tx
 }
 
 fn router(state: Arc<Gateway>) -> Router {
@@ -351,7 +502,7 @@ fn router(state: Arc<Gateway>) -> Router {
         .layer(DefaultBodyLimit::max(16 * 1024))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(10),
+            REQUEST_TIMEOUT,
         ))
         .with_state(state)
 }
@@ -367,7 +518,7 @@ pub enum GatewayError {
     },
 }
 
-/// A running gateway; dropping it stops the server.
+/// A running gateway; dropping it stops the server gracefully.
 pub struct GatewayHandle {
     pub addr: SocketAddr,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -375,6 +526,8 @@ pub struct GatewayHandle {
 }
 
 impl GatewayHandle {
+    /// Stops accepting, lets requests in flight finish (each with its log entry
+    /// written), then returns.
     pub fn stop(mut self) {
         self.stop_inner();
     }
@@ -386,6 +539,11 @@ impl GatewayHandle {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+
+    /// A sender that stops the server from another thread (a signal handler).
+    pub fn stopper(&mut self) -> Option<tokio::sync::oneshot::Sender<()>> {
+        self.shutdown.take()
     }
 
     /// Blocks until the server stops.
@@ -419,13 +577,15 @@ pub fn start(
     let local = listener
         .local_addr()
         .map_err(|source| GatewayError::Bind { addr, source })?;
-    let written = Arc::new(AtomicU64::new(0));
+    server::raise_descriptor_limit();
+    let (log, writer) = RequestLog::start(Arc::clone(&services));
     let state = Arc::new(Gateway {
-        log: start_log_writer(Arc::clone(&services), Arc::clone(&written)),
         services,
-        limiter: RateLimiter::new(clock),
-        sent: AtomicU64::new(0),
-        written,
+        limiter: RateLimiter::new(Arc::clone(&clock)),
+        log,
+        by_prefix: Throttle::new(PREFIX_FAILURES.0, PREFIX_FAILURES.1, Arc::clone(&clock)),
+        by_address: Throttle::new(ADDRESS_FAILURES.0, ADDRESS_FAILURES.1, clock),
+        hashing: tokio::sync::Semaphore::new(HASHING_AT_ONCE),
     });
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
@@ -433,17 +593,21 @@ pub fn start(
         .spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
+                .max_blocking_threads(HASHING_AT_ONCE + 2)
                 .enable_all()
                 .build()
                 .expect("tokio runtime");
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
-                let _ = axum::serve(listener, router(state))
-                    .with_graceful_shutdown(async {
-                        let _ = rx.await;
-                    })
-                    .await;
+                server::serve(listener, router(state), async {
+                    let _ = rx.await;
+                })
+                .await;
             });
+            // Every task (and with them the log's senders) is gone: the writer ends
+            // once the entries already queued are committed.
+            drop(runtime);
+            let _ = writer.join();
         })
         .expect("spawn the gateway");
     Ok(GatewayHandle {
@@ -499,6 +663,26 @@ impl Control {
                 Err(e) => *error = Some(e.to_string()),
             }
         }
+    }
+
+    /// Stops the gateway gracefully without changing the stored setting (the app is
+    /// closing).
+    pub fn stop(&self) {
+        if let Some(handle) = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            handle.stop();
+        }
+    }
+
+    /// Applies the stored setting again (after a restore): a running gateway restarts
+    /// with fresh rate windows, or stops when the restored setting says off.
+    pub fn reload(&self) {
+        let (enabled, port) = self.stored();
+        self.apply(enabled, port);
     }
 
     /// Starts the gateway if it was left on.

@@ -1,0 +1,148 @@
+//! The gateway's request log, durable before the answer leaves. Each handler hands
+//! its log entry to one writer thread and waits; the writer commits whatever has
+//! queued meanwhile in one transaction (one fsync under `synchronous=FULL`) and then
+//! releases every waiting handler. So a request is answered only once its entry is
+//! on disk, and requests arriving together share one fsync.
+//!
+//! When the entry cannot be written (disk full, database locked past its busy
+//! timeout, [`LOCK_WAIT`]) the request is answered 503 instead; the queue is bounded, so under a
+//! long stall requests wait at most [`ENQUEUE_WAIT`] for a place, then get 503 too.
+//! The writer retries with every new batch, so the log recovers by itself, and it
+//! then records how many requests were refused meanwhile.
+
+use crate::audit::{Action, Event, Status};
+use crate::service::Services;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+/// Entries waiting for the writer, at most.
+pub const QUEUE: usize = 4096;
+/// Entries written in one transaction, at most.
+const BATCH: usize = 1024;
+/// How long a request waits for a place in a full queue before it is answered 503.
+pub const ENQUEUE_WAIT: Duration = Duration::from_secs(2);
+/// How long a batch waits for another connection's lock before its requests are
+/// answered 503 (so a request waits at most about two of these plus `ENQUEUE_WAIT`).
+pub const LOCK_WAIT: Duration = Duration::from_secs(1);
+
+struct Pending {
+    event: Event,
+    done: oneshot::Sender<bool>,
+}
+
+/// The log could not take the entry; the request must not be answered as done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unavailable;
+
+pub struct RequestLog {
+    queue: mpsc::Sender<Pending>,
+    refused: Arc<AtomicU64>,
+    last_error: Arc<Mutex<Option<String>>>,
+}
+
+impl RequestLog {
+    /// Starts the writer thread; it ends once every `RequestLog` clone is dropped
+    /// and the queue is empty.
+    pub fn start(services: Arc<Services>) -> (Self, std::thread::JoinHandle<()>) {
+        let (queue, pending) = mpsc::channel(QUEUE);
+        let refused = Arc::new(AtomicU64::new(0));
+        let last_error = Arc::new(Mutex::new(None));
+        let writer = {
+            let refused = Arc::clone(&refused);
+            let last_error = Arc::clone(&last_error);
+            std::thread::Builder::new()
+                .name("cardiorisk-gateway-log".into())
+                .spawn(move || write_batches(services, pending, refused, last_error))
+                .expect("spawn the gateway log writer")
+        };
+        (
+            RequestLog {
+                queue,
+                refused,
+                last_error,
+            },
+            writer,
+        )
+    }
+
+    /// Returns once `event` is committed to the audit log.
+    pub async fn write(&self, event: Event) -> Result<(), Unavailable> {
+        let (done, committed) = oneshot::channel();
+        let queued = tokio::time::timeout(ENQUEUE_WAIT, self.queue.send(Pending { event, done }));
+        let result = match queued.await {
+            Ok(Ok(())) => match committed.await {
+                Ok(true) => Ok(()),
+                _ => Err(Unavailable),
+            },
+            _ => {
+                self.note_error("the log queue stayed full");
+                Err(Unavailable)
+            }
+        };
+        if result.is_err() {
+            self.refused.fetch_add(1, Ordering::SeqCst);
+        }
+        result
+    }
+
+    fn note_error(&self, reason: &str) {
+        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason.to_string());
+    }
+}
+
+fn write_batches(
+    services: Arc<Services>,
+    mut pending: mpsc::Receiver<Pending>,
+    refused: Arc<AtomicU64>,
+    last_error: Arc<Mutex<Option<String>>>,
+) {
+    let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
+    let mut events: Vec<Event> = Vec::with_capacity(BATCH + 1);
+    while let Some(first) = pending.blocking_recv() {
+        batch.push(first);
+        while batch.len() < BATCH {
+            match pending.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        events.extend(batch.iter().map(|p| p.event.clone()));
+        // After an outage, say in the log itself how many requests were refused.
+        let outage = refused.load(Ordering::SeqCst);
+        if outage > 0 {
+            let reason = last_error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+                .unwrap_or_default();
+            events.push(
+                Event::new(Action::GatewayRequest, Status::Error, Instant::now()).detail(format!(
+                    "{outage} request(s) answered 503: the request log could not be written ({reason})"
+                )),
+            );
+        }
+        let committed = match services.record_batch(&events, LOCK_WAIT) {
+            Ok(()) => {
+                if outage > 0 {
+                    refused.fetch_sub(outage, Ordering::SeqCst);
+                }
+                true
+            }
+            Err(e) => {
+                *last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.message.clone());
+                eprintln!(
+                    "gateway log: {} entries not written: {}",
+                    batch.len(),
+                    e.message
+                );
+                false
+            }
+        };
+        for p in batch.drain(..) {
+            let _ = p.done.send(committed);
+        }
+        events.clear();
+    }
+}

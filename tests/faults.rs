@@ -1,0 +1,499 @@
+//! Fault injection against the real `cardiorisk serve` process and a real database:
+//! SIGKILL, SIGTERM and SIGINT under load, a full disk, a database locked by another
+//! process. The promise under test: a request answered by the gateway is in the audit
+//! log, whatever happens next; when the log cannot be written the answer is 503, never
+//! 200, and the gateway recovers by itself.
+
+mod support;
+
+use cardiorisk_app::service::{Services, DB_FILE};
+use rusqlite::Connection;
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use support::{free_port, CLI};
+
+const LOAD_PLAN: &str = "LOAD";
+const CONNECTIONS: usize = 4;
+
+/// A data directory with an administrator and one client on a plan the tests cannot
+/// exhaust; returns the client's key.
+fn prepare(dir: &Path) -> String {
+    let s = Services::open(dir).unwrap();
+    let admin = support::admin(&s);
+    s.set_plan(&admin, LOAD_PLAN, 100_000_000).unwrap();
+    s.create_client(&admin, "load", LOAD_PLAN).unwrap().api_key
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+fn serve(dir: &Path) -> Server {
+    let port = free_port();
+    let mut child = Command::new(CLI)
+        .args(["serve", "--port", &port.to_string(), "--data-dir"])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "serve ended before listening"
+        );
+        if line.contains("listening") {
+            break;
+        }
+    }
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        let _ = stderr.read_to_string(&mut sink);
+    });
+    Server { child, port }
+}
+
+/// One keep-alive HTTP/1.1 connection, as an integration client would hold it.
+struct Client {
+    stream: BufReader<TcpStream>,
+}
+
+struct Answer {
+    status: u16,
+    retry_after: Option<String>,
+    body: String,
+}
+
+impl Client {
+    fn connect(port: u16) -> std::io::Result<Client> {
+        let stream = TcpStream::connect(("127.0.0.1", port))?;
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        Ok(Client {
+            stream: BufReader::new(stream),
+        })
+    }
+
+    fn risk(&mut self, key: &str, id: &str, query: &str) -> std::io::Result<Answer> {
+        write!(
+            self.stream.get_mut(),
+            "GET /external/api/riesgocardiaco?{query} HTTP/1.1\r\nHost: localhost\r\napi-Key: {key}\r\nX-Request-Id: {id}\r\n\r\n"
+        )?;
+        let mut line = String::new();
+        if self.stream.read_line(&mut line)? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        let status: u16 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or(std::io::ErrorKind::InvalidData)?;
+        let (mut length, mut retry_after) = (0usize, None);
+        loop {
+            line.clear();
+            if self.stream.read_line(&mut line)? == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            let (name, value) = header.split_once(':').unwrap_or((header, ""));
+            match name.to_ascii_lowercase().as_str() {
+                "content-length" => length = value.trim().parse().unwrap_or(0),
+                "retry-after" => retry_after = Some(value.trim().to_string()),
+                _ => {}
+            }
+        }
+        let mut body = vec![0; length];
+        self.stream.read_exact(&mut body)?;
+        Ok(Answer {
+            status,
+            retry_after,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })
+    }
+}
+
+/// Patients that vary with `n`, so most requests miss the prediction cache.
+fn query(n: usize) -> String {
+    format!(
+        "colesterol={:.2}&presion={:.2}&glucosa={:.2}&edad={}&sobrepeso={}&tabaquismo={}",
+        1.0 + (n % 200) as f64 / 100.0,
+        0.6 + (n / 200 % 120) as f64 / 100.0,
+        0.5 + (n / 7 % 150) as f64 / 100.0,
+        n % 100,
+        n / 3 % 2,
+        n / 5 % 2
+    )
+}
+
+/// Request ids the gateway wrote to the audit log (`... id=<id>`).
+fn logged_ids(dir: &Path) -> HashSet<String> {
+    let conn = Connection::open(dir.join(DB_FILE)).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT detail FROM audit_log WHERE action = 'gateway.request'")
+        .unwrap();
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0)).unwrap();
+    rows.filter_map(|d| d.unwrap().split_once(" id=").map(|(_, id)| id.to_string()))
+        .collect()
+}
+
+/// Load from `CONNECTIONS` clients until the server goes away or `stop` is set.
+/// Returns the ids of requests answered 200 (acknowledged).
+struct Load {
+    acked: Arc<Mutex<Vec<String>>>,
+    answered: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+fn start_load(port: u16, key: &str, round: usize) -> Load {
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let answered = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let threads = (0..CONNECTIONS)
+        .map(|t| {
+            let (acked, answered, stop, key) = (
+                Arc::clone(&acked),
+                Arc::clone(&answered),
+                Arc::clone(&stop),
+                key.to_string(),
+            );
+            std::thread::spawn(move || {
+                let Ok(mut client) = Client::connect(port) else {
+                    return;
+                };
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let id = format!("r{round}-t{t}-{n}");
+                    match client.risk(&key, &id, &query(n * CONNECTIONS + t)) {
+                        Ok(a) => {
+                            assert_eq!(a.status, 200, "{}", a.body);
+                            acked.lock().unwrap().push(id);
+                            answered.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(_) => return,
+                    }
+                    n += 1;
+                }
+            })
+        })
+        .collect();
+    Load {
+        acked,
+        answered,
+        stop,
+        threads,
+    }
+}
+
+impl Load {
+    fn wait_for(&self, answers: usize) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.answered.load(Ordering::Relaxed) < answers {
+            assert!(Instant::now() < deadline, "the server stopped answering");
+            std::thread::yield_now();
+        }
+    }
+
+    fn finish(self) -> Vec<String> {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads {
+            t.join().unwrap();
+        }
+        Arc::try_unwrap(self.acked).unwrap().into_inner().unwrap()
+    }
+}
+
+/// A small deterministic generator for "random moments" that a failure reproduces.
+fn moments(seed: u64, n: usize, max: usize) -> Vec<usize> {
+    let mut x = seed;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            200 + (x as usize % max)
+        })
+        .collect()
+}
+
+fn assert_every_acknowledged_request_is_logged(dir: &Path, acked: &[String], round: &str) {
+    let logged = logged_ids(dir);
+    let missing: Vec<&String> = acked.iter().filter(|id| !logged.contains(*id)).collect();
+    assert!(
+        missing.is_empty(),
+        "{round}: {} of {} acknowledged requests are not in the log, e.g. {:?}",
+        missing.len(),
+        acked.len(),
+        &missing[..missing.len().min(5)]
+    );
+}
+
+#[test]
+fn sigkill_under_load_never_loses_an_answered_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = prepare(dir.path());
+    let mut all_acked = Vec::new();
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    eprintln!("kill moments seed {seed}");
+    for (round, after) in moments(seed, 6, 3000).into_iter().enumerate() {
+        let mut server = serve(dir.path());
+        let load = start_load(server.port, &key, round);
+        load.wait_for(after);
+        server.child.kill().unwrap(); // SIGKILL
+        server.child.wait().unwrap();
+        let acked = load.finish();
+        assert!(acked.len() >= after);
+        assert_every_acknowledged_request_is_logged(dir.path(), &acked, &format!("kill {round}"));
+        let logged_this_round = logged_ids(dir.path())
+            .iter()
+            .filter(|id| id.starts_with(&format!("r{round}-")))
+            .count();
+        assert!(
+            logged_this_round <= acked.len() + CONNECTIONS,
+            "at most one request per connection is logged but unanswered"
+        );
+        all_acked.extend(acked);
+    }
+    eprintln!(
+        "{} requests acknowledged over 6 kills, every one logged",
+        all_acked.len()
+    );
+    let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_and_sigint_finish_requests_in_flight_and_exit_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = prepare(dir.path());
+    for (round, signal) in [(0, libc::SIGTERM), (1, libc::SIGINT)] {
+        let mut server = serve(dir.path());
+        let load = start_load(server.port, &key, round);
+        load.wait_for(500);
+        // SAFETY: sends a signal to our own child process.
+        unsafe { libc::kill(server.child.id() as i32, signal) };
+        let status = server.child.wait().unwrap();
+        let acked = load.finish();
+        assert!(status.success(), "signal {signal}: exit status {status}");
+        assert_every_acknowledged_request_is_logged(
+            dir.path(),
+            &acked,
+            &format!("signal {signal}"),
+        );
+    }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_database_locked_by_another_process_gets_503_not_200_then_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = prepare(dir.path());
+    let server = serve(dir.path());
+    let port = server.port;
+    let _guard = support::Guard(server.child);
+    let pid = _guard.0.id();
+    let mut client = Client::connect(port).unwrap();
+    assert_eq!(client.risk(&key, "before", &query(1)).unwrap().status, 200);
+    let rss_before = rss_kib(pid);
+
+    // Another process (this test) holds the write lock.
+    let locker = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    locker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+
+    // Many clients keep asking while the lock is held: none may get a 200 then.
+    let locked = Arc::new(AtomicBool::new(true));
+    let refused = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let flood: Vec<_> = (0..16)
+        .map(|t| {
+            let (key, locked, refused, stop) = (
+                key.clone(),
+                Arc::clone(&locked),
+                Arc::clone(&refused),
+                Arc::clone(&stop),
+            );
+            std::thread::spawn(move || {
+                let mut c = Client::connect(port).unwrap();
+                let (mut ok, mut turned_away) = (Vec::new(), Vec::new());
+                let mut n = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    let id = format!("locked-{t}-{n}");
+                    let a = c.risk(&key, &id, &query(n)).unwrap();
+                    match a.status {
+                        // Only possible once the lock was released (the flag is
+                        // cleared before the release).
+                        200 => {
+                            assert!(!locked.load(Ordering::SeqCst), "200 while locked");
+                            ok.push(id);
+                        }
+                        503 => {
+                            assert!(a.retry_after.is_some(), "503 says when to retry");
+                            assert!(a.body.contains(r#""status":"error""#), "{}", a.body);
+                            refused.fetch_add(1, Ordering::SeqCst);
+                            turned_away.push(id);
+                        }
+                        other => panic!("unexpected {other}: {}", a.body),
+                    }
+                    n += 1;
+                }
+                (ok, turned_away)
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while refused.load(Ordering::SeqCst) < 32 {
+        assert!(Instant::now() < deadline, "no 503 while locked");
+        std::thread::yield_now();
+    }
+    let rss_locked = rss_kib(pid);
+    locked.store(false, Ordering::SeqCst);
+    locker.execute_batch("ROLLBACK").unwrap();
+    drop(locker);
+    stop.store(true, Ordering::SeqCst);
+    let (mut ok, mut turned_away) = (Vec::new(), Vec::new());
+    for t in flood {
+        let (o, r) = t.join().unwrap();
+        ok.extend(o);
+        turned_away.extend(r);
+    }
+
+    // Recovers by itself, and says in the log how many requests it refused.
+    let a = client.risk(&key, "after", &query(2)).unwrap();
+    assert_eq!(a.status, 200, "{}", a.body);
+    let logged = logged_ids(dir.path());
+    assert!(logged.contains("before") && logged.contains("after"));
+    assert_every_acknowledged_request_is_logged(dir.path(), &ok, "after the lock");
+    let logged_refusals: Vec<&String> = turned_away
+        .iter()
+        .filter(|id| logged.contains(*id))
+        .collect();
+    assert!(
+        logged_refusals.is_empty(),
+        "a 503 never did anything: {logged_refusals:?}"
+    );
+    let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    let outage: String = conn
+        .query_row(
+            "SELECT detail FROM audit_log WHERE detail LIKE '%answered 503%' ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        outage.contains("request log could not be written"),
+        "{outage}"
+    );
+    eprintln!(
+        "RSS {} KiB before the lock, {} KiB while 16 clients were refused",
+        rss_before, rss_locked
+    );
+    assert!(
+        rss_locked < rss_before + 64 * 1024,
+        "memory stays bounded while the log is stalled"
+    );
+}
+
+/// A full disk, on a small tmpfs mounted for the test (root only; says so when it skips).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_gets_503_not_200_and_recovers_when_space_returns() {
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: mounting a small tmpfs needs root");
+        return;
+    }
+    let mount = tempfile::tempdir().unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=8m", "tmpfs"])
+        .arg(mount.path())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !mounted {
+        eprintln!("SKIPPED: cannot mount a tmpfs here");
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(mount.path().to_path_buf());
+    let dir = mount.path().join("data");
+    let key = prepare(&dir);
+    let server = serve(&dir);
+    let port = server.port;
+    let _guard = support::Guard(server.child);
+    let mut client = Client::connect(port).unwrap();
+    assert_eq!(client.risk(&key, "before", &query(1)).unwrap().status, 200);
+
+    // Fill the disk.
+    let filler = mount.path().join("filler");
+    {
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let block = vec![0xA5u8; 64 * 1024];
+        while f.write_all(&block).is_ok() {}
+        let _ = f.sync_all();
+    }
+    let mut acked = Vec::new();
+    let mut refused = 0;
+    for n in 0..5000 {
+        let id = format!("full-{n}");
+        let a = client.risk(&key, &id, &query(n)).unwrap();
+        match a.status {
+            200 => acked.push(id),
+            503 => {
+                assert!(a.retry_after.is_some());
+                refused += 1;
+                if refused >= 20 {
+                    break;
+                }
+            }
+            other => panic!("unexpected {other}: {}", a.body),
+        }
+    }
+    assert!(refused >= 20, "a full disk must answer 503");
+    assert_every_acknowledged_request_is_logged(&dir, &acked, "full disk");
+
+    // Space returns: the gateway recovers by itself.
+    std::fs::remove_file(&filler).unwrap();
+    let a = client.risk(&key, "after", &query(3)).unwrap();
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(logged_ids(&dir).contains("after"));
+    eprintln!(
+        "full disk: {} answered 200 (all logged) before the log filled, {refused} answered 503",
+        acked.len()
+    );
+}
