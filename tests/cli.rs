@@ -210,3 +210,59 @@ fn a_file_missing_a_column_is_refused_by_name() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing column(s): tabaquismo"));
 }
+
+/// Runs the CLI expecting it to refuse; returns what it printed on stderr.
+fn refused(args: &[&str]) -> String {
+    let out = cli().args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    stderr
+}
+
+#[test]
+fn hostile_and_empty_inputs_are_refused_clearly_without_reading_them_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.csv");
+    let out = out.to_str().unwrap();
+    for cmd in ["evaluate", "train", "batch"] {
+        let mut args = vec![cmd, "--data", "/dev/zero"];
+        if cmd != "evaluate" {
+            args.extend(["--out", out]);
+        }
+        assert!(refused(&args).contains("is not a regular file"), "{cmd}");
+    }
+    let header_only = dir.path().join("header.csv");
+    std::fs::write(
+        &header_only,
+        "colesterol,presion,glucosa,edad,sobrepeso,tabaquismo,riesgo_cardiaco\n",
+    )
+    .unwrap();
+    let err = refused(&["evaluate", "--data", header_only.to_str().unwrap()]);
+    assert!(err.contains("no data rows"), "{err}");
+
+    let big = dir.path().join("big.csv");
+    std::fs::write(&big, synth::to_csv(&synth::generate(200, 1, Span::Valid))).unwrap();
+    let out_cmd = cli()
+        .args(["evaluate", "--data", big.to_str().unwrap()])
+        .env("CARDIORISK_MAX_CSV_ROWS", "100")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out_cmd.stderr);
+    assert_eq!(out_cmd.status.code(), Some(2));
+    assert!(
+        stderr.contains("limit is 100") && stderr.contains("CARDIORISK_MAX_CSV_ROWS"),
+        "{stderr}"
+    );
+
+    let err = refused(&["synth", "--rows", "1000000000000", "--out", out]);
+    assert!(err.contains("--rows must be from 1 to 10000000"), "{err}");
+    assert!(!std::path::Path::new(out).exists(), "nothing half-written");
+
+    // A file of zeros is refused by `batch` at its first over-long line, and the
+    // output is left as it was.
+    let zeros = dir.path().join("zeros.csv");
+    std::fs::write(&zeros, vec![0u8; 1 << 20]).unwrap();
+    let err = refused(&["batch", "--data", zeros.to_str().unwrap(), "--out", out]);
+    assert!(err.contains("longer than"), "{err}");
+    assert!(!std::path::Path::new(out).exists());
+}

@@ -508,3 +508,65 @@ fn a_model_giving_nan_is_refused_at_activation_and_at_start_with_the_reason() {
         "the reason is on screen"
     );
 }
+
+#[test]
+fn sign_ins_through_the_gateway_are_in_the_log_while_it_runs() {
+    let f = fixture();
+    for _ in 0..3 {
+        send(
+            ureq::post(&format!("{}/internal/api/session", f.base)),
+            Some(json!({"username": "admin", "password": support::ADMIN_PASSWORD})),
+        );
+    }
+    let (status, body) = send(
+        ureq::get(&format!(
+            "{}/internal/api/log?action=sign_in.succeeded&limit=50",
+            f.base
+        ))
+        .set("Authorization", &format!("Bearer {}", f.admin)),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    // The fixture's own sign-in plus these three, with no restart in between.
+    assert_eq!(body["data"]["total"], 4, "{body}");
+}
+
+#[test]
+fn idle_and_half_sent_connections_are_closed_and_cannot_starve_real_clients() {
+    use std::io::{Read, Write};
+    let f = fixture();
+    let (_, key) = f.add_client("real", "PREMIUM");
+    let addr = f.base.trim_start_matches("http://").to_string();
+    // More idle connections than the server keeps open, each with half a request.
+    let mut idle: Vec<std::net::TcpStream> = (0..gateway::MAX_CONNECTIONS + 50)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(&addr).unwrap();
+            s.write_all(b"GET /external/api/riesgocardiaco HTTP/1.1\r\nHost: x\r\n")
+                .unwrap();
+            s
+        })
+        .collect();
+    // A real client gets its answer once the server has dropped the half-sent ones.
+    let started = std::time::Instant::now();
+    let (status, body, _) = f.risk(Some(&key), LOW);
+    assert_eq!(status, 200, "{body}");
+    eprintln!(
+        "answered after {:?} behind {} idle connections",
+        started.elapsed(),
+        idle.len()
+    );
+    // The first ones were closed by the server (end of file, or a reset).
+    let mut first = idle.remove(0);
+    first
+        .set_read_timeout(Some(gateway::HEADER_READ_TIMEOUT * 3))
+        .unwrap();
+    let mut buf = [0u8; 256];
+    match first.read(&mut buf) {
+        Ok(n) => assert!(
+            n == 0 || String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 408"),
+            "{}",
+            String::from_utf8_lossy(&buf[..n])
+        ),
+        Err(e) => assert_ne!(e.kind(), std::io::ErrorKind::WouldBlock, "still open"),
+    }
+}
