@@ -497,3 +497,52 @@ fn a_full_disk_gets_503_not_200_and_recovers_when_space_returns() {
         acked.len()
     );
 }
+
+/// The desktop app under Xvfb with its gateway on: SIGTERM stops it cleanly (exit
+/// status 0), and what the gateway answered is in the log.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_app_stops_cleanly_on_sigterm_with_its_gateway_log_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = prepare(dir.path());
+    let port = free_port();
+    {
+        let s = Services::open(dir.path()).unwrap();
+        let admin = support::sign_in_admin(&s);
+        s.set_settings(
+            &admin,
+            &[
+                ("gateway.enabled", "true".into()),
+                ("gateway.port", port.to_string()),
+            ],
+        )
+        .unwrap();
+    }
+    let (display, _xvfb) = support::display();
+    let mut app = Command::new(support::APP)
+        .env("DISPLAY", &display)
+        .env("CARDIORISK_DATA_DIR", dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut client = loop {
+        if let Ok(c) = Client::connect(port) {
+            break c;
+        }
+        assert!(Instant::now() < deadline, "the app's gateway did not start");
+        assert!(app.try_wait().unwrap().is_none(), "the app exited");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let load = start_load(port, &key, 9);
+    assert_eq!(client.risk(&key, "app-1", &query(1)).unwrap().status, 200);
+    load.wait_for(200);
+    // SAFETY: sends a signal to our own child process.
+    unsafe { libc::kill(app.id() as i32, libc::SIGTERM) };
+    let status = app.wait().unwrap();
+    let mut acked = load.finish();
+    acked.push("app-1".into());
+    assert!(status.success(), "exit status {status}");
+    assert_every_acknowledged_request_is_logged(dir.path(), &acked, "app SIGTERM");
+}

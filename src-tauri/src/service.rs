@@ -6,6 +6,7 @@
 use crate::audit::{self, Action, Event, Status};
 use crate::auth::{self, Actor, Sessions, IDLE_TIMEOUT};
 use crate::cache::PredictionCache;
+use crate::checkpoint::Checkpointer;
 use crate::gateway::clients::{self, ClientAuth, KeyCache};
 use crate::models::{ModelSource, Registry};
 use crate::training::Training;
@@ -44,6 +45,7 @@ pub struct ActiveModel {
 
 pub struct Services {
     db: Mutex<Connection>,
+    _checkpointer: Option<Checkpointer>,
     active: RwLock<Arc<ActiveModel>>,
     pub(crate) registry: Registry,
     pub(crate) training: Mutex<Training>,
@@ -73,8 +75,10 @@ impl Services {
     }
 
     pub fn open_with(data_dir: &Path, idle: Duration) -> Result<Self, db::DbError> {
-        let mut conn = db::open(&data_dir.join(DB_FILE))?;
+        let path = data_dir.join(DB_FILE);
+        let mut conn = db::open(&path)?;
         audit::drain(&mut conn)?;
+        let checkpointer = Checkpointer::attach(&mut conn, &path);
         let registry = Registry::new(data_dir);
         let (predictor, source) = registry.active();
         if let ModelSource::Fallback { reason } = &source {
@@ -82,6 +86,7 @@ impl Services {
         }
         Ok(Services {
             db: Mutex::new(conn),
+            _checkpointer: checkpointer,
             active: RwLock::new(Arc::new(ActiveModel { predictor, source })),
             registry,
             training: Mutex::new(Training::default()),

@@ -12,7 +12,7 @@
 
 use crate::audit::{Action, Event, Status};
 use crate::service::Services;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
@@ -21,6 +21,10 @@ use tokio::sync::{mpsc, oneshot};
 pub const QUEUE: usize = 4096;
 /// Entries written in one transaction, at most.
 const BATCH: usize = 1024;
+/// How long the writer waits for entries of requests already being handled before
+/// it commits without them: long enough for a request to be scored, far shorter
+/// than the fsync it then shares.
+const GATHER: Duration = Duration::from_micros(200);
 /// How long a request waits for a place in a full queue before it is answered 503.
 pub const ENQUEUE_WAIT: Duration = Duration::from_secs(2);
 /// How long a batch waits for another connection's lock before its requests are
@@ -40,6 +44,16 @@ pub struct RequestLog {
     queue: mpsc::Sender<Pending>,
     refused: Arc<AtomicU64>,
     last_error: Arc<Mutex<Option<String>>>,
+    in_flight: Arc<AtomicUsize>,
+}
+
+/// A request being handled; its entry will reach the log soon.
+pub struct InFlight(Arc<AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl RequestLog {
@@ -49,12 +63,16 @@ impl RequestLog {
         let (queue, pending) = mpsc::channel(QUEUE);
         let refused = Arc::new(AtomicU64::new(0));
         let last_error = Arc::new(Mutex::new(None));
+        let in_flight = Arc::new(AtomicUsize::new(0));
         let writer = {
-            let refused = Arc::clone(&refused);
-            let last_error = Arc::clone(&last_error);
+            let shared = Shared {
+                refused: Arc::clone(&refused),
+                last_error: Arc::clone(&last_error),
+                in_flight: Arc::clone(&in_flight),
+            };
             std::thread::Builder::new()
                 .name("cardiorisk-gateway-log".into())
-                .spawn(move || write_batches(services, pending, refused, last_error))
+                .spawn(move || write_batches(services, pending, shared))
                 .expect("spawn the gateway log writer")
         };
         (
@@ -62,9 +80,17 @@ impl RequestLog {
                 queue,
                 refused,
                 last_error,
+                in_flight,
             },
             writer,
         )
+    }
+
+    /// Marks a request as being handled until the guard drops, so the writer can
+    /// wait a moment for its entry and commit it with the others.
+    pub fn begin(&self) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight(Arc::clone(&self.in_flight))
     }
 
     /// Returns once `event` is committed to the audit log.
@@ -92,22 +118,48 @@ impl RequestLog {
     }
 }
 
-fn write_batches(
-    services: Arc<Services>,
-    mut pending: mpsc::Receiver<Pending>,
+struct Shared {
     refused: Arc<AtomicU64>,
     last_error: Arc<Mutex<Option<String>>>,
-) {
+    in_flight: Arc<AtomicUsize>,
+}
+
+fn write_batches(services: Arc<Services>, mut pending: mpsc::Receiver<Pending>, shared: Shared) {
+    let Shared {
+        refused,
+        last_error,
+        in_flight,
+    } = shared;
     let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
     let mut events: Vec<Event> = Vec::with_capacity(BATCH + 1);
+    let mut recent = [1usize; 8];
+    let mut next = 0;
     while let Some(first) = pending.blocking_recv() {
         batch.push(first);
+        // Group commit: take what is queued, and wait briefly for as many entries as
+        // recent batches had (clients that just got their answer are about to send
+        // again) or as requests are being handled, so they share this fsync.
+        let expected = recent
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(1)
+            .max(in_flight.load(Ordering::SeqCst))
+            .min(BATCH);
+        let gathering = Instant::now();
         while batch.len() < BATCH {
             match pending.try_recv() {
                 Ok(p) => batch.push(p),
-                Err(_) => break,
+                Err(_) => {
+                    if batch.len() >= expected || gathering.elapsed() >= GATHER {
+                        break;
+                    }
+                    std::thread::yield_now();
+                }
             }
         }
+        recent[next] = batch.len();
+        next = (next + 1) % recent.len();
         events.extend(batch.iter().map(|p| p.event.clone()));
         // After an outage, say in the log itself how many requests were refused.
         let outage = refused.load(Ordering::SeqCst);

@@ -321,6 +321,7 @@ async fn risk(
     RawQuery(q): RawQuery,
 ) -> Response {
     let started = Instant::now();
+    let _in_flight = g.log.begin();
     let answer = g.risk(&headers, q.as_deref(), peer).await;
     g.finish(started, RISK_PATH, &headers, answer).await
 }
@@ -332,6 +333,7 @@ async fn session(
     body: Option<Json<Value>>,
 ) -> Response {
     let started = Instant::now();
+    let _in_flight = g.log.begin();
     let body = body.map(|Json(v)| v).unwrap_or(Value::Null);
     let field = |n: &str| {
         body.get(n)
@@ -369,6 +371,7 @@ async fn session(
 
 async fn list_clients(State(g): State<Arc<Gateway>>, headers: HeaderMap) -> Response {
     let started = Instant::now();
+    let _in_flight = g.log.begin();
     let response = match g.services.list_clients(&bearer(&headers)) {
         Ok(list) => reply(StatusCode::OK, json!({"status": "ok", "data": list})),
         Err(e) => command_error(e),
@@ -383,6 +386,7 @@ async fn create_client(
     body: Option<Json<Value>>,
 ) -> Response {
     let started = Instant::now();
+    let _in_flight = g.log.begin();
     let body = body.map(|Json(v)| v).unwrap_or(Value::Null);
     let name = body
         .get("name")
@@ -424,6 +428,7 @@ async fn delete_client(
     body: Option<Json<Value>>,
 ) -> Response {
     let started = Instant::now();
+    let _in_flight = g.log.begin();
     let pairs = query_pairs(q.as_deref());
     let id = first(&pairs, "id")
         .and_then(|v| v.parse::<i64>().ok())
@@ -455,6 +460,7 @@ async fn logs(
     RawQuery(q): RawQuery,
 ) -> Response {
     let started = Instant::now();
+    let _in_flight = g.log.begin();
     let pairs = query_pairs(q.as_deref());
     let text = |n: &str| first(&pairs, n).map(str::to_string);
     let number = |n: &str, default: u32| {
