@@ -208,3 +208,32 @@ pub fn probe_set() -> Vec<[f32; 6]> {
     );
     rows
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_finite_numbers_from_zero_to_one_are_probabilities() {
+        for p in [0.0, 0.5, 1.0] {
+            assert!(is_probability(p), "{p}");
+        }
+        for p in [-0.1, 1.000001, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert!(!is_probability(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn the_probe_set_covers_the_reference_every_corner_and_random_patients() {
+        let probes = probe_set();
+        assert_eq!(probes.len(), 1 + 64 + 256);
+        assert!(probes.iter().all(|x| FIELDS
+            .iter()
+            .zip(x)
+            .all(|(f, v)| (f.min as f32..=f.max as f32).contains(v))));
+        assert!(Predictor::embedded()
+            .probabilities(&probes)
+            .iter()
+            .all(|p| is_probability(*p as f64)));
+    }
+}

@@ -144,9 +144,7 @@ pub fn open(path: &Path) -> Result<Connection, DbError> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // Fewer, larger checkpoints: each one syncs the database file (WAL up to ~16 MiB).
-    // The app's own writer hands them to a thread (checkpoint.rs); this is the
-    // setting for any other connection.
-    conn.pragma_update(None, "wal_autocheckpoint", crate::checkpoint::WAL_PAGES)?;
+    conn.pragma_update(None, "wal_autocheckpoint", 4000)?;
     migrate(&mut conn)?;
     Ok(conn)
 }

@@ -4,7 +4,6 @@ pub mod assessments;
 pub mod audit;
 pub mod auth;
 pub mod cache;
-pub mod checkpoint;
 pub mod db;
 pub mod gateway;
 pub mod models;

@@ -6,7 +6,6 @@
 use crate::audit::{self, Action, Event, Status};
 use crate::auth::{self, Actor, Sessions, IDLE_TIMEOUT};
 use crate::cache::PredictionCache;
-use crate::checkpoint::Checkpointer;
 use crate::gateway::clients::{self, ClientAuth, KeyCache};
 use crate::models::{ModelSource, Registry};
 use crate::training::Training;
@@ -45,7 +44,6 @@ pub struct ActiveModel {
 
 pub struct Services {
     db: Mutex<Connection>,
-    _checkpointer: Option<Checkpointer>,
     active: RwLock<Arc<ActiveModel>>,
     pub(crate) registry: Registry,
     pub(crate) training: Mutex<Training>,
@@ -75,10 +73,8 @@ impl Services {
     }
 
     pub fn open_with(data_dir: &Path, idle: Duration) -> Result<Self, db::DbError> {
-        let path = data_dir.join(DB_FILE);
-        let mut conn = db::open(&path)?;
+        let mut conn = db::open(&data_dir.join(DB_FILE))?;
         audit::drain(&mut conn)?;
-        let checkpointer = Checkpointer::attach(&mut conn, &path);
         let registry = Registry::new(data_dir);
         let (predictor, source) = registry.active();
         if let ModelSource::Fallback { reason } = &source {
@@ -86,7 +82,6 @@ impl Services {
         }
         Ok(Services {
             db: Mutex::new(conn),
-            _checkpointer: checkpointer,
             active: RwLock::new(Arc::new(ActiveModel { predictor, source })),
             registry,
             training: Mutex::new(Training::default()),
@@ -110,7 +105,7 @@ impl Services {
         self.cache.clear();
     }
 
-    /// Events as they commit; the audit consumer and the UI notifier listen here.
+    /// Events as they commit, for live subscribers (the UI notifier).
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.bus.subscribe()
     }
