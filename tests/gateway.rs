@@ -162,20 +162,24 @@ fn clients_are_added_listed_used_and_deleted() {
 }
 
 #[test]
-fn missing_or_unknown_keys_get_403_with_a_message() {
+fn missing_or_unknown_keys_get_403_in_the_original_envelope() {
     let f = fixture();
     // 4. invalid key.
+    let (status, body, _) = f.risk(None, HIGH);
+    assert_eq!(status, 403);
+    assert_eq!(
+        body,
+        json!({"status": "error", "data": {"message": "No api-Key header detectado", "detail": "missing api-Key header"}})
+    );
     for key in [
-        None,
-        Some("nope"),
-        Some("crk_00000000_000000000000000000000000000000000000000000000000"),
+        "nope",
+        "crk_00000000_000000000000000000000000000000000000000000000000",
     ] {
-        let (status, body, _) = f.risk(key, HIGH);
+        let (status, body, _) = f.risk(Some(key), HIGH);
         assert_eq!(status, 403);
-        assert!(
-            body["message"].as_str().unwrap().contains("api-Key"),
-            "{body}"
-        );
+        assert_eq!(body["status"], "error");
+        assert_eq!(body["data"]["message"], "No permitido", "{body}");
+        assert_eq!(body["data"]["detail"], "invalid api-Key");
     }
 }
 
@@ -189,17 +193,32 @@ fn bad_parameters_get_400_naming_every_one() {
         "colesterol=9&presion=abc&glucosa=1.0&edad=40.5&sobrepeso=1",
     );
     assert_eq!(status, 400);
-    let fields: Vec<&str> = body["errors"]
+    assert_eq!(body["status"], "error");
+    assert_eq!(
+        body["data"]["error"],
+        " Colesterol fuera de rango (1 a 3); Presion no es un numero valido; \
+         Edad debe ser un numero entero; Tabaquismo no especificado",
+        "{body}"
+    );
+    let fields: Vec<&str> = body["data"]["errors"]
         .as_array()
         .unwrap()
         .iter()
         .map(|e| e["field"].as_str().unwrap())
         .collect();
     assert_eq!(fields, ["colesterol", "presion", "edad", "tabaquismo"]);
-    assert!(body["message"]
+    assert!(body["data"]["detail"]
         .as_str()
         .unwrap()
         .contains("colesterol is out of range: valid is 1.0 to 3.0 g/L"));
+    // Nothing given: every parameter named, in the original's words.
+    let (status, body, _) = f.risk(Some(&key), "");
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["data"]["error"],
+        " Colesterol no especificado; Presion no especificada; Glucosa no especificada; \
+         Edad no especificada; Sobrepeso no especificado; Tabaquismo no especificado"
+    );
     // Malformed encodings do not crash the server.
     let (status, _, _) = f.risk(Some(&key), "colesterol=%ZZ&presion=%&&&==");
     assert_eq!(status, 400);
@@ -207,28 +226,58 @@ fn bad_parameters_get_400_naming_every_one() {
 }
 
 #[test]
-fn plans_limit_requests_per_minute_and_say_when_to_retry() {
+fn plans_limit_requests_in_any_60_seconds_and_say_when_to_retry() {
     let f = fixture();
     let (_, premium) = f.add_client("premium", "PREMIUM");
     let (_, free) = f.add_client("free", "FREEMIUM");
     // 15 s into a minute (1_000_000_020_000 ms is a multiple of 60 000).
-    f.now.store(1_000_000_020_000 + 15_000, Ordering::SeqCst);
-    // 7. the 51st PREMIUM request in a minute gets 429.
+    let start = 1_000_000_020_000 + 15_000;
+    f.now.store(start, Ordering::SeqCst);
+    // 7. the 51st PREMIUM request within 60 s gets 429.
     for i in 0..50 {
         assert_eq!(f.risk(Some(&premium), HIGH).0, 200, "request {}", i + 1);
     }
     let (status, body, retry) = f.risk(Some(&premium), HIGH);
     assert_eq!(status, 429, "{body}");
-    assert_eq!(retry.as_deref(), Some("45"));
+    assert_eq!(
+        body["data"]["message"], "Limite de consultas (50) alcanzado.",
+        "{body}"
+    );
+    assert_eq!(
+        retry.as_deref(),
+        Some("61"),
+        "60.1 s until the first leaves"
+    );
+    assert_eq!(body["data"]["retry_after"], 61);
     // 8. the 6th FREEMIUM request gets 429.
     for _ in 0..5 {
         assert_eq!(f.risk(Some(&free), LOW).0, 200);
     }
     assert_eq!(f.risk(Some(&free), LOW).0, 429);
-    // A new minute opens a new window.
-    f.now.fetch_add(45_000, Ordering::SeqCst);
+    // The next calendar minute is no new window: 45 s later, still refused.
+    f.now.store(start + 45_000, Ordering::SeqCst);
+    assert_eq!(f.risk(Some(&free), LOW).0, 429);
+    // Once 60 s have passed since the first answers, they are allowed again.
+    f.now.store(start + 60_100, Ordering::SeqCst);
     assert_eq!(f.risk(Some(&free), LOW).0, 200);
     assert_eq!(f.risk(Some(&premium), LOW).0, 200);
+}
+
+#[test]
+fn ten_requests_across_a_minute_boundary_give_five_answers_then_429() {
+    let f = fixture();
+    let (_, free) = f.add_client("free", "FREEMIUM");
+    let minute = 1_000_000_020_000;
+    f.now.store(minute + 57_800, Ordering::SeqCst);
+    for _ in 0..5 {
+        assert_eq!(f.risk(Some(&free), LOW).0, 200);
+    }
+    f.now.store(minute + 60_000 + 400, Ordering::SeqCst);
+    for _ in 0..5 {
+        let (status, body, retry) = f.risk(Some(&free), LOW);
+        assert_eq!(status, 429, "{body}");
+        assert_eq!(retry.as_deref(), Some("58"));
+    }
 }
 
 #[test]
@@ -303,7 +352,7 @@ fn administration_needs_an_administrator_token() {
         Some(json!({"name": "x", "plan": "GOLD"})),
     );
     assert_eq!(status, 400);
-    assert!(body["message"].as_str().unwrap().contains("plan"), "{body}");
+    assert_eq!(body["data"]["errors"][0]["field"], "plan", "{body}");
     assert_eq!(send(ureq::get(&format!("{}/nothing", f.base)), None).0, 404);
 }
 
@@ -569,4 +618,140 @@ fn idle_and_half_sent_connections_are_closed_and_cannot_starve_real_clients() {
         ),
         Err(e) => assert_ne!(e.kind(), std::io::ErrorKind::WouldBlock, "still open"),
     }
+}
+
+/// A raw HTTP/1.1 exchange, for requests ureq will not send as they are.
+fn raw(f: &Fixture, request: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(f.base.trim_start_matches("http://")).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    let status = text[9..12].parse().unwrap();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn every_error_status_answers_in_the_envelope_and_is_logged() {
+    let f = fixture();
+    let auth = format!("Bearer {}", f.admin);
+    let user = format!("{}/internal/api/user", f.base);
+    let mut seen = Vec::new();
+    let mut check = |status: u16, body: &Value, message: &str| {
+        assert_eq!(body["status"], "error", "{status}: {body}");
+        assert_eq!(body["data"]["message"], message, "{status}: {body}");
+        seen.push(status);
+    };
+    // 401: no or a forged token.
+    let (status, body) = send(ureq::get(&user), None);
+    check(status, &body, "No autenticado");
+    // 403: a clinician's token.
+    f.services
+        .create_user(
+            &f.admin,
+            &cardiorisk_contract::NewUser {
+                username: "doc".into(),
+                display_name: "Doc".into(),
+                password: "clinician-pass-1".into(),
+                role: cardiorisk_contract::Role::Clinician,
+            },
+        )
+        .unwrap();
+    let doc = f.services.sign_in("doc", "clinician-pass-1").unwrap().token;
+    let (status, body) = send(
+        ureq::get(&user).set("Authorization", &format!("Bearer {doc}")),
+        None,
+    );
+    check(status, &body, "No permitido");
+    // 404: an unknown path, and an unknown client.
+    let (status, body) = send(ureq::get(&format!("{}/nothing/here?x=1", f.base)), None);
+    check(status, &body, "Recurso no encontrado");
+    let (status, body) = send(
+        ureq::delete(&format!("{user}?id=999")).set("Authorization", &auth),
+        None,
+    );
+    check(status, &body, "Recurso no encontrado");
+    // 405: a known path with the wrong method.
+    let (status, body) = send(ureq::put(&format!("{}{RISK_PATH}", f.base)), None);
+    check(status, &body, "Metodo no permitido");
+    // 413: a body over 16 KiB.
+    let big = json!({"name": "x".repeat(20_000), "plan": "PREMIUM"});
+    let (status, body) = send(ureq::post(&user).set("Authorization", &auth), Some(big));
+    check(status, &body, "Solicitud demasiado grande");
+    // 415: not JSON.
+    let (status, body) = send(
+        ureq::post(&user)
+            .set("Authorization", &auth)
+            .set("Content-Type", "text/plain"),
+        None,
+    );
+    check(status, &body, "Se espera un cuerpo application/json");
+    // Malformed JSON.
+    let (status, text) = raw(
+        &f,
+        &format!(
+            "POST /internal/api/user HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n\
+             Content-Type: application/json\r\nContent-Length: 8\r\nConnection: close\r\n\r\n{{\"name\":"
+        ),
+    );
+    let body: Value = serde_json::from_str(&text).unwrap();
+    check(status, &body, "JSON no valido");
+    // 423: a locked account.
+    for _ in 0..5 {
+        send(
+            ureq::post(&format!("{}/internal/api/session", f.base)),
+            Some(json!({"username": "doc", "password": "wrong password"})),
+        );
+    }
+    let (status, body) = send(
+        ureq::post(&format!("{}/internal/api/session", f.base)),
+        Some(json!({"username": "doc", "password": "wrong password"})),
+    );
+    check(status, &body, "Cuenta bloqueada");
+    assert_eq!(seen, [401, 403, 404, 404, 405, 413, 415, 400, 423]);
+
+    // Every one of them is in the log, with its status and "anonymous" when no
+    // client was identified.
+    let (_, log) = send(
+        ureq::get(&format!(
+            "{}/internal/api/log?action=gateway.request&limit=100",
+            f.base
+        ))
+        .set("Authorization", &auth),
+        None,
+    );
+    let details: Vec<String> = log["data"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["subject"].as_str().unwrap_or(""),
+                e["detail"].as_str().unwrap()
+            )
+        })
+        .collect();
+    for expected in [
+        "anonymous GET /nothing/here 404",
+        &format!("anonymous PUT {RISK_PATH} 405"),
+        "anonymous POST /internal/api/user 413",
+        "anonymous POST /internal/api/user 415",
+        "anonymous POST /internal/api/user 400",
+        "anonymous /internal/api/session 423",
+        "client:999 DELETE /internal/api/user 404",
+    ] {
+        assert!(
+            details.iter().any(|d| d == expected),
+            "{expected} not in {details:#?}"
+        );
+    }
+    assert!(
+        !details.iter().any(|d| d.contains("x=1")),
+        "queries of unknown paths are not logged"
+    );
 }

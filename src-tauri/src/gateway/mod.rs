@@ -3,7 +3,9 @@
 //! every request, committed before the answer leaves (`log.rs`). Off by default;
 //! `cardiorisk serve` runs it without the window.
 
+pub mod answer;
 pub mod clients;
+mod control;
 pub mod limiter;
 pub mod log;
 mod server;
@@ -11,9 +13,11 @@ pub mod throttle;
 
 use crate::audit::{Action, Event, Status};
 use crate::service::Services;
+use answer::{body_rejected, command_error};
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use cardiorisk_contract::{AuditFilter, CommandError, ErrorKind, Measurements};
@@ -25,6 +29,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use throttle::Throttle;
 
+pub use control::Control;
 pub use server::{HEADER_READ_TIMEOUT, MAX_CONNECTIONS};
 
 pub const RISK_PATH: &str = "/external/api/riesgocardiaco";
@@ -48,69 +53,6 @@ struct Gateway {
     by_prefix: Throttle,
     by_address: Throttle,
     hashing: tokio::sync::Semaphore,
-}
-
-fn reply(status: StatusCode, body: Value) -> Response {
-    (status, Json(body)).into_response()
-}
-
-fn error_status(kind: ErrorKind) -> StatusCode {
-    match kind {
-        ErrorKind::Invalid => StatusCode::BAD_REQUEST,
-        ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
-        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
-        ErrorKind::Locked => StatusCode::LOCKED,
-        ErrorKind::NotFound => StatusCode::NOT_FOUND,
-        ErrorKind::Conflict => StatusCode::CONFLICT,
-        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
-
-fn command_error(e: CommandError) -> Response {
-    reply(
-        error_status(e.kind),
-        json!({"message": e.message, "errors": e.fields}),
-    )
-}
-
-/// The original system's error envelope, with the wait in `Retry-After`.
-fn retry_later(status: StatusCode, message: &str, detail: String, wait_secs: u64) -> Response {
-    let mut r = reply(
-        status,
-        json!({"status": "error", "data": {"message": message, "detail": detail, "retry_after": wait_secs}}),
-    );
-    r.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(wait_secs));
-    r
-}
-
-/// The answer when the request log cannot be written: the request did not happen.
-fn log_unavailable() -> Response {
-    retry_later(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Servicio no disponible temporalmente",
-        "the request log cannot be written (disk full or database busy); nothing was done, try again"
-            .into(),
-        5,
-    )
-}
-
-fn busy() -> Response {
-    retry_later(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Servicio ocupado",
-        "too many key checks and sign-ins at once; try again".into(),
-        1,
-    )
-}
-
-fn too_many_failures(wait: u64) -> Response {
-    retry_later(
-        StatusCode::TOO_MANY_REQUESTS,
-        "Demasiados intentos fallidos",
-        format!("too many failed attempts; retry in {wait} s"),
-        wait,
-    )
 }
 
 fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
@@ -179,13 +121,16 @@ impl Gateway {
             detail.push_str(" id=");
             detail.push_str(&id);
         }
-        let mut event = Event::new(Action::GatewayRequest, outcome(status), started).detail(detail);
-        if let Some(id) = answer.client {
-            event = event.about(format!("client:{id}"));
-        }
+        let client = match answer.client {
+            Some(id) => format!("client:{id}"),
+            None => "anonymous".to_string(),
+        };
+        let event = Event::new(Action::GatewayRequest, outcome(status), started)
+            .about(client)
+            .detail(detail);
         match self.log.write(event).await {
             Ok(()) => answer.response,
-            Err(log::Unavailable) => log_unavailable(),
+            Err(log::Unavailable) => answer::log_unavailable(),
         }
     }
 
@@ -197,8 +142,8 @@ impl Gateway {
     ) -> Result<T, Response> {
         let _permit = tokio::time::timeout(HASHING_WAIT, self.hashing.acquire())
             .await
-            .map_err(|_| busy())?
-            .map_err(|_| busy())?;
+            .map_err(|_| answer::busy())?
+            .map_err(|_| answer::busy())?;
         tokio::task::spawn_blocking(work)
             .await
             .map_err(|_| command_error(CommandError::internal("the check stopped")))
@@ -214,13 +159,16 @@ impl Gateway {
         if let Some(c) = self.services.cached_key(key) {
             return Ok(c);
         }
-        let invalid = || reply(StatusCode::FORBIDDEN, json!({"message": "invalid api-Key"}));
         let Some(prefix) = clients::prefix_of(key).map(str::to_string) else {
-            return Err(invalid());
+            return Err(answer::invalid_key());
         };
         let address = peer.ip().to_string();
-        self.by_prefix.check(&prefix).map_err(too_many_failures)?;
-        self.by_address.check(&address).map_err(too_many_failures)?;
+        self.by_prefix
+            .check(&prefix)
+            .map_err(answer::too_many_failures)?;
+        self.by_address
+            .check(&address)
+            .map_err(answer::too_many_failures)?;
         let services = Arc::clone(&self.services);
         let owned = key.to_string();
         match self
@@ -231,7 +179,7 @@ impl Gateway {
             Ok(None) => {
                 self.by_prefix.failed(&prefix);
                 self.by_address.failed(&address);
-                Err(invalid())
+                Err(answer::invalid_key())
             }
             Err(e) => Err(command_error(e)),
         }
@@ -239,11 +187,7 @@ impl Gateway {
 
     async fn risk(&self, headers: &HeaderMap, raw: Option<&str>, peer: SocketAddr) -> Answer {
         let Some(key) = headers.get("api-Key").and_then(|v| v.to_str().ok()) else {
-            return reply(
-                StatusCode::FORBIDDEN,
-                json!({"message": "missing api-Key header"}),
-            )
-            .into();
+            return answer::missing_key().into();
         };
         let client = match self.client_of(key, peer).await {
             Ok(c) => c,
@@ -254,32 +198,16 @@ impl Gateway {
             client: Some(client.id),
         };
         if let Err(wait) = self.limiter.check(client.id, client.per_minute) {
-            let mut r = reply(
-                StatusCode::TOO_MANY_REQUESTS,
-                json!({"message": format!("rate limit of {} requests per minute exceeded; retry in {wait} s", client.per_minute)}),
-            );
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(wait));
-            return answer(r);
+            return answer(answer::rate_limited(client.per_minute, wait));
         }
         let pairs = query_pairs(raw);
         let inputs = match Measurements::parse(|name| first(&pairs, name)) {
             Ok(m) => m,
-            Err(e) => {
-                return answer(reply(
-                    StatusCode::BAD_REQUEST,
-                    json!({"message": e.to_string(), "errors": e.0}),
-                ))
-            }
+            Err(e) => return answer(answer::bad_parameters(&e.0, e.to_string())),
         };
         let (p, cached) = match self.services.score(&inputs) {
             Ok(scored) => scored,
-            Err(e) => {
-                return answer(reply(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    json!({"status": "error", "data": {"message": "Error interno del modelo", "detail": e.message}}),
-                ))
-            }
+            Err(e) => return answer(answer::model_failed(e.message)),
         };
         let verdict = if p.at_risk {
             "Si, existe riesgo cardíaco"
@@ -291,7 +219,7 @@ impl Gateway {
             .iter()
             .map(|c| (c.field.clone(), json!(c.value)))
             .collect();
-        let body = json!({"status": "ok", "data": {
+        let data = json!({
             "riesgo_cardiaco": verdict,
             "valor": p.probability,
             "umbral": p.threshold,
@@ -299,8 +227,8 @@ impl Gateway {
             "contribuciones": contributions,
             "version_modelo": p.model_version,
             "cache": cached,
-        }});
-        answer(reply(StatusCode::OK, body))
+        });
+        answer(answer::ok(StatusCode::OK, data))
     }
 }
 
@@ -326,54 +254,77 @@ async fn risk(
     g.finish(started, RISK_PATH, &headers, answer).await
 }
 
+/// A JSON body: `Null` when none was sent (no content type), the rejection when one
+/// was sent but cannot be read (too large, not JSON, malformed).
+fn json_body(
+    headers: &HeaderMap,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Result<Value, JsonRejection> {
+    match body {
+        Ok(Json(v)) => Ok(v),
+        Err(JsonRejection::MissingJsonContentType(_))
+            if !headers.contains_key(header::CONTENT_TYPE) =>
+        {
+            Ok(Value::Null)
+        }
+        Err(rejection) => Err(rejection),
+    }
+}
+
 async fn session(
     State(g): State<Arc<Gateway>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Option<Json<Value>>,
+    body: Result<Json<Value>, JsonRejection>,
 ) -> Response {
     let started = Instant::now();
     let _in_flight = g.log.begin();
-    let body = body.map(|Json(v)| v).unwrap_or(Value::Null);
-    let field = |n: &str| {
-        body.get(n)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
-    let address = peer.ip().to_string();
-    let response = match g.by_address.check(&address) {
-        Err(wait) => too_many_failures(wait),
-        Ok(()) => {
-            let services = Arc::clone(&g.services);
-            let (username, password) = (field("username"), field("password"));
-            match g
-                .hashing(move || services.sign_in(&username, &password))
-                .await
-            {
-                Err(r) => r,
-                Ok(Ok(s)) => reply(
-                    StatusCode::OK,
-                    json!({"status": "ok", "data": {"token": s.token, "role": s.user.role}}),
-                ),
-                Ok(Err(e)) => {
-                    if matches!(e.kind, ErrorKind::Unauthenticated | ErrorKind::Locked) {
-                        g.by_address.failed(&address);
-                    }
-                    command_error(e)
-                }
-            }
-        }
+    let response = match json_body(&headers, body) {
+        Err(rejection) => body_rejected(&rejection),
+        Ok(body) => g.sign_in(&body, peer).await,
     };
     g.finish(started, "/internal/api/session", &headers, response.into())
         .await
+}
+
+impl Gateway {
+    async fn sign_in(&self, body: &Value, peer: SocketAddr) -> Response {
+        let field = |n: &str| {
+            body.get(n)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        let address = peer.ip().to_string();
+        if let Err(wait) = self.by_address.check(&address) {
+            return answer::too_many_failures(wait);
+        }
+        let services = Arc::clone(&self.services);
+        let (username, password) = (field("username"), field("password"));
+        match self
+            .hashing(move || services.sign_in(&username, &password))
+            .await
+        {
+            Err(r) => r,
+            Ok(Ok(s)) => answer::ok(
+                StatusCode::OK,
+                json!({"token": s.token, "role": s.user.role}),
+            ),
+            Ok(Err(e)) => {
+                if matches!(e.kind, ErrorKind::Unauthenticated | ErrorKind::Locked) {
+                    self.by_address.failed(&address);
+                }
+                command_error(e)
+            }
+        }
+    }
 }
 
 async fn list_clients(State(g): State<Arc<Gateway>>, headers: HeaderMap) -> Response {
     let started = Instant::now();
     let _in_flight = g.log.begin();
     let response = match g.services.list_clients(&bearer(&headers)) {
-        Ok(list) => reply(StatusCode::OK, json!({"status": "ok", "data": list})),
+        Ok(list) => answer::ok(StatusCode::OK, json!(list)),
         Err(e) => command_error(e),
     };
     g.finish(started, "GET /internal/api/user", &headers, response.into())
@@ -383,34 +334,29 @@ async fn list_clients(State(g): State<Arc<Gateway>>, headers: HeaderMap) -> Resp
 async fn create_client(
     State(g): State<Arc<Gateway>>,
     headers: HeaderMap,
-    body: Option<Json<Value>>,
+    body: Result<Json<Value>, JsonRejection>,
 ) -> Response {
     let started = Instant::now();
     let _in_flight = g.log.begin();
-    let body = body.map(|Json(v)| v).unwrap_or(Value::Null);
-    let name = body
-        .get("name")
-        .or_else(|| body.get("username"))
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    let plan = body
-        .get("plan")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    let services = Arc::clone(&g.services);
-    let token = bearer(&headers);
-    let response = match g
-        .hashing(move || services.create_client(&token, &name, &plan))
-        .await
-    {
-        Err(r) => r,
-        Ok(Ok(created)) => reply(
-            StatusCode::CREATED,
-            json!({"status": "ok", "data": created}),
-        ),
-        Ok(Err(e)) => command_error(e),
+    let response = match json_body(&headers, body) {
+        Err(rejection) => body_rejected(&rejection),
+        Ok(body) => {
+            let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
+            let name = text("name")
+                .or_else(|| text("username"))
+                .unwrap_or_default();
+            let plan = text("plan").unwrap_or_default();
+            let services = Arc::clone(&g.services);
+            let token = bearer(&headers);
+            match g
+                .hashing(move || services.create_client(&token, &name, &plan))
+                .await
+            {
+                Err(r) => r,
+                Ok(Ok(created)) => answer::ok(StatusCode::CREATED, json!(created)),
+                Ok(Err(e)) => command_error(e),
+            }
+        }
     };
     g.finish(
         started,
@@ -425,23 +371,29 @@ async fn delete_client(
     State(g): State<Arc<Gateway>>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
-    body: Option<Json<Value>>,
+    body: Result<Json<Value>, JsonRejection>,
 ) -> Response {
     let started = Instant::now();
     let _in_flight = g.log.begin();
     let pairs = query_pairs(q.as_deref());
+    let body = json_body(&headers, body);
     let id = first(&pairs, "id")
         .and_then(|v| v.parse::<i64>().ok())
-        .or_else(|| body.and_then(|Json(v)| v.get("id").and_then(Value::as_i64)));
-    let response = match id {
-        None => reply(
-            StatusCode::BAD_REQUEST,
-            json!({"message": "id is missing: give the client's id as ?id=N"}),
-        ),
-        Some(id) => match g.services.delete_client(&bearer(&headers), id) {
+        .or_else(|| {
+            body.as_ref()
+                .ok()
+                .and_then(|v| v.get("id").and_then(Value::as_i64))
+        });
+    let response = match (body, id) {
+        (Err(rejection), _) => body_rejected(&rejection),
+        (Ok(_), None) => answer::command_error(CommandError::fields(vec![(
+            "id".into(),
+            "id is missing: give the client's id as ?id=N".into(),
+        )])),
+        (Ok(_), Some(id)) => match g.services.delete_client(&bearer(&headers), id) {
             Ok(()) => {
                 g.limiter.forget(id);
-                reply(StatusCode::OK, json!({"status": "ok"}))
+                answer::ok(StatusCode::OK, json!({"deleted": id}))
             }
             Err(e) => command_error(e),
         },
@@ -481,18 +433,50 @@ async fn logs(
         number("limit", 100),
         number("offset", 0),
     ) {
-        Ok(page) => reply(StatusCode::OK, json!({"status": "ok", "data": page})),
+        Ok(page) => answer::ok(StatusCode::OK, json!(page)),
         Err(e) => command_error(e),
     };
     g.finish(started, "GET /internal/api/log", &headers, response.into())
         .await
 }
 
-async fn not_found() -> Response {
-    reply(
-        StatusCode::NOT_FOUND,
-        json!({"message": "no such endpoint"}),
+/// An unknown path: answered 404 in the envelope, and logged like any request.
+async fn not_found(
+    State(g): State<Arc<Gateway>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let started = Instant::now();
+    let _in_flight = g.log.begin();
+    let endpoint = format!("{method} {}", loggable_path(&uri));
+    g.finish(started, &endpoint, &headers, answer::not_found().into())
+        .await
+}
+
+/// A known path with a method it does not take: 405, logged.
+async fn method_not_allowed(
+    State(g): State<Arc<Gateway>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let started = Instant::now();
+    let _in_flight = g.log.begin();
+    let endpoint = format!("{method} {}", loggable_path(&uri));
+    g.finish(
+        started,
+        &endpoint,
+        &headers,
+        answer::method_not_allowed().into(),
     )
+    .await
+}
+
+/// The path of an unexpected request for the log: without its query (which could
+/// carry anything), at most 100 characters.
+fn loggable_path(uri: &Uri) -> String {
+    uri.path().chars().take(100).collect()
 }
 
 fn router(state: Arc<Gateway>) -> Router {
@@ -505,6 +489,7 @@ fn router(state: Arc<Gateway>) -> Router {
         )
         .route("/internal/api/log", get(logs))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(16 * 1024))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -621,131 +606,4 @@ pub fn start(
         shutdown: Some(tx),
         thread: Some(thread),
     })
-}
-
-/// The in-app switch: the gateway is off unless an administrator turned it on; the
-/// choice and the port are kept in the settings and restored at start-up.
-pub struct Control {
-    services: Arc<Services>,
-    running: std::sync::Mutex<Option<GatewayHandle>>,
-    error: std::sync::Mutex<Option<String>>,
-}
-
-const ENABLED_KEY: &str = "gateway.enabled";
-const PORT_KEY: &str = "gateway.port";
-
-impl Control {
-    pub fn new(services: Arc<Services>) -> Self {
-        Control {
-            services,
-            running: std::sync::Mutex::new(None),
-            error: std::sync::Mutex::new(None),
-        }
-    }
-
-    fn stored(&self) -> (bool, u16) {
-        let enabled = self.services.setting(ENABLED_KEY).ok().flatten().as_deref() == Some("true");
-        let port = self
-            .services
-            .setting(PORT_KEY)
-            .ok()
-            .flatten()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(cardiorisk_contract::DEFAULT_GATEWAY_PORT);
-        (enabled, port)
-    }
-
-    fn apply(&self, enabled: bool, port: u16) {
-        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(handle) = running.take() {
-            handle.stop();
-        }
-        let mut error = self.error.lock().unwrap_or_else(|e| e.into_inner());
-        *error = None;
-        if enabled {
-            let addr = SocketAddr::from(([127, 0, 0, 1], port));
-            match start(Arc::clone(&self.services), addr, limiter::system_clock()) {
-                Ok(handle) => *running = Some(handle),
-                Err(e) => *error = Some(e.to_string()),
-            }
-        }
-    }
-
-    /// Stops the gateway gracefully without changing the stored setting (the app is
-    /// closing).
-    pub fn stop(&self) {
-        if let Some(handle) = self
-            .running
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
-            handle.stop();
-        }
-    }
-
-    /// Applies the stored setting again (after a restore): a running gateway restarts
-    /// with fresh rate windows, or stops when the restored setting says off.
-    pub fn reload(&self) {
-        let (enabled, port) = self.stored();
-        self.apply(enabled, port);
-    }
-
-    /// Starts the gateway if it was left on.
-    pub fn restore(&self) {
-        let (enabled, port) = self.stored();
-        if enabled {
-            self.apply(true, port);
-        }
-    }
-
-    fn status_now(&self) -> cardiorisk_contract::GatewayStatus {
-        let (enabled, port) = self.stored();
-        let listening = self
-            .running
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .map(|h| h.addr.to_string());
-        let error = self.error.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        cardiorisk_contract::GatewayStatus {
-            enabled,
-            port,
-            listening,
-            error,
-        }
-    }
-
-    pub fn status(&self, token: &str) -> Result<cardiorisk_contract::GatewayStatus, CommandError> {
-        self.services.require_admin(token)?;
-        Ok(self.status_now())
-    }
-
-    /// Turns the gateway on or off on `port` (1024 to 65535), and remembers it.
-    pub fn set(
-        &self,
-        token: &str,
-        enabled: bool,
-        port: u16,
-    ) -> Result<cardiorisk_contract::GatewayStatus, CommandError> {
-        self.services.require_admin(token)?;
-        if port < cardiorisk_contract::MIN_GATEWAY_PORT {
-            return Err(CommandError::fields(vec![(
-                "port".into(),
-                format!(
-                    "port must be from {} to 65535",
-                    cardiorisk_contract::MIN_GATEWAY_PORT
-                ),
-            )]));
-        }
-        self.services.set_settings(
-            token,
-            &[
-                (ENABLED_KEY, enabled.to_string()),
-                (PORT_KEY, port.to_string()),
-            ],
-        )?;
-        self.apply(enabled, port);
-        Ok(self.status_now())
-    }
 }
