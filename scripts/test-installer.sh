@@ -118,7 +118,7 @@ run_installed "installed-$version"
 CARDIORISK_PASSWORD="correct horse battery" "$CLI" setup --username admin \
   --display-name "Upgrade Check" --data-dir "$data"
 users_before=$(sqlite3 "$data/cardiorisk.db" "SELECT count(*) FROM users WHERE username = 'admin'")
-# The CLI commits its audit event to the outbox; the app moves it to the log.
+# The CLI commits its audit entry with the account (older versions used an outbox).
 audit_before=$(sqlite3 "$data/cardiorisk.db" "SELECT (SELECT count(*) FROM audit_log) + (SELECT count(*) FROM outbox)")
 [ "$users_before" = 1 ] || fail "set-up did not store the administrator"
 
