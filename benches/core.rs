@@ -2,8 +2,8 @@
 //! queries over a million entries. Prints figures; run with
 //! `cargo bench --bench core`.
 
-use cardiorisk_app::service::{Services, DB_FILE};
 use cardiorisk_contract::{AuditFilter, Measurements};
+use cardiorisk_core::service::{Services, DB_FILE};
 use std::time::{Duration, Instant};
 
 fn median(mut v: Vec<Duration>) -> Duration {

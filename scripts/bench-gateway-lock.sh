@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 for tool in wrk sqlite3; do
   command -v $tool >/dev/null || { echo "install $tool (apt-get install -y $tool)"; exit 1; }
 done
-cargo build --release --bin cardiorisk
+cargo build --release -p cardiorisk-cli
 bin=target/release/cardiorisk
 data=$(mktemp -d)
 port=${PORT:-18082}

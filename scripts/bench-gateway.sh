@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { echo "install wrk (apt-get install -y wrk)"; exit 1; }
-cargo build --release --bin cardiorisk
+cargo build --release -p cardiorisk-cli
 bin=target/release/cardiorisk
 data=$(mktemp -d)
 port=${PORT:-18080}

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use support::webdriver::Session;
-use support::{display, free_port, workspace_root, Guard, ADMIN_PASSWORD, APP, CLI};
+use support::{display, free_port, workspace_root, Guard, ADMIN_PASSWORD, APP};
 
 /// One window at a time: two WebKit instances on two cores make every flow slow.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -515,14 +515,8 @@ fn retrain_on_a_small_csv_with_progress_activate_and_roll_back() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let data = tempfile::tempdir().unwrap();
     let csv = data.path().join("clinic.csv");
-    let synth = Command::new(CLI)
-        .args([
-            "synth", "--rows", "1500", "--seed", "11", "--span", "file", "--out",
-        ])
-        .arg(&csv)
-        .status()
-        .unwrap();
-    assert!(synth.success());
+    use cardiorisk_model::synth::{generate, to_csv, Span};
+    std::fs::write(&csv, to_csv(&generate(1500, 11, Span::File))).unwrap();
     let app = App::start(data.path(), &[]);
     let s = &app.s;
     app.set_up_admin();

@@ -1,18 +1,8 @@
-//! CardioRisk's backend: storage, services and the Tauri shell.
+//! The CardioRisk desktop app: the Tauri shell over `cardiorisk-core`, whose modules
+//! are re-exported here.
 
-pub mod assessments;
-pub mod audit;
-pub mod auth;
-pub mod cache;
-pub mod db;
-pub mod gateway;
-pub mod models;
-pub mod patients;
-pub mod private;
-pub mod report;
-pub mod service;
+pub use cardiorisk_core::*;
+
 mod shell;
-pub mod signals;
-pub mod training;
 
 pub use shell::run;

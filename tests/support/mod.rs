@@ -8,15 +8,25 @@ pub mod webdriver;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
+/// The workspace's root (the folder with Cargo.lock), from whichever package's
+/// tests include this module.
 pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    while !dir.join("Cargo.lock").exists() && dir.pop() {}
+    dir
 }
 
-/// The desktop app binary, built by cargo for these tests.
-pub const APP: &str = env!("CARGO_BIN_EXE_cardiorisk-app");
+/// The desktop app binary, built by cargo for the app package's tests.
+pub const APP: &str = match option_env!("CARGO_BIN_EXE_cardiorisk-app") {
+    Some(path) => path,
+    None => "",
+};
 
-/// The command-line binary, built by cargo for these tests.
-pub const CLI: &str = env!("CARGO_BIN_EXE_cardiorisk");
+/// The command-line binary, built by cargo for the CLI package's tests.
+pub const CLI: &str = match option_env!("CARGO_BIN_EXE_cardiorisk") {
+    Some(path) => path,
+    None => "",
+};
 
 /// The path of the original training file, when this machine has it.
 pub fn original_data() -> Option<PathBuf> {
@@ -81,14 +91,14 @@ pub fn free_port() -> u16 {
 pub const ADMIN_PASSWORD: &str = "correct horse battery";
 
 /// Runs first-run set-up and returns the administrator's session token.
-pub fn admin(services: &cardiorisk_app::service::Services) -> String {
+pub fn admin(services: &cardiorisk_core::service::Services) -> String {
     services
         .set_up("admin", "Ada Admin", ADMIN_PASSWORD)
         .expect("first-run set-up")
         .token
 }
 
-pub fn sign_in_admin(services: &cardiorisk_app::service::Services) -> String {
+pub fn sign_in_admin(services: &cardiorisk_core::service::Services) -> String {
     services
         .sign_in("admin", ADMIN_PASSWORD)
         .expect("admin signs in")

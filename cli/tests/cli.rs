@@ -1,6 +1,7 @@
 //! The `cardiorisk` command-line binary, run as a user would.
 
 use cardiorisk_model::synth::{self, Span};
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 use serde_json::Value;

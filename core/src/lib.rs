@@ -1,0 +1,18 @@
+//! CardioRisk's services with no UI framework in sight: storage, accounts and
+//! sessions, patients, assessments, the audit log, models and retraining, backup and
+//! restore, and the local REST gateway. The desktop app (Tauri shell), the
+//! `cardiorisk` CLI and the tests all call these.
+
+pub mod assessments;
+pub mod audit;
+pub mod auth;
+pub mod cache;
+pub mod db;
+pub mod gateway;
+pub mod models;
+pub mod patients;
+pub mod private;
+pub mod report;
+pub mod service;
+pub mod signals;
+pub mod training;
