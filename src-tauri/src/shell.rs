@@ -17,74 +17,98 @@ use tauri_plugin_dialog::DialogExt;
 type State<'a> = tauri::State<'a, Arc<Services>>;
 type Reply<T> = Result<T, CommandError>;
 
-#[tauri::command(rename_all = "snake_case")]
-fn needs_setup(s: State<'_>) -> Reply<bool> {
-    s.needs_setup()
+/// Runs a service call on the blocking pool: commands are async, so the window's
+/// thread never waits on hashing, the disk or the model.
+async fn off_main<T: Send + 'static>(
+    s: &Arc<Services>,
+    call: impl FnOnce(&Services) -> Reply<T> + Send + 'static,
+) -> Reply<T> {
+    let s = Arc::clone(s);
+    tauri::async_runtime::spawn_blocking(move || call(&s))
+        .await
+        .unwrap_or_else(|e| Err(CommandError::internal(format!("the command stopped: {e}"))))
 }
 
 #[tauri::command(rename_all = "snake_case")]
-fn set_up(
+async fn needs_setup(s: State<'_>) -> Reply<bool> {
+    off_main(s.inner(), move |s| s.needs_setup()).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn set_up(
     s: State<'_>,
     username: String,
     display_name: String,
     password: String,
 ) -> Reply<SessionInfo> {
-    s.set_up(&username, &display_name, &password)
+    off_main(s.inner(), move |s| {
+        s.set_up(&username, &display_name, &password)
+    })
+    .await
 }
 
 #[tauri::command(rename_all = "snake_case")]
-fn sign_in(s: State<'_>, username: String, password: String) -> Reply<SessionInfo> {
-    s.sign_in(&username, &password)
+async fn sign_in(s: State<'_>, username: String, password: String) -> Reply<SessionInfo> {
+    off_main(s.inner(), move |s| s.sign_in(&username, &password)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
-fn sign_out(s: State<'_>, token: String) -> Reply<()> {
-    s.sign_out(&token)
+async fn sign_out(s: State<'_>, token: String) -> Reply<()> {
+    off_main(s.inner(), move |s| s.sign_out(&token)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
-fn predict(
+async fn predict(
     s: State<'_>,
     token: String,
     patient_id: Option<i64>,
     inputs: Measurements,
 ) -> Reply<AssessmentOutcome> {
-    s.assess(&token, patient_id, &inputs)
+    off_main(s.inner(), move |s| s.assess(&token, patient_id, &inputs)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
-fn what_if(s: State<'_>, token: String, inputs: Measurements) -> Reply<Prediction> {
-    s.what_if(&token, &inputs)
+async fn what_if(s: State<'_>, token: String, inputs: Measurements) -> Reply<Prediction> {
+    off_main(s.inner(), move |s| s.what_if(&token, &inputs)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
-fn preferences(s: State<'_>) -> Reply<Preferences> {
-    s.preferences()
+async fn preferences(s: State<'_>) -> Reply<Preferences> {
+    off_main(s.inner(), move |s| s.preferences()).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
-fn set_preference(s: State<'_>, token: String, key: String, value: String) -> Reply<()> {
-    s.set_preference(&token, &key, &value)
+async fn set_preference(s: State<'_>, token: String, key: String, value: String) -> Reply<()> {
+    off_main(s.inner(), move |s| s.set_preference(&token, &key, &value)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
-fn list_clients(s: State<'_>, token: String) -> Reply<Vec<ApiClient>> {
-    s.list_clients(&token)
+async fn list_clients(s: State<'_>, token: String) -> Reply<Vec<ApiClient>> {
+    off_main(s.inner(), move |s| s.list_clients(&token)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
-fn create_client(s: State<'_>, token: String, name: String, plan: String) -> Reply<NewApiClient> {
-    s.create_client(&token, &name, &plan)
+async fn create_client(
+    s: State<'_>,
+    token: String,
+    name: String,
+    plan: String,
+) -> Reply<NewApiClient> {
+    off_main(s.inner(), move |s| s.create_client(&token, &name, &plan)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
-fn delete_client(s: State<'_>, token: String, client_id: i64) -> Reply<()> {
-    s.delete_client(&token, client_id)
+async fn delete_client(s: State<'_>, token: String, client_id: i64) -> Reply<()> {
+    off_main(s.inner(), move |s| s.delete_client(&token, client_id)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
-fn recent_assessments(s: State<'_>, token: String, limit: u32) -> Reply<Vec<AssessmentRecord>> {
-    s.recent(&token, limit)
+async fn recent_assessments(
+    s: State<'_>,
+    token: String,
+    limit: u32,
+) -> Reply<Vec<AssessmentRecord>> {
+    off_main(s.inner(), move |s| s.recent(&token, limit)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -93,84 +117,108 @@ fn model_status(s: State<'_>) -> ModelStatus {
 }
 
 #[tauri::command(rename_all = "snake_case")]
-fn cache_stats(s: State<'_>, token: String) -> Reply<CacheStats> {
-    s.cache_stats(&token)
+async fn cache_stats(s: State<'_>, token: String) -> Reply<CacheStats> {
+    off_main(s.inner(), move |s| s.cache_stats(&token)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
-fn create_patient(s: State<'_>, token: String, patient: PatientInput) -> Reply<Patient> {
-    s.create_patient(&token, &patient)
+async fn create_patient(s: State<'_>, token: String, patient: PatientInput) -> Reply<Patient> {
+    off_main(s.inner(), move |s| s.create_patient(&token, &patient)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
-fn update_patient(
+async fn update_patient(
     s: State<'_>,
     token: String,
     patient_id: i64,
     patient: PatientInput,
 ) -> Reply<Patient> {
-    s.update_patient(&token, patient_id, &patient)
+    off_main(s.inner(), move |s| {
+        s.update_patient(&token, patient_id, &patient)
+    })
+    .await
 }
 
 #[tauri::command(rename_all = "snake_case")]
-fn search_patients(s: State<'_>, token: String, query: String, limit: u32) -> Reply<Vec<Patient>> {
-    s.search_patients(&token, &query, limit)
+async fn search_patients(
+    s: State<'_>,
+    token: String,
+    query: String,
+    limit: u32,
+) -> Reply<Vec<Patient>> {
+    off_main(s.inner(), move |s| s.search_patients(&token, &query, limit)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
-fn patient_record(s: State<'_>, token: String, patient_id: i64) -> Reply<PatientRecord> {
-    s.patient_record(&token, patient_id)
+async fn patient_record(s: State<'_>, token: String, patient_id: i64) -> Reply<PatientRecord> {
+    off_main(s.inner(), move |s| s.patient_record(&token, patient_id)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
-fn audit_log(
+async fn audit_log(
     s: State<'_>,
     token: String,
     filter: AuditFilter,
     limit: u32,
     offset: u32,
 ) -> Reply<AuditPage> {
-    s.audit(&token, &filter, limit, offset)
+    off_main(s.inner(), move |s| s.audit(&token, &filter, limit, offset)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
-fn list_users(s: State<'_>, token: String) -> Reply<Vec<UserInfo>> {
-    s.list_users(&token)
+async fn list_users(s: State<'_>, token: String) -> Reply<Vec<UserInfo>> {
+    off_main(s.inner(), move |s| s.list_users(&token)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
-fn create_user(s: State<'_>, token: String, user: NewUser) -> Reply<UserInfo> {
-    s.create_user(&token, &user)
+async fn create_user(s: State<'_>, token: String, user: NewUser) -> Reply<UserInfo> {
+    off_main(s.inner(), move |s| s.create_user(&token, &user)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
-fn set_user_disabled(s: State<'_>, token: String, user_id: i64, disabled: bool) -> Reply<()> {
-    s.set_disabled(&token, user_id, disabled)
+async fn set_user_disabled(s: State<'_>, token: String, user_id: i64, disabled: bool) -> Reply<()> {
+    off_main(s.inner(), move |s| {
+        s.set_disabled(&token, user_id, disabled)
+    })
+    .await
 }
 
 #[tauri::command(rename_all = "snake_case")]
-fn set_user_role(s: State<'_>, token: String, user_id: i64, role: Role) -> Reply<()> {
-    s.set_role(&token, user_id, role)
+async fn set_user_role(s: State<'_>, token: String, user_id: i64, role: Role) -> Reply<()> {
+    off_main(s.inner(), move |s| s.set_role(&token, user_id, role)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
-fn reset_password(s: State<'_>, token: String, user_id: i64, new_password: String) -> Reply<()> {
-    s.reset_password(&token, user_id, &new_password)
+async fn reset_password(
+    s: State<'_>,
+    token: String,
+    user_id: i64,
+    new_password: String,
+) -> Reply<()> {
+    off_main(s.inner(), move |s| {
+        s.reset_password(&token, user_id, &new_password)
+    })
+    .await
 }
 
 #[tauri::command(rename_all = "snake_case")]
-fn gateway_status(g: tauri::State<'_, Control>, token: String) -> Reply<GatewayStatus> {
+fn gateway_status(g: tauri::State<'_, Arc<Control>>, token: String) -> Reply<GatewayStatus> {
     g.status(&token)
 }
 
+/// Starting or stopping the gateway waits for its port and for requests in flight,
+/// so it runs off the window's thread.
 #[tauri::command(rename_all = "snake_case")]
-fn set_gateway(
-    g: tauri::State<'_, Control>,
+async fn set_gateway(
+    g: tauri::State<'_, Arc<Control>>,
     token: String,
     enabled: bool,
     port: u16,
 ) -> Reply<GatewayStatus> {
-    g.set(&token, enabled, port)
+    let g = Arc::clone(g.inner());
+    tauri::async_runtime::spawn_blocking(move || g.set(&token, enabled, port))
+        .await
+        .unwrap_or_else(|e| Err(CommandError::internal(format!("the command stopped: {e}"))))
 }
 
 /// The data directory in use, shown in Settings.
@@ -257,7 +305,7 @@ async fn backup(app: tauri::AppHandle, s: State<'_>, token: String) -> Reply<Opt
 async fn restore(
     app: tauri::AppHandle,
     s: State<'_>,
-    gateway: tauri::State<'_, Control>,
+    gateway: tauri::State<'_, Arc<Control>>,
     token: String,
 ) -> Reply<Option<String>> {
     s.require_admin(&token)?;
@@ -329,8 +377,8 @@ fn data_location(s: State<'_>, dir: tauri::State<'_, DataDir>, token: String) ->
 }
 
 #[tauri::command(rename_all = "snake_case")]
-fn list_models(s: State<'_>, token: String) -> Reply<Vec<ModelCard>> {
-    s.list_models(&token)
+async fn list_models(s: State<'_>, token: String) -> Reply<Vec<ModelCard>> {
+    off_main(s.inner(), move |s| s.list_models(&token)).await
 }
 
 /// Asks for the training CSV with the native dialog, then starts retraining;
@@ -350,18 +398,18 @@ async fn start_training(
 }
 
 #[tauri::command(rename_all = "snake_case")]
-fn training_status(s: State<'_>, token: String) -> Reply<TrainingStatus> {
-    s.training_status(&token)
+async fn training_status(s: State<'_>, token: String) -> Reply<TrainingStatus> {
+    off_main(s.inner(), move |s| s.training_status(&token)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
-fn cancel_training(s: State<'_>, token: String) -> Reply<()> {
-    s.cancel_training(&token)
+async fn cancel_training(s: State<'_>, token: String) -> Reply<()> {
+    off_main(s.inner(), move |s| s.cancel_training(&token)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
-fn activate_model(s: State<'_>, token: String, version: String) -> Reply<()> {
-    s.activate_model(&token, &version)
+async fn activate_model(s: State<'_>, token: String, version: String) -> Reply<()> {
+    off_main(s.inner(), move |s| s.activate_model(&token, &version)).await
 }
 
 /// Sessions end after this long without a command: 15 minutes, or
@@ -412,7 +460,7 @@ pub fn run() {
             start_ui_notifier(&services, app.handle().clone());
             let gateway = Control::new(Arc::clone(&services));
             gateway.restore();
-            app.manage(gateway);
+            app.manage(Arc::new(gateway));
             app.manage(services);
             let handle = app.handle().clone();
             crate::signals::on_stop_signal(move || handle.exit(0));
@@ -463,7 +511,7 @@ pub fn run() {
             // Window closed, or SIGTERM/SIGINT: requests in flight on the gateway
             // finish with their log entries before the process ends.
             if let tauri::RunEvent::Exit = event {
-                if let Some(gateway) = app.try_state::<Control>() {
+                if let Some(gateway) = app.try_state::<Arc<Control>>() {
                     gateway.stop();
                 }
             }
