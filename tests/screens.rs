@@ -369,3 +369,42 @@ fn an_administrator_changes_roles_but_never_their_own() {
         ErrorKind::NotFound
     );
 }
+
+#[test]
+fn a_finished_retraining_is_stored_and_audited_with_nobody_watching() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("clinic.csv");
+    std::fs::write(&csv, to_csv(&generate(400, 3, Span::File))).unwrap();
+    let services = Services::open(dir.path()).unwrap().shared();
+    let token = admin(&services);
+    services
+        .start_training(&token, &csv, &small_request(10))
+        .unwrap();
+    // Nobody asks for the status: the job stores its candidate by itself.
+    let registry = cardiorisk_app::models::Registry::new(dir.path());
+    let trained = || {
+        services
+            .audit(
+                &token,
+                &cardiorisk_contract::AuditFilter {
+                    action: Some("model.trained".into()),
+                    ..Default::default()
+                },
+                10,
+                0,
+            )
+            .unwrap()
+            .total
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while trained() == 0 {
+        assert!(Instant::now() < deadline, "the candidate was never stored");
+        std::thread::yield_now();
+    }
+    let versions = registry.versions().unwrap();
+    assert_eq!(versions.len(), 1, "{versions:?}");
+    let status = services.training_status(&token).unwrap();
+    assert_eq!(status.phase, TrainingPhase::Finished);
+    assert_eq!(status.candidate.as_deref(), Some(versions[0].as_str()));
+    assert_eq!(trained(), 1, "stored and audited exactly once");
+}

@@ -325,7 +325,7 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Serve { port, data_dir } => {
-            let services = std::sync::Arc::new(open_services(data_dir)?);
+            let services = open_services(data_dir)?.shared();
             if services.needs_setup().map_err(|e| e.to_string())? {
                 return Err(
                     "no administrator yet: run `cardiorisk setup` (or start the app) first".into(),

@@ -19,7 +19,7 @@ use cardiorisk_contract::{
 use cardiorisk_model::Predictor;
 use rusqlite::Connection;
 use std::path::Path;
-use std::sync::{mpsc, Arc, Mutex, RwLock};
+use std::sync::{mpsc, Arc, Mutex, OnceLock, RwLock, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
@@ -53,6 +53,8 @@ pub struct Services {
     keys: KeyCache,
     assess_queue: Mutex<Vec<PendingAssessment>>,
     bus: broadcast::Sender<Event>,
+    /// Set by [`Services::shared`], for work that finishes on its own thread.
+    me: OnceLock<Weak<Services>>,
 }
 
 fn internal(e: impl std::fmt::Display) -> CommandError {
@@ -91,7 +93,20 @@ impl Services {
             keys: KeyCache::default(),
             assess_queue: Mutex::new(Vec::new()),
             bus: broadcast::channel(1024).0,
+            me: OnceLock::new(),
         })
+    }
+
+    /// Shares the services between threads, and lets background work (a retraining
+    /// that finishes) reach them without anyone polling.
+    pub fn shared(self) -> Arc<Self> {
+        let shared = Arc::new(self);
+        let _ = shared.me.set(Arc::downgrade(&shared));
+        shared
+    }
+
+    pub(crate) fn me(&self) -> Option<Weak<Services>> {
+        self.me.get().cloned()
     }
 
     /// The model scoring patients now (swapped whole on activation).

@@ -180,8 +180,16 @@ impl Services {
         } else {
             InvalidRows::Refuse
         };
+        // When the app holds the services shared, the finished job stores and audits
+        // its candidate by itself, whether or not anyone is watching the Model page.
+        let me = self.me();
+        let job = TrainingJob::start_then(path.to_path_buf(), invalid, cfg, move || {
+            if let Some(services) = me.and_then(|w| w.upgrade()) {
+                services.collect_training(true);
+            }
+        });
         training.job = Some(Running {
-            job: TrainingJob::start(path.to_path_buf(), invalid, cfg),
+            job,
             actor,
             started,
         });
@@ -197,10 +205,16 @@ impl Services {
     /// Progress so far; when the job has ended, stores the candidate (not active).
     pub fn training_status(&self, token: &str) -> Result<TrainingStatus, CommandError> {
         self.authorize(token, Need::Admin, Action::ModelTrained)?;
+        Ok(self.collect_training(false))
+    }
+
+    /// Takes the job's progress; once it has ended (or, with `wait`, when it is about
+    /// to), stores the candidate and audits the outcome, exactly once.
+    fn collect_training(&self, wait: bool) -> TrainingStatus {
         let mut guard = self.training();
         let training = &mut *guard;
         let Some(running) = &training.job else {
-            return Ok(training.status.clone());
+            return training.status.clone();
         };
         for p in running.job.drain() {
             match p {
@@ -216,8 +230,8 @@ impl Services {
                 }),
             }
         }
-        if !running.job.is_finished() {
-            return Ok(training.status.clone());
+        if !wait && !running.job.is_finished() {
+            return training.status.clone();
         }
         let Running {
             job,
@@ -267,7 +281,7 @@ impl Services {
                 self.record(event(status, format!("training on {source}: {message}")));
             }
         }
-        Ok(training.status.clone())
+        training.status.clone()
     }
 
     pub fn cancel_training(&self, token: &str) -> Result<(), CommandError> {

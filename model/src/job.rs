@@ -40,27 +40,45 @@ pub struct TrainingJob {
 impl TrainingJob {
     /// Starts training on the CSV at `path`.
     pub fn start(path: PathBuf, invalid: InvalidRows, config: TrainConfig) -> Self {
+        Self::start_then(path, invalid, config, || {})
+    }
+
+    /// Starts training; `finished` runs on a thread of its own once the job's result
+    /// is ready (so it may call [`TrainingJob::wait`] on this job).
+    pub fn start_then(
+        path: PathBuf,
+        invalid: InvalidRows,
+        config: TrainConfig,
+        finished: impl FnOnce() + Send + 'static,
+    ) -> Self {
         let cancel = Arc::new(AtomicBool::new(false));
         let (tx, progress) = channel();
         let flag = Arc::clone(&cancel);
         let thread = std::thread::Builder::new()
             .name("cardiorisk-training".into())
             .spawn(move || {
-                let loaded = read_labelled_file(&path, invalid)?;
-                let _ = tx.send(Progress::Loaded {
-                    rows: loaded.data.len(),
-                    skipped: loaded.skipped,
-                });
-                let mut report = |r: &EpochReport| {
-                    let _ = tx.send(Progress::Epoch(r.clone()));
-                };
-                Ok(train(
-                    &loaded.data,
-                    loaded.skipped,
-                    &config,
-                    &mut report,
-                    &flag,
-                )?)
+                let result = (|| {
+                    let loaded = read_labelled_file(&path, invalid)?;
+                    let _ = tx.send(Progress::Loaded {
+                        rows: loaded.data.len(),
+                        skipped: loaded.skipped,
+                    });
+                    let mut report = |r: &EpochReport| {
+                        let _ = tx.send(Progress::Epoch(r.clone()));
+                    };
+                    Ok(train(
+                        &loaded.data,
+                        loaded.skipped,
+                        &config,
+                        &mut report,
+                        &flag,
+                    )?)
+                })();
+                drop(tx);
+                let _ = std::thread::Builder::new()
+                    .name("cardiorisk-training-done".into())
+                    .spawn(finished);
+                result
             })
             .expect("spawn the training thread");
         TrainingJob {

@@ -455,7 +455,7 @@ pub fn run() {
         .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
             let dir = data_dir(app)?;
-            let services = Arc::new(Services::open_with(&dir, idle_timeout())?);
+            let services = Services::open_with(&dir, idle_timeout())?.shared();
             app.manage(DataDir(dir));
             start_ui_notifier(&services, app.handle().clone());
             let gateway = Control::new(Arc::clone(&services));
