@@ -713,3 +713,30 @@ fn restore_ends_every_session_forgets_keys_and_keeps_newer_audit_entries() {
         .unwrap();
     assert!(detail.contains("carried over"), "{detail}");
 }
+
+#[test]
+fn a_refusal_is_audited_under_the_action_that_was_attempted() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Services::open(dir.path()).unwrap();
+    let token = admin(&s);
+    let clin = clinician(&s, &token, "carl");
+    // What the shell checks before it opens the save dialog for a backup.
+    let err = s
+        .require_admin_for(&clin, cardiorisk_app::audit::Action::DatabaseBackup)
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Forbidden);
+    assert_eq!(
+        count(
+            dir.path(),
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'database.backup' AND status = 'denied' AND username = 'carl'"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            dir.path(),
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'settings.changed'"
+        ),
+        0
+    );
+}

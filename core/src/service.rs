@@ -1024,8 +1024,13 @@ impl Services {
 
     /// Checks a session for an administrator without doing anything else.
     pub fn require_admin(&self, token: &str) -> Result<(), CommandError> {
-        self.authorize(token, Need::Admin, Action::SettingsChanged)
-            .map(|_| ())
+        self.require_admin_for(token, Action::SettingsChanged)
+    }
+
+    /// The same, recording a refusal under the action that was attempted (a
+    /// clinician's refused backup is `database.backup denied`, not a settings change).
+    pub fn require_admin_for(&self, token: &str, action: Action) -> Result<(), CommandError> {
+        self.authorize(token, Need::Admin, action).map(|_| ())
     }
 
     /// Writes many events that change nothing else (the gateway's request log)

@@ -1,6 +1,7 @@
 //! The Tauri shell: window, state and the IPC commands, each a thin wrapper over
 //! [`Services`]. Also starts the UI notifier, a bus subscriber.
 
+use crate::audit::Action;
 use crate::gateway::Control;
 use crate::service::{Services, DATA_DIR_ENV};
 use cardiorisk_contract::{
@@ -273,7 +274,7 @@ async fn export_audit(
     token: String,
     filter: AuditFilter,
 ) -> Reply<Option<String>> {
-    s.require_admin(&token)?;
+    s.require_admin_for(&token, Action::AuditExported)?;
     let name = format!("cardiorisk-audit-{}.csv", today());
     let Some(path) = pick(&app, Pick::Save { name, filter: CSV }).await else {
         return Ok(None);
@@ -284,7 +285,7 @@ async fn export_audit(
 
 #[tauri::command(rename_all = "snake_case")]
 async fn backup(app: tauri::AppHandle, s: State<'_>, token: String) -> Reply<Option<String>> {
-    s.require_admin(&token)?;
+    s.require_admin_for(&token, Action::DatabaseBackup)?;
     let name = format!("cardiorisk-backup-{}.db", today());
     let Some(path) = pick(
         &app,
@@ -308,7 +309,7 @@ async fn restore(
     gateway: tauri::State<'_, Arc<Control>>,
     token: String,
 ) -> Reply<Option<String>> {
-    s.require_admin(&token)?;
+    s.require_admin_for(&token, Action::DatabaseRestored)?;
     let Some(path) = pick(&app, Pick::Open { filter: DATABASE }).await else {
         return Ok(None);
     };
@@ -390,7 +391,7 @@ async fn start_training(
     token: String,
     request: TrainRequest,
 ) -> Reply<Option<TrainingStatus>> {
-    s.require_admin(&token)?;
+    s.require_admin_for(&token, Action::ModelTrained)?;
     let Some(path) = pick(&app, Pick::Open { filter: CSV }).await else {
         return Ok(None);
     };
