@@ -19,6 +19,7 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 struct App {
     s: Session,
     display: String,
+    stall_report: PathBuf,
     _driver: Guard,
     _xvfb: Option<Guard>,
 }
@@ -38,6 +39,7 @@ impl App {
             ])
             .env("DISPLAY", &display)
             .env("CARDIORISK_DATA_DIR", data)
+            .env("CARDIORISK_STALL_REPORT", data.join("stall.json"))
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         for (k, v) in env {
@@ -52,6 +54,7 @@ impl App {
         App {
             s,
             display,
+            stall_report: data.join("stall.json"),
             _driver: driver,
             _xvfb: xvfb,
         }
@@ -173,6 +176,15 @@ impl App {
 impl Drop for App {
     /// tauri-driver's own child (WebKitWebDriver) outlives it unless stopped first.
     fn drop(&mut self) {
+        // The longest the window's thread could not repaint or take input during the
+        // flow (a figure for README, not an assertion).
+        if let Ok(report) = std::fs::read_to_string(&self.stall_report) {
+            eprintln!(
+                "main-thread stall in {}: {}",
+                std::thread::current().name().unwrap_or("this flow"),
+                report.trim()
+            );
+        }
         let _ = Command::new("pkill")
             .args(["-P", &self._driver.0.id().to_string()])
             .status();

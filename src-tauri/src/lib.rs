@@ -4,5 +4,6 @@
 pub use cardiorisk_core::*;
 
 mod shell;
+mod stall;
 
 pub use shell::run;

@@ -465,6 +465,7 @@ pub fn run() {
             app.manage(services);
             let handle = app.handle().clone();
             crate::signals::on_stop_signal(move || handle.exit(0));
+            crate::stall::start(app.handle().clone());
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
