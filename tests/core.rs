@@ -156,16 +156,52 @@ fn roles_are_enforced_in_the_backend_and_sessions_end() {
     );
 }
 
+/// Services whose sessions run on a clock the test moves.
+fn services_with_clock(
+    dir: &std::path::Path,
+    idle_secs: u64,
+) -> (Services, Arc<std::sync::atomic::AtomicU64>) {
+    let base = std::time::Instant::now();
+    let offset = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let moved = Arc::clone(&offset);
+    let clock = Arc::new(move || {
+        base + std::time::Duration::from_millis(moved.load(std::sync::atomic::Ordering::SeqCst))
+    });
+    let s =
+        Services::open_with_clock(dir, std::time::Duration::from_secs(idle_secs), clock).unwrap();
+    (s, offset)
+}
+
 #[test]
 fn an_idle_session_expires() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Services::open_with(dir.path(), std::time::Duration::from_millis(50)).unwrap();
+    let (s, clock) = services_with_clock(dir.path(), 60);
     let token = admin(&s);
-    assert!(s.recent(&token, 5).is_ok());
-    std::thread::sleep(std::time::Duration::from_millis(120));
+    clock.fetch_add(59_000, std::sync::atomic::Ordering::SeqCst);
+    assert!(s.recent(&token, 5).is_ok(), "activity within the limit");
+    clock.fetch_add(59_000, std::sync::atomic::Ordering::SeqCst);
+    assert!(s.recent(&token, 5).is_ok(), "the last activity counts");
+    clock.fetch_add(61_000, std::sync::atomic::Ordering::SeqCst);
     assert_eq!(
         s.recent(&token, 5).unwrap_err().kind,
         ErrorKind::Unauthenticated
+    );
+}
+
+#[test]
+fn polling_training_progress_does_not_keep_an_unattended_session_alive() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, clock) = services_with_clock(dir.path(), 60);
+    let token = admin(&s);
+    for _ in 0..5 {
+        clock.fetch_add(20_000, std::sync::atomic::Ordering::SeqCst);
+        // The Model page asks for progress on its own, with nobody at the keyboard.
+        let _ = s.training_status(&token);
+    }
+    assert_eq!(
+        s.recent(&token, 5).unwrap_err().kind,
+        ErrorKind::Unauthenticated,
+        "100 s without the user doing anything"
     );
 }
 

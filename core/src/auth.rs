@@ -181,17 +181,26 @@ struct Live {
     last_seen: Instant,
 }
 
+/// The time sessions are measured with; injected by tests so they never sleep.
+pub type SessionClock = std::sync::Arc<dyn Fn() -> Instant + Send + Sync>;
+
 /// Live sessions by token, each ending after `idle` without use.
 pub struct Sessions {
     live: Mutex<HashMap<String, Live>>,
     idle: Duration,
+    clock: SessionClock,
 }
 
 impl Sessions {
     pub fn new(idle: Duration) -> Self {
+        Self::with_clock(idle, std::sync::Arc::new(Instant::now))
+    }
+
+    pub fn with_clock(idle: Duration, clock: SessionClock) -> Self {
         Sessions {
             live: Mutex::new(HashMap::new()),
             idle,
+            clock,
         }
     }
 
@@ -209,7 +218,7 @@ impl Sessions {
             token.clone(),
             Live {
                 actor,
-                last_seen: Instant::now(),
+                last_seen: (self.clock)(),
             },
         );
         token
@@ -217,11 +226,23 @@ impl Sessions {
 
     /// The session's actor, refreshing its activity; `None` if unknown or expired.
     pub fn touch(&self, token: &str) -> Option<Actor> {
+        self.lookup(token, true)
+    }
+
+    /// The session's actor without counting as activity (a screen polling for
+    /// progress must not keep an unattended session alive).
+    pub fn peek(&self, token: &str) -> Option<Actor> {
+        self.lookup(token, false)
+    }
+
+    fn lookup(&self, token: &str, activity: bool) -> Option<Actor> {
         let mut map = self.map();
-        let now = Instant::now();
+        let now = (self.clock)();
         match map.get_mut(token) {
-            Some(live) if now.duration_since(live.last_seen) <= self.idle => {
-                live.last_seen = now;
+            Some(live) if now.saturating_duration_since(live.last_seen) <= self.idle => {
+                if activity {
+                    live.last_seen = now;
+                }
                 Some(live.actor.clone())
             }
             Some(_) => {

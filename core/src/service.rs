@@ -75,6 +75,15 @@ impl Services {
     }
 
     pub fn open_with(data_dir: &Path, idle: Duration) -> Result<Self, db::DbError> {
+        Self::open_with_clock(data_dir, idle, Arc::new(Instant::now))
+    }
+
+    /// As [`Services::open_with`], with the clock sessions are measured by.
+    pub fn open_with_clock(
+        data_dir: &Path,
+        idle: Duration,
+        clock: auth::SessionClock,
+    ) -> Result<Self, db::DbError> {
         let mut conn = db::open(&data_dir.join(DB_FILE))?;
         audit::drain(&mut conn)?;
         let registry = Registry::new(data_dir);
@@ -87,7 +96,7 @@ impl Services {
             active: RwLock::new(Arc::new(ActiveModel { predictor, source })),
             registry,
             training: Mutex::new(Training::default()),
-            sessions: Sessions::new(idle),
+            sessions: Sessions::with_clock(idle, clock),
             unknown_names: auth::UnknownNames::default(),
             cache: PredictionCache::default(),
             keys: KeyCache::default(),
@@ -168,8 +177,34 @@ impl Services {
         need: Need,
         action: Action,
     ) -> Result<Actor, CommandError> {
+        self.authorize_as(token, need, action, true)
+    }
+
+    /// As [`Services::authorize`] for reads a screen repeats on its own (progress
+    /// polling): they do not count as the user's activity.
+    pub(crate) fn authorize_passive(
+        &self,
+        token: &str,
+        need: Need,
+        action: Action,
+    ) -> Result<Actor, CommandError> {
+        self.authorize_as(token, need, action, false)
+    }
+
+    fn authorize_as(
+        &self,
+        token: &str,
+        need: Need,
+        action: Action,
+        activity: bool,
+    ) -> Result<Actor, CommandError> {
         let started = Instant::now();
-        let Some(actor) = self.sessions.touch(token) else {
+        let actor = if activity {
+            self.sessions.touch(token)
+        } else {
+            self.sessions.peek(token)
+        };
+        let Some(actor) = actor else {
             return Err(CommandError::new(
                 ErrorKind::Unauthenticated,
                 "Your session has ended (signed out, or inactive for too long). Please sign in again.",

@@ -25,6 +25,15 @@ pub async fn call<A: Serialize, R: DeserializeOwned>(
     args: &A,
 ) -> Result<R, CommandError> {
     LAST_CALL.with(|c| c.set(js_sys::Date::now()));
+    call_passive(cmd, args).await
+}
+
+/// The same for a call the screen makes on its own (progress polling): it does not
+/// count as the user's activity, here or in the backend.
+pub async fn call_passive<A: Serialize, R: DeserializeOwned>(
+    cmd: &str,
+    args: &A,
+) -> Result<R, CommandError> {
     let serializer = serde_wasm_bindgen::Serializer::json_compatible();
     let args = args
         .serialize(&serializer)

@@ -3,7 +3,7 @@
 
 use crate::charts::{LineChart, Series, BLUE, GREY, RED};
 use crate::i18n::{error_text, t, tr, when};
-use crate::ipc::call;
+use crate::ipc::{call, call_passive};
 use crate::session::Auth;
 use crate::widgets::{ErrorLine, TextInput};
 use crate::ModelInfo;
@@ -247,7 +247,7 @@ pub fn ModelPage() -> impl IntoView {
             if !alive.load(Ordering::Relaxed) {
                 return;
             }
-            match call::<_, TrainingStatus>(command::TRAINING_STATUS, &args).await {
+            match call_passive::<_, TrainingStatus>(command::TRAINING_STATUS, &args).await {
                 Ok(s) => {
                     let running = s.phase == TrainingPhase::Running;
                     let finished_now = s.phase == TrainingPhase::Finished
