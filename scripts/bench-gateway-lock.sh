@@ -8,22 +8,9 @@ cd "$(dirname "$0")/.."
 for tool in wrk sqlite3; do
   command -v $tool >/dev/null || { echo "install $tool (apt-get install -y $tool)"; exit 1; }
 done
-cargo build --release -p cardiorisk-cli
-bin=target/release/cardiorisk
-data=$(mktemp -d)
 port=${PORT:-18082}
 lock_secs=${LOCK_SECS:-25}
-export CARDIORISK_PASSWORD="bench-password-1"
-$bin setup --username admin --display-name "Bench" --data-dir "$data"
-$bin set-plan --name BENCH --per-minute 100000000 --username admin --data-dir "$data"
-$bin serve --port "$port" --data-dir "$data" &
-server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$data"' EXIT
-for _ in $(seq 50); do curl -s "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
-token=$(curl -s -X POST "http://127.0.0.1:$port/internal/api/session" -H 'content-type: application/json' \
-  -d "{\"username\":\"admin\",\"password\":\"$CARDIORISK_PASSWORD\"}" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
-key=$(curl -s -X POST "http://127.0.0.1:$port/internal/api/user" -H "Authorization: Bearer $token" \
-  -H 'content-type: application/json' -d '{"name":"bench","plan":"BENCH"}' | sed -n 's/.*"api_key":"\([^"]*\)".*/\1/p')
+source scripts/gateway-bench-server.sh
 url="http://127.0.0.1:$port/external/api/riesgocardiaco?colesterol=2.0&presion=1.2&glucosa=1.0&edad=40&sobrepeso=0&tabaquismo=0"
 rss() { grep VmRSS "/proc/$server/status" | tr -s ' \t' ' '; }
 echo "before the lock: $(wrk -t1 -c64 -d3s -H "api-Key: $key" "$url" | grep Requests/sec); $(rss)"

@@ -4,21 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { echo "install wrk (apt-get install -y wrk)"; exit 1; }
-cargo build --release -p cardiorisk-cli
-bin=target/release/cardiorisk
-data=$(mktemp -d)
 port=${PORT:-18080}
-export CARDIORISK_PASSWORD="bench-password-1"
-$bin setup --username admin --display-name "Bench" --data-dir "$data"
-$bin set-plan --name BENCH --per-minute 100000000 --username admin --data-dir "$data"
-$bin serve --port "$port" --data-dir "$data" &
-server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$data"' EXIT
-for _ in $(seq 50); do curl -s "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
-token=$(curl -s -X POST "http://127.0.0.1:$port/internal/api/session" -H 'content-type: application/json' \
-  -d "{\"username\":\"admin\",\"password\":\"$CARDIORISK_PASSWORD\"}" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
-key=$(curl -s -X POST "http://127.0.0.1:$port/internal/api/user" -H "Authorization: Bearer $token" \
-  -H 'content-type: application/json' -d '{"name":"bench","plan":"BENCH"}' | sed -n 's/.*"api_key":"\([^"]*\)".*/\1/p')
+source scripts/gateway-bench-server.sh
 VARIETY=${VARIETY:-cycle}
 script=$(mktemp --suffix=.lua)
 cat > "$script" <<LUA

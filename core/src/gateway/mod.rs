@@ -447,10 +447,7 @@ async fn not_found(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let started = Instant::now();
-    let _in_flight = g.log.begin();
-    let endpoint = format!("{method} {}", loggable_path(&uri));
-    g.finish(started, &endpoint, &headers, answer::not_found().into())
+    g.unexpected(&method, &uri, &headers, answer::not_found())
         .await
 }
 
@@ -461,16 +458,24 @@ async fn method_not_allowed(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let started = Instant::now();
-    let _in_flight = g.log.begin();
-    let endpoint = format!("{method} {}", loggable_path(&uri));
-    g.finish(
-        started,
-        &endpoint,
-        &headers,
-        answer::method_not_allowed().into(),
-    )
-    .await
+    g.unexpected(&method, &uri, &headers, answer::method_not_allowed())
+        .await
+}
+
+impl Gateway {
+    async fn unexpected(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        response: Response,
+    ) -> Response {
+        let started = Instant::now();
+        let _in_flight = self.log.begin();
+        let endpoint = format!("{method} {}", loggable_path(uri));
+        self.finish(started, &endpoint, headers, response.into())
+            .await
+    }
 }
 
 /// The path of an unexpected request for the log: without its query (which could
