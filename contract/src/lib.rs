@@ -8,11 +8,17 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 mod accounts;
+mod audit;
+mod gateway;
 mod ipc;
 mod models;
+mod patients;
 pub use accounts::*;
+pub use audit::*;
+pub use gateway::*;
 pub use ipc::*;
 pub use models::*;
+pub use patients::*;
 
 /// How a field's values are constrained beyond its range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
