@@ -149,6 +149,16 @@ pub fn open(path: &Path) -> Result<Connection, DbError> {
     Ok(conn)
 }
 
+/// A second connection for reads only (`query_only`), beside the writer: in WAL mode
+/// a backup or a long audit query on it neither waits for nor blocks writes. Open
+/// it after [`open`], which creates and migrates the database.
+pub fn open_reader(path: &Path) -> Result<Connection, DbError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "query_only", true)?;
+    Ok(conn)
+}
+
 /// Accepts a CardioRisk database or an empty file; anything else is another
 /// program's data and is left untouched.
 fn refuse_foreign(conn: &Connection, path: &Path) -> Result<(), DbError> {

@@ -44,6 +44,8 @@ pub struct ActiveModel {
 
 pub struct Services {
     db: Mutex<Connection>,
+    /// Reads only; see `db::open_reader`.
+    reader: Mutex<Connection>,
     active: RwLock<Arc<ActiveModel>>,
     pub(crate) registry: Registry,
     pub(crate) training: Mutex<Training>,
@@ -84,8 +86,10 @@ impl Services {
         idle: Duration,
         clock: auth::SessionClock,
     ) -> Result<Self, db::DbError> {
-        let mut conn = db::open(&data_dir.join(DB_FILE))?;
+        let path = data_dir.join(DB_FILE);
+        let mut conn = db::open(&path)?;
         audit::drain(&mut conn)?;
+        let reader = db::open_reader(&path)?;
         let registry = Registry::new(data_dir);
         let (predictor, source) = registry.active();
         if let ModelSource::Fallback { reason } = &source {
@@ -93,6 +97,7 @@ impl Services {
         }
         Ok(Services {
             db: Mutex::new(conn),
+            reader: Mutex::new(reader),
             active: RwLock::new(Arc::new(ActiveModel { predictor, source })),
             registry,
             training: Mutex::new(Training::default()),
@@ -132,6 +137,11 @@ impl Services {
     /// Events as they commit, for live subscribers (the UI notifier).
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.bus.subscribe()
+    }
+
+    /// The reading connection: for queries that write nothing.
+    fn read(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.reader.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -227,7 +237,7 @@ impl Services {
     // ---- accounts and sessions ----
 
     pub fn needs_setup(&self) -> Result<bool, CommandError> {
-        Ok(auth::count_users(&self.conn()).map_err(internal)? == 0)
+        Ok(auth::count_users(&self.read()).map_err(internal)? == 0)
     }
 
     fn session_for(&self, info: UserInfo) -> SessionInfo {
@@ -411,7 +421,7 @@ impl Services {
 
     pub fn list_users(&self, token: &str) -> Result<Vec<UserInfo>, CommandError> {
         self.authorize(token, Need::Admin, Action::AccountChanged)?;
-        auth::list(&self.conn()).map_err(internal)
+        auth::list(&self.read()).map_err(internal)
     }
 
     pub fn create_user(&self, token: &str, user: &NewUser) -> Result<UserInfo, CommandError> {
@@ -556,7 +566,7 @@ impl Services {
             },
             |tx| patients::insert(tx, p, actor.user_id).map_err(|e| conflict_or_internal(e, p)),
         )?;
-        patients::get(&self.conn(), id)
+        patients::get(&self.read(), id)
             .map_err(internal)?
             .ok_or_else(|| internal("the new patient vanished"))
     }
@@ -581,7 +591,7 @@ impl Services {
                 _ => Ok(()),
             },
         )?;
-        patients::get(&self.conn(), id)
+        patients::get(&self.read(), id)
             .map_err(internal)?
             .ok_or_else(|| not_found_patient(id))
     }
@@ -594,16 +604,18 @@ impl Services {
     ) -> Result<Vec<Patient>, CommandError> {
         self.authorize(token, Need::AnyUser, Action::PatientUpdated)?;
         check_limit(limit)?;
-        patients::search(&self.conn(), query, limit).map_err(internal)
+        patients::search(&self.read(), query, limit).map_err(internal)
     }
 
     pub fn patient_record(&self, token: &str, id: i64) -> Result<PatientRecord, CommandError> {
         self.authorize(token, Need::AnyUser, Action::PatientUpdated)?;
-        let conn = self.conn();
-        let patient = patients::get(&conn, id)
+        let conn = self.read();
+        // One snapshot for the patient and the history.
+        let snapshot = conn.unchecked_transaction().map_err(internal)?;
+        let patient = patients::get(&snapshot, id)
             .map_err(internal)?
             .ok_or_else(|| not_found_patient(id))?;
-        let history = patients::history(&conn, id).map_err(internal)?;
+        let history = patients::history(&snapshot, id).map_err(internal)?;
         Ok(PatientRecord { patient, history })
     }
 
@@ -691,7 +703,7 @@ impl Services {
     pub fn recent(&self, token: &str, limit: u32) -> Result<Vec<AssessmentRecord>, CommandError> {
         self.authorize(token, Need::AnyUser, Action::AssessmentCreated)?;
         check_limit(limit)?;
-        assessments::recent(&self.conn(), limit).map_err(internal)
+        assessments::recent(&self.read(), limit).map_err(internal)
     }
 
     pub fn cache_stats(&self, token: &str) -> Result<CacheStats, CommandError> {
@@ -710,7 +722,7 @@ impl Services {
     ) -> Result<AuditPage, CommandError> {
         self.authorize(token, Need::Admin, Action::AuditExported)?;
         check_limit(limit)?;
-        audit::query(&self.conn(), filter, limit, offset).map_err(internal)
+        audit::query(&self.read(), filter, limit, offset).map_err(internal)
     }
 
     /// Writes the matching entries as CSV to `path` (atomically).
@@ -722,7 +734,7 @@ impl Services {
     ) -> Result<(), CommandError> {
         let started = Instant::now();
         let actor = self.authorize(token, Need::Admin, Action::AuditExported)?;
-        let bytes = audit::export_csv(&self.conn(), filter).map_err(internal)?;
+        let bytes = audit::export_csv(&self.read(), filter).map_err(internal)?;
         cardiorisk_model::artefact::write_atomic(path, &bytes)
             .map_err(|e| CommandError::internal(format!("cannot write {}: {e}", path.display())))?;
         self.record(
@@ -747,7 +759,7 @@ impl Services {
         let record = self.patient_record(token, patient_id)?;
         let actor = self.authorize(token, Need::AnyUser, Action::ReportExported)?;
         let printed_at = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
-        let user = auth::find_by_id(&self.conn(), actor.user_id)
+        let user = auth::find_by_id(&self.read(), actor.user_id)
             .map_err(internal)?
             .map(|u| u.info.display_name)
             .unwrap_or_else(|| actor.username.clone());
@@ -775,7 +787,8 @@ impl Services {
 
     // ---- storage ----
 
-    /// Copies the live database to `path` with SQLite's online backup.
+    /// Copies the live database to `path` with SQLite's online backup, in one step on
+    /// the reading connection: one consistent snapshot, while writes carry on.
     pub fn backup(&self, token: &str, path: &Path) -> Result<(), CommandError> {
         let started = Instant::now();
         let actor = self.authorize(token, Need::Admin, Action::DatabaseBackup)?;
@@ -784,13 +797,18 @@ impl Services {
         cardiorisk_model::artefact::create_private(&tmp)
             .map_err(|e| CommandError::internal(format!("cannot write {}: {e}", tmp.display())))?;
         {
-            let conn = self.conn();
-            conn.backup(
-                rusqlite::MAIN_DB,
-                &tmp,
-                None::<fn(rusqlite::backup::Progress)>,
-            )
-            .map_err(|e| CommandError::internal(format!("backup failed: {e}")))?;
+            let failed = |e: rusqlite::Error| CommandError::internal(format!("backup failed: {e}"));
+            let mut copy = Connection::open(&tmp).map_err(failed)?;
+            let reader = self.read();
+            let backup = rusqlite::backup::Backup::new(&reader, &mut copy).map_err(failed)?;
+            match backup.step(-1).map_err(failed)? {
+                rusqlite::backup::StepResult::Done => {}
+                other => {
+                    return Err(CommandError::internal(format!(
+                        "backup failed: the database stayed busy ({other:?}); try again"
+                    )))
+                }
+            }
         }
         std::fs::rename(&tmp, path)
             .map_err(|e| CommandError::internal(format!("cannot write {}: {e}", path.display())))?;
@@ -855,7 +873,7 @@ impl Services {
 
     /// The client an API key belongs to; `None` for a malformed or unknown key.
     pub fn authenticate_key(&self, key: &str) -> Result<Option<ClientAuth>, CommandError> {
-        self.keys.authenticate(&self.db, key).map_err(internal)
+        self.keys.authenticate(&self.reader, key).map_err(internal)
     }
 
     /// Scores validated inputs through the prediction cache; `true` when cached. A
@@ -876,7 +894,7 @@ impl Services {
 
     pub fn list_clients(&self, token: &str) -> Result<Vec<ApiClient>, CommandError> {
         self.authorize(token, Need::Admin, Action::AccountChanged)?;
-        clients::list(&self.conn()).map_err(internal)
+        clients::list(&self.read()).map_err(internal)
     }
 
     /// Creates an integration client; its key is returned here once and stored hashed.
@@ -911,7 +929,7 @@ impl Services {
             },
             |tx| clients::insert(tx, name, plan).map_err(internal),
         )?;
-        let client = clients::get(&self.conn(), id)
+        let client = clients::get(&self.read(), id)
             .map_err(internal)?
             .ok_or_else(|| internal("the new client vanished"))?;
         Ok(NewApiClient {
@@ -972,7 +990,7 @@ impl Services {
     /// A stored setting (`None` when never set).
     pub fn setting(&self, key: &str) -> Result<Option<String>, CommandError> {
         use rusqlite::OptionalExtension;
-        self.conn()
+        self.read()
             .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
                 r.get(0)
             })
