@@ -15,8 +15,9 @@ use crate::audit::{Action, Event, Status};
 use crate::service::Services;
 use answer::{body_rejected, command_error};
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, RawQuery, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -33,6 +34,7 @@ pub use control::Control;
 pub use server::{HEADER_READ_TIMEOUT, MAX_CONNECTIONS};
 
 pub const RISK_PATH: &str = "/external/api/riesgocardiaco";
+const SESSION_PATH: &str = "/internal/api/session";
 
 /// Wrong secrets for one key prefix: 5 at once, then one every 12 s.
 const PREFIX_FAILURES: (u32, u64) = (5, 12_000);
@@ -90,50 +92,61 @@ fn outcome(status: StatusCode) -> Status {
     }
 }
 
-/// What a handler answered, before its log entry is written.
-struct Answer {
-    response: Response,
-    client: Option<i64>,
+/// The integration client a request was answered for, carried on the response
+/// to the log layer.
+#[derive(Clone, Copy)]
+struct ClientId(i64);
+
+fn for_client(mut response: Response, id: i64) -> Response {
+    response.extensions_mut().insert(ClientId(id));
+    response
 }
 
-impl From<Response> for Answer {
-    fn from(response: Response) -> Self {
-        Answer {
-            response,
-            client: None,
-        }
+/// How a request is named in the log: a route's own method is implied
+/// (`/external/api/riesgocardiaco`, `/internal/api/session`); any other request is
+/// `METHOD path`, the path without its query (which could carry anything), at most
+/// 100 characters.
+fn endpoint(method: &Method, uri: &Uri) -> String {
+    match (method, uri.path()) {
+        (&Method::GET, RISK_PATH) => RISK_PATH.to_string(),
+        (&Method::POST, SESSION_PATH) => SESSION_PATH.to_string(),
+        (_, path) => format!("{method} {}", path.chars().take(100).collect::<String>()),
+    }
+}
+
+/// Every request passes here, whatever answers it (a route, a fallback, a refused
+/// body): its log entry is written, then the answer goes out; 503 when the entry
+/// cannot be written.
+async fn log_every_request(
+    State(g): State<Arc<Gateway>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let _in_flight = g.log.begin();
+    let endpoint = endpoint(request.method(), request.uri());
+    let id = request_id(request.headers());
+    let response = next.run(request).await;
+    let status = response.status();
+    let mut detail = format!("{endpoint} {}", status.as_u16());
+    if let Some(id) = id {
+        detail.push_str(" id=");
+        detail.push_str(&id);
+    }
+    let client = match response.extensions().get::<ClientId>() {
+        Some(ClientId(id)) => format!("client:{id}"),
+        None => "anonymous".to_string(),
+    };
+    let event = Event::new(Action::GatewayRequest, outcome(status), started)
+        .about(client)
+        .detail(detail);
+    match g.log.write(event).await {
+        Ok(()) => response,
+        Err(log::Unavailable) => answer::log_unavailable(),
     }
 }
 
 impl Gateway {
-    /// Writes the request's log entry, then lets the answer go; 503 when the entry
-    /// cannot be written.
-    async fn finish(
-        &self,
-        started: Instant,
-        endpoint: &str,
-        headers: &HeaderMap,
-        answer: Answer,
-    ) -> Response {
-        let status = answer.response.status();
-        let mut detail = format!("{endpoint} {}", status.as_u16());
-        if let Some(id) = request_id(headers) {
-            detail.push_str(" id=");
-            detail.push_str(&id);
-        }
-        let client = match answer.client {
-            Some(id) => format!("client:{id}"),
-            None => "anonymous".to_string(),
-        };
-        let event = Event::new(Action::GatewayRequest, outcome(status), started)
-            .about(client)
-            .detail(detail);
-        match self.log.write(event).await {
-            Ok(()) => answer.response,
-            Err(log::Unavailable) => answer::log_unavailable(),
-        }
-    }
-
     /// Runs blocking work (argon2, the database) on the blocking pool, one hash at a
     /// time, so request handling threads never wait on it.
     async fn hashing<T: Send + 'static>(
@@ -185,18 +198,15 @@ impl Gateway {
         }
     }
 
-    async fn risk(&self, headers: &HeaderMap, raw: Option<&str>, peer: SocketAddr) -> Answer {
+    async fn risk(&self, headers: &HeaderMap, raw: Option<&str>, peer: SocketAddr) -> Response {
         let Some(key) = headers.get("api-Key").and_then(|v| v.to_str().ok()) else {
-            return answer::missing_key().into();
+            return answer::missing_key();
         };
         let client = match self.client_of(key, peer).await {
             Ok(c) => c,
-            Err(r) => return r.into(),
+            Err(r) => return r,
         };
-        let answer = |response| Answer {
-            response,
-            client: Some(client.id),
-        };
+        let answer = |response| for_client(response, client.id);
         if let Err(wait) = self.limiter.check(client.id, client.per_minute) {
             return answer(answer::rate_limited(client.per_minute, wait));
         }
@@ -248,10 +258,7 @@ async fn risk(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let started = Instant::now();
-    let _in_flight = g.log.begin();
-    let answer = g.risk(&headers, q.as_deref(), peer).await;
-    g.finish(started, RISK_PATH, &headers, answer).await
+    g.risk(&headers, q.as_deref(), peer).await
 }
 
 /// A JSON body: `Null` when none was sent (no content type), the rejection when one
@@ -277,14 +284,10 @@ async fn session(
     headers: HeaderMap,
     body: Result<Json<Value>, JsonRejection>,
 ) -> Response {
-    let started = Instant::now();
-    let _in_flight = g.log.begin();
-    let response = match json_body(&headers, body) {
+    match json_body(&headers, body) {
         Err(rejection) => body_rejected(&rejection),
         Ok(body) => g.sign_in(&body, peer).await,
-    };
-    g.finish(started, "/internal/api/session", &headers, response.into())
-        .await
+    }
 }
 
 impl Gateway {
@@ -321,14 +324,10 @@ impl Gateway {
 }
 
 async fn list_clients(State(g): State<Arc<Gateway>>, headers: HeaderMap) -> Response {
-    let started = Instant::now();
-    let _in_flight = g.log.begin();
-    let response = match g.services.list_clients(&bearer(&headers)) {
+    match g.services.list_clients(&bearer(&headers)) {
         Ok(list) => answer::ok(StatusCode::OK, json!(list)),
         Err(e) => command_error(e),
-    };
-    g.finish(started, "GET /internal/api/user", &headers, response.into())
-        .await
+    }
 }
 
 async fn create_client(
@@ -336,9 +335,7 @@ async fn create_client(
     headers: HeaderMap,
     body: Result<Json<Value>, JsonRejection>,
 ) -> Response {
-    let started = Instant::now();
-    let _in_flight = g.log.begin();
-    let response = match json_body(&headers, body) {
+    match json_body(&headers, body) {
         Err(rejection) => body_rejected(&rejection),
         Ok(body) => {
             let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
@@ -357,14 +354,7 @@ async fn create_client(
                 Ok(Err(e)) => command_error(e),
             }
         }
-    };
-    g.finish(
-        started,
-        "POST /internal/api/user",
-        &headers,
-        response.into(),
-    )
-    .await
+    }
 }
 
 async fn delete_client(
@@ -373,8 +363,6 @@ async fn delete_client(
     RawQuery(q): RawQuery,
     body: Result<Json<Value>, JsonRejection>,
 ) -> Response {
-    let started = Instant::now();
-    let _in_flight = g.log.begin();
     let pairs = query_pairs(q.as_deref());
     let body = json_body(&headers, body);
     let id = first(&pairs, "id")
@@ -398,12 +386,10 @@ async fn delete_client(
             Err(e) => command_error(e),
         },
     };
-    let answer = Answer {
-        response,
-        client: id,
-    };
-    g.finish(started, "DELETE /internal/api/user", &headers, answer)
-        .await
+    match id {
+        Some(id) => for_client(response, id),
+        None => response,
+    }
 }
 
 async fn logs(
@@ -411,8 +397,6 @@ async fn logs(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let started = Instant::now();
-    let _in_flight = g.log.begin();
     let pairs = query_pairs(q.as_deref());
     let text = |n: &str| first(&pairs, n).map(str::to_string);
     let number = |n: &str, default: u32| {
@@ -427,7 +411,7 @@ async fn logs(
         from: text("from"),
         to: text("to"),
     };
-    let response = match g.services.audit(
+    match g.services.audit(
         &bearer(&headers),
         &filter,
         number("limit", 100),
@@ -435,59 +419,23 @@ async fn logs(
     ) {
         Ok(page) => answer::ok(StatusCode::OK, json!(page)),
         Err(e) => command_error(e),
-    };
-    g.finish(started, "GET /internal/api/log", &headers, response.into())
-        .await
-}
-
-/// An unknown path: answered 404 in the envelope, and logged like any request.
-async fn not_found(
-    State(g): State<Arc<Gateway>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    g.unexpected(&method, &uri, &headers, answer::not_found())
-        .await
-}
-
-/// A known path with a method it does not take: 405, logged.
-async fn method_not_allowed(
-    State(g): State<Arc<Gateway>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    g.unexpected(&method, &uri, &headers, answer::method_not_allowed())
-        .await
-}
-
-impl Gateway {
-    async fn unexpected(
-        &self,
-        method: &Method,
-        uri: &Uri,
-        headers: &HeaderMap,
-        response: Response,
-    ) -> Response {
-        let started = Instant::now();
-        let _in_flight = self.log.begin();
-        let endpoint = format!("{method} {}", loggable_path(uri));
-        self.finish(started, &endpoint, headers, response.into())
-            .await
     }
 }
 
-/// The path of an unexpected request for the log: without its query (which could
-/// carry anything), at most 100 characters.
-fn loggable_path(uri: &Uri) -> String {
-    uri.path().chars().take(100).collect()
+/// An unknown path: 404 in the envelope (logged like any request, by the log layer).
+async fn not_found() -> Response {
+    answer::not_found()
+}
+
+/// A known path with a method it does not take: 405.
+async fn method_not_allowed() -> Response {
+    answer::method_not_allowed()
 }
 
 fn router(state: Arc<Gateway>) -> Router {
     Router::new()
         .route(RISK_PATH, get(risk))
-        .route("/internal/api/session", post(session))
+        .route(SESSION_PATH, post(session))
         .route(
             "/internal/api/user",
             get(list_clients).post(create_client).delete(delete_client),
@@ -495,6 +443,10 @@ fn router(state: Arc<Gateway>) -> Router {
         .route("/internal/api/log", get(logs))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            log_every_request,
+        ))
         .layer(DefaultBodyLimit::max(16 * 1024))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
