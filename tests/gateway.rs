@@ -65,6 +65,25 @@ impl Fixture {
         self._dir.path()
     }
 
+    /// Creates a clinician account and returns its session token.
+    fn clinician(&self, username: &str) -> String {
+        self.services
+            .create_user(
+                &self.admin,
+                &cardiorisk_contract::NewUser {
+                    username: username.into(),
+                    display_name: "Doc".into(),
+                    password: "clinician-pass-1".into(),
+                    role: cardiorisk_contract::Role::Clinician,
+                },
+            )
+            .unwrap();
+        self.services
+            .sign_in(username, "clinician-pass-1")
+            .unwrap()
+            .token
+    }
+
     fn add_client(&self, name: &str, plan: &str) -> (i64, String) {
         let (status, body) = send(
             ureq::post(&format!("{}/internal/api/user", self.base))
@@ -326,19 +345,7 @@ fn administration_needs_an_administrator_token() {
         send(ureq::get(&format!("{}/internal/api/log", f.base)), None).0,
         401
     );
-    let doc = f
-        .services
-        .create_user(
-            &f.admin,
-            &cardiorisk_contract::NewUser {
-                username: "doc".into(),
-                display_name: "Doc".into(),
-                password: "clinician-pass-1".into(),
-                role: cardiorisk_contract::Role::Clinician,
-            },
-        )
-        .map(|_| f.services.sign_in("doc", "clinician-pass-1").unwrap().token)
-        .unwrap();
+    let doc = f.clinician("doc");
     assert_eq!(
         send(
             ureq::get(&url).set("Authorization", &format!("Bearer {doc}")),
@@ -650,18 +657,7 @@ fn every_error_status_answers_in_the_envelope_and_is_logged() {
     let (status, body) = send(ureq::get(&user), None);
     check(status, &body, "No autenticado");
     // 403: a clinician's token.
-    f.services
-        .create_user(
-            &f.admin,
-            &cardiorisk_contract::NewUser {
-                username: "doc".into(),
-                display_name: "Doc".into(),
-                password: "clinician-pass-1".into(),
-                role: cardiorisk_contract::Role::Clinician,
-            },
-        )
-        .unwrap();
-    let doc = f.services.sign_in("doc", "clinician-pass-1").unwrap().token;
+    let doc = f.clinician("doc");
     let (status, body) = send(
         ureq::get(&user).set("Authorization", &format!("Bearer {doc}")),
         None,
