@@ -51,8 +51,12 @@ rpm_bytes=$(stat -c %s "$rpm")
 echo "installer sizes: .deb $deb_bytes bytes, .rpm $rpm_bytes bytes (limit for the .deb: $MAX_DEB_BYTES)"
 [ "$deb_bytes" -le "$MAX_DEB_BYTES" ] || fail ".deb is $deb_bytes bytes, over $MAX_DEB_BYTES"
 if command -v rpm >/dev/null; then
-  rpm -qp --qf '%{NAME} %{VERSION}\n' "$rpm" | grep -q " $version\$" || fail ".rpm metadata"
-  rpm -qpl "$rpm" | grep -qx /usr/bin/cardiorisk-app || fail ".rpm lacks /usr/bin/cardiorisk-app"
+  # Read whole before matching: `rpm ... | grep -q` fails under pipefail when grep stops
+  # reading early and rpm dies of SIGPIPE.
+  rpm_meta=$(rpm -qp --qf '%{NAME} %{VERSION}\n' "$rpm")
+  rpm_files=$(rpm -qpl "$rpm")
+  grep -q " $version\$" <<<"$rpm_meta" || fail ".rpm metadata: $rpm_meta"
+  grep -qx /usr/bin/cardiorisk-app <<<"$rpm_files" || fail ".rpm lacks /usr/bin/cardiorisk-app; it holds: $rpm_files"
 fi
 
 echo "== building the upgrade (version $newer)"
