@@ -4,7 +4,7 @@
 use crate::audit::{Action, Event, Status};
 use crate::auth::Actor;
 use crate::models::{ModelSource, RegistryError};
-use crate::service::{ActiveModel, Need, Services};
+use crate::service::{ActiveModel, Services};
 use cardiorisk_contract::{
     CommandError, EpochPoint, ErrorKind, ModelCard, TrainRequest, TrainingPhase, TrainingStatus,
     EMBEDDED_LABEL,
@@ -128,7 +128,7 @@ impl Services {
     /// Every model that can be activated: the built-in one first, then the stored
     /// versions oldest first. Files that no longer load are left out (and logged).
     pub fn list_models(&self, token: &str) -> Result<Vec<ModelCard>, CommandError> {
-        self.authorize(token, Need::Admin, Action::ModelActivated)?;
+        self.admin(token, Action::ModelActivated)?;
         let model = self.model();
         let on_builtin = !matches!(model.source, ModelSource::Registry);
         let embedded = ModelPayload::from_bytes(EMBEDDED_MODEL)
@@ -154,7 +154,7 @@ impl Services {
         request: &TrainRequest,
     ) -> Result<TrainingStatus, CommandError> {
         let started = Instant::now();
-        let actor = self.authorize(token, Need::Admin, Action::ModelTrained)?;
+        let actor = self.admin(token, Action::ModelTrained)?;
         let cfg = config(request);
         if let Err(TrainError::Hyperparameter { name, message }) = cfg.check() {
             return Err(CommandError::fields(vec![(
@@ -190,7 +190,7 @@ impl Services {
         });
         training.job = Some(Running {
             job,
-            actor,
+            actor: Actor::clone(&actor),
             started,
         });
         training.status = TrainingStatus {
@@ -206,7 +206,7 @@ impl Services {
     /// Polling it does not count as activity: an unattended Model page does not keep
     /// the session alive.
     pub fn training_status(&self, token: &str) -> Result<TrainingStatus, CommandError> {
-        self.authorize_passive(token, Need::Admin, Action::ModelTrained)?;
+        self.passive_admin(token, Action::ModelTrained)?;
         Ok(self.collect_training(false))
     }
 
@@ -287,7 +287,7 @@ impl Services {
     }
 
     pub fn cancel_training(&self, token: &str) -> Result<(), CommandError> {
-        self.authorize(token, Need::Admin, Action::ModelTrained)?;
+        self.admin(token, Action::ModelTrained)?;
         if let Some(running) = &self.training().job {
             running.job.cancel();
         }
@@ -299,7 +299,7 @@ impl Services {
     /// activating an earlier version.
     pub fn activate_model(&self, token: &str, version: &str) -> Result<(), CommandError> {
         let started = Instant::now();
-        let actor = self.authorize(token, Need::Admin, Action::ModelActivated)?;
+        let actor = self.admin(token, Action::ModelActivated)?;
         let before = self.model().predictor.version().to_string();
         let model = if version == EMBEDDED_LABEL {
             self.registry.deactivate().map_err(registry_error)?;

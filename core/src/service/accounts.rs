@@ -1,0 +1,347 @@
+//! Accounts and sessions: first-run set-up, sign-in with lock-outs, sign-out, and
+//! the administrators' account management.
+
+use super::*;
+
+impl Services {
+    pub fn needs_setup(&self) -> Result<bool, CommandError> {
+        Ok(auth::count_users(&self.read()).map_err(internal)? == 0)
+    }
+
+    fn session_for(&self, info: UserInfo) -> SessionInfo {
+        let token = self.sessions.start(Actor {
+            user_id: info.id,
+            username: info.username.clone(),
+            role: info.role,
+        });
+        SessionInfo {
+            token,
+            user: info,
+            idle_timeout_secs: self.sessions.idle().as_secs(),
+        }
+    }
+
+    fn check_new_user(user: &NewUser) -> Result<(), CommandError> {
+        let mut problems = Vec::new();
+        if let Err(m) = check_username(user.username.trim()) {
+            problems.push(("username".to_string(), m));
+        }
+        let name = user.display_name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            problems.push((
+                "display_name".into(),
+                "display_name must be 1 to 100 characters".into(),
+            ));
+        }
+        if let Err(m) = check_password(&user.password) {
+            problems.push(("password".into(), m));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(CommandError::fields(problems))
+        }
+    }
+
+    /// First run: creates the administrator. Refused once any account exists.
+    pub fn set_up(
+        &self,
+        username: &str,
+        display_name: &str,
+        password: &str,
+    ) -> Result<SessionInfo, CommandError> {
+        let started = Instant::now();
+        let user = NewUser {
+            username: username.trim().to_string(),
+            display_name: display_name.trim().to_string(),
+            password: password.to_string(),
+            role: Role::Admin,
+        };
+        Self::check_new_user(&user)?;
+        let hash = auth::hash_password(&user.password);
+        let info = self.commit(
+            |u: &UserInfo| {
+                Event::new(Action::SetupCompleted, Status::Ok, started).by(u.id, &u.username)
+            },
+            |tx| {
+                if auth::count_users(tx).map_err(internal)? > 0 {
+                    return Err(CommandError::new(
+                        ErrorKind::Conflict,
+                        "CardioRisk is already set up: sign in instead.",
+                    ));
+                }
+                let id = auth::insert(tx, &user.username, &user.display_name, Role::Admin, &hash)
+                    .map_err(internal)?;
+                Ok(UserInfo {
+                    id,
+                    username: user.username.clone(),
+                    display_name: user.display_name.clone(),
+                    role: Role::Admin,
+                    disabled: false,
+                })
+            },
+        )?;
+        Ok(self.session_for(info))
+    }
+
+    /// Signs in. Unknown and existing names are answered alike (same work, same
+    /// messages, both lock after five failures); what was typed as a name is never
+    /// stored, since it may be a password typed into the wrong box.
+    pub fn sign_in(&self, username: &str, password: &str) -> Result<SessionInfo, CommandError> {
+        let started = Instant::now();
+        let account = auth::find_by_name(&self.conn(), username.trim()).map_err(internal)?;
+        let Some(account) = account else {
+            return Err(self.unknown_name_failed(username, password, started));
+        };
+        let info = account.info.clone();
+        if auth::is_locked(&self.conn(), &account).map_err(internal)? {
+            self.record(
+                Event::new(Action::SignInFailed, Status::Denied, started)
+                    .by(info.id, &info.username)
+                    .detail("account locked"),
+            );
+            return Err(locked_error());
+        }
+        if !auth::verify_password(password, &account.password_hash) {
+            let locked = self.commit(
+                |locked: &bool| {
+                    let action = if *locked {
+                        Action::AccountLocked
+                    } else {
+                        Action::SignInFailed
+                    };
+                    Event::new(action, Status::Denied, started)
+                        .by(info.id, &info.username)
+                        .detail("wrong password")
+                },
+                |tx| auth::record_failure(tx, info.id).map_err(internal),
+            )?;
+            return Err(if locked {
+                now_locked_error()
+            } else {
+                wrong_credentials()
+            });
+        }
+        // Only after the password is right: a disabled account must not reveal itself
+        // to someone guessing names.
+        if info.disabled {
+            self.record(
+                Event::new(Action::SignInFailed, Status::Denied, started)
+                    .by(info.id, &info.username)
+                    .detail("account disabled"),
+            );
+            return Err(CommandError::new(
+                ErrorKind::Locked,
+                "This account is disabled. Ask an administrator.",
+            ));
+        }
+        self.commit(
+            |_| {
+                Event::new(Action::SignInSucceeded, Status::Ok, started).by(info.id, &info.username)
+            },
+            |tx| auth::record_success(tx, info.id).map_err(internal),
+        )?;
+        Ok(self.session_for(info))
+    }
+
+    /// A sign-in for a name with no account, answered exactly like a real account's.
+    fn unknown_name_failed(
+        &self,
+        username: &str,
+        password: &str,
+        started: Instant,
+    ) -> CommandError {
+        let who = format!("unknown user #{}", self.unknown_names.tag(username));
+        if self.unknown_names.is_locked(username) {
+            self.record(
+                Event::new(Action::SignInFailed, Status::Denied, started)
+                    .detail(format!("{who}: account locked")),
+            );
+            return locked_error();
+        }
+        // Same work as a real check, so timing does not reveal which names exist.
+        auth::verify_password(password, auth::dummy_hash());
+        let locked = self.unknown_names.failed(username);
+        let action = if locked {
+            Action::AccountLocked
+        } else {
+            Action::SignInFailed
+        };
+        self.record(
+            Event::new(action, Status::Denied, started).detail(format!("{who}: wrong password")),
+        );
+        if locked {
+            now_locked_error()
+        } else {
+            wrong_credentials()
+        }
+    }
+
+    pub fn sign_out(&self, token: &str) -> Result<(), CommandError> {
+        let started = Instant::now();
+        if let Some(actor) = self.sessions.end(token) {
+            self.record(
+                Event::new(Action::SignOut, Status::Ok, started).by(actor.user_id, &actor.username),
+            );
+        }
+        Ok(())
+    }
+
+    pub fn list_users(&self, token: &str) -> Result<Vec<UserInfo>, CommandError> {
+        self.admin(token, Action::AccountChanged)?;
+        auth::list(&self.read()).map_err(internal)
+    }
+
+    pub fn create_user(&self, token: &str, user: &NewUser) -> Result<UserInfo, CommandError> {
+        let started = Instant::now();
+        let actor = self.admin(token, Action::AccountCreated)?;
+        Self::check_new_user(user)?;
+        let hash = auth::hash_password(&user.password);
+        self.commit(
+            |u: &UserInfo| {
+                Event::new(Action::AccountCreated, Status::Ok, started)
+                    .by(actor.user_id, &actor.username)
+                    .about(format!("user:{}", u.id))
+                    .detail(format!("{} ({})", u.username, u.role.as_str()))
+            },
+            |tx| {
+                let id = auth::insert(
+                    tx,
+                    user.username.trim(),
+                    user.display_name.trim(),
+                    user.role,
+                    &hash,
+                )
+                .map_err(|e| {
+                    if unique_violation(&e) {
+                        CommandError::new(
+                            ErrorKind::Conflict,
+                            format!("The username {} is taken.", user.username.trim()),
+                        )
+                    } else {
+                        internal(e)
+                    }
+                })?;
+                Ok(UserInfo {
+                    id,
+                    username: user.username.trim().into(),
+                    display_name: user.display_name.trim().into(),
+                    role: user.role,
+                    disabled: false,
+                })
+            },
+        )
+    }
+
+    /// Makes an account a clinician or an administrator. Administrators cannot
+    /// change their own role, so there is always one left. The account's sessions
+    /// end, so the new role applies from its next sign-in.
+    pub fn set_role(&self, token: &str, user_id: i64, role: Role) -> Result<(), CommandError> {
+        let started = Instant::now();
+        let actor = self.admin(token, Action::AccountChanged)?;
+        if actor.user_id == user_id {
+            return Err(CommandError::invalid("You cannot change your own role."));
+        }
+        self.change_account(
+            &actor,
+            started,
+            user_id,
+            format!("role {}", role.as_str()),
+            |tx| auth::set_role(tx, user_id, role),
+        )?;
+        self.sessions.end_user(user_id);
+        Ok(())
+    }
+
+    /// One audited change to an existing account; `NotFound` when no row has `user_id`.
+    fn change_account(
+        &self,
+        admin: &AdminSession,
+        started: Instant,
+        user_id: i64,
+        detail: String,
+        update: impl FnOnce(&rusqlite::Transaction) -> rusqlite::Result<usize>,
+    ) -> Result<(), CommandError> {
+        self.commit(
+            |_| {
+                Event::new(Action::AccountChanged, Status::Ok, started)
+                    .by(admin.user_id, &admin.username)
+                    .about(format!("user:{user_id}"))
+                    .detail(detail)
+            },
+            |tx| match update(tx).map_err(internal)? {
+                0 => Err(CommandError::new(
+                    ErrorKind::NotFound,
+                    format!("No account has id {user_id}."),
+                )),
+                _ => Ok(()),
+            },
+        )
+    }
+
+    pub fn set_disabled(
+        &self,
+        token: &str,
+        user_id: i64,
+        disabled: bool,
+    ) -> Result<(), CommandError> {
+        let started = Instant::now();
+        let actor = self.admin(token, Action::AccountChanged)?;
+        if actor.user_id == user_id && disabled {
+            return Err(CommandError::invalid(
+                "You cannot disable your own account.",
+            ));
+        }
+        let detail = if disabled { "disabled" } else { "enabled" };
+        self.change_account(&actor, started, user_id, detail.into(), |tx| {
+            auth::set_disabled(tx, user_id, disabled)
+        })?;
+        if disabled {
+            self.sessions.end_user(user_id);
+        }
+        Ok(())
+    }
+
+    pub fn reset_password(
+        &self,
+        token: &str,
+        user_id: i64,
+        new_password: &str,
+    ) -> Result<(), CommandError> {
+        let started = Instant::now();
+        let actor = self.admin(token, Action::AccountChanged)?;
+        check_password(new_password)
+            .map_err(|m| CommandError::fields(vec![("new_password".into(), m)]))?;
+        let hash = auth::hash_password(new_password);
+        self.change_account(&actor, started, user_id, "password reset".into(), |tx| {
+            auth::set_password(tx, user_id, &hash)
+        })?;
+        self.sessions.end_user(user_id);
+        Ok(())
+    }
+}
+
+fn wrong_credentials() -> CommandError {
+    CommandError::new(ErrorKind::Unauthenticated, "Wrong username or password.")
+}
+
+fn locked_error() -> CommandError {
+    CommandError::new(
+        ErrorKind::Locked,
+        format!(
+            "This account is locked after {} failed sign-ins. Try again in {} minutes or ask an administrator to reset the password.",
+            auth::MAX_FAILED,
+            auth::LOCK_MINUTES
+        ),
+    )
+}
+
+fn now_locked_error() -> CommandError {
+    CommandError::new(
+        ErrorKind::Locked,
+        format!(
+            "Too many failed sign-ins: this account is locked for {} minutes.",
+            auth::LOCK_MINUTES
+        ),
+    )
+}

@@ -1,0 +1,269 @@
+//! Patients and their assessments: records, search, scoring, and the group commit
+//! that stores an assessment with its audit row.
+
+use super::*;
+
+impl Services {
+    pub fn create_patient(&self, token: &str, p: &PatientInput) -> Result<Patient, CommandError> {
+        let started = Instant::now();
+        let actor = self.session(token)?;
+        p.check().map_err(CommandError::fields)?;
+        let id = self.commit(
+            |id: &i64| {
+                Event::new(Action::PatientCreated, Status::Ok, started)
+                    .by(actor.user_id, &actor.username)
+                    .about(format!("patient:{id}"))
+            },
+            |tx| patients::insert(tx, p, actor.user_id).map_err(|e| conflict_or_internal(e, p)),
+        )?;
+        patients::get(&self.read(), id)
+            .map_err(internal)?
+            .ok_or_else(|| internal("the new patient vanished"))
+    }
+
+    pub fn update_patient(
+        &self,
+        token: &str,
+        id: i64,
+        p: &PatientInput,
+    ) -> Result<Patient, CommandError> {
+        let started = Instant::now();
+        let actor = self.session(token)?;
+        p.check().map_err(CommandError::fields)?;
+        self.commit(
+            |_| {
+                Event::new(Action::PatientUpdated, Status::Ok, started)
+                    .by(actor.user_id, &actor.username)
+                    .about(format!("patient:{id}"))
+            },
+            |tx| match patients::update(tx, id, p).map_err(|e| conflict_or_internal(e, p))? {
+                0 => Err(not_found_patient(id)),
+                _ => Ok(()),
+            },
+        )?;
+        patients::get(&self.read(), id)
+            .map_err(internal)?
+            .ok_or_else(|| not_found_patient(id))
+    }
+
+    pub fn search_patients(
+        &self,
+        token: &str,
+        query: &str,
+        limit: u32,
+    ) -> Result<Vec<Patient>, CommandError> {
+        self.session(token)?;
+        check_limit(limit)?;
+        patients::search(&self.read(), query, limit).map_err(internal)
+    }
+
+    pub fn patient_record(&self, token: &str, id: i64) -> Result<PatientRecord, CommandError> {
+        self.session(token)?;
+        let conn = self.read();
+        // One snapshot for the patient and the history.
+        let snapshot = conn.unchecked_transaction().map_err(internal)?;
+        let patient = patients::get(&snapshot, id)
+            .map_err(internal)?
+            .ok_or_else(|| not_found_patient(id))?;
+        let history = patients::history(&snapshot, id).map_err(internal)?;
+        Ok(PatientRecord { patient, history })
+    }
+
+    /// Validates, scores and stores one assessment and its audit event in a single
+    /// transaction.
+    pub fn assess(
+        &self,
+        token: &str,
+        patient_id: Option<i64>,
+        inputs: &Measurements,
+    ) -> Result<AssessmentOutcome, CommandError> {
+        let started = Instant::now();
+        let actor = self.session(token)?;
+        if let Err(e) = inputs.validate() {
+            self.record(
+                Event::new(Action::AssessmentRefused, Status::Invalid, started)
+                    .by(actor.user_id, &actor.username)
+                    .detail(e.to_string()),
+            );
+            return Err(e.into());
+        }
+        let prediction = match self.score(inputs) {
+            Ok((p, _)) => p,
+            Err(e) => {
+                self.record(
+                    Event::new(Action::AssessmentRefused, Status::Error, started)
+                        .by(actor.user_id, &actor.username)
+                        .detail(e.message.clone()),
+                );
+                return Err(e);
+            }
+        };
+        let assessment_id = self.store_assessment(PendingAssessment {
+            inputs: *inputs,
+            prediction: prediction.clone(),
+            patient_id,
+            actor,
+            started,
+            reply: None,
+        })?;
+        Ok(AssessmentOutcome {
+            prediction,
+            assessment_id,
+        })
+    }
+
+    /// Group commit: queues the assessment, then whoever holds the connection next
+    /// writes every queued one in a single transaction (a savepoint each, so one
+    /// failure affects only its own) and commits once. Durability is unchanged
+    /// (synchronous=FULL); concurrent callers share one fsync.
+    fn store_assessment(&self, mut job: PendingAssessment) -> Result<i64, CommandError> {
+        let (reply, answer) = mpsc::channel();
+        job.reply = Some(reply);
+        self.assess_queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(job);
+        let mut published = Vec::new();
+        {
+            let mut conn = self.conn();
+            let batch =
+                std::mem::take(&mut *self.assess_queue.lock().unwrap_or_else(|e| e.into_inner()));
+            if !batch.is_empty() {
+                published = write_assessments(&mut conn, batch);
+            }
+        }
+        for event in published {
+            let _ = self.bus.send(event);
+        }
+        answer
+            .recv()
+            .unwrap_or_else(|_| Err(internal("the assessment writer stopped")))
+    }
+
+    /// Scores inputs without storing them, for what-if exploration. Not audited:
+    /// nothing is kept, and one slider drag makes dozens of calls.
+    pub fn what_if(&self, token: &str, inputs: &Measurements) -> Result<Prediction, CommandError> {
+        self.session(token)?;
+        inputs.validate()?;
+        Ok(self.score(inputs)?.0)
+    }
+
+    pub fn recent(&self, token: &str, limit: u32) -> Result<Vec<AssessmentRecord>, CommandError> {
+        self.session(token)?;
+        check_limit(limit)?;
+        assessments::recent(&self.read(), limit).map_err(internal)
+    }
+
+    pub fn cache_stats(&self, token: &str) -> Result<CacheStats, CommandError> {
+        self.session(token)?;
+        Ok(self.cache.stats())
+    }
+}
+
+/// An assessment waiting for the group commit.
+pub(super) struct PendingAssessment {
+    inputs: Measurements,
+    prediction: Prediction,
+    patient_id: Option<i64>,
+    actor: Session,
+    started: Instant,
+    reply: Option<mpsc::Sender<Result<i64, CommandError>>>,
+}
+
+fn write_one(tx: &Connection, job: &PendingAssessment) -> Result<(i64, Event), CommandError> {
+    if let Some(pid) = job.patient_id {
+        if patients::get(tx, pid).map_err(internal)?.is_none() {
+            return Err(not_found_patient(pid));
+        }
+    }
+    let id = assessments::insert(
+        tx,
+        &job.inputs,
+        &job.prediction,
+        job.patient_id,
+        Some(job.actor.user_id),
+    )
+    .map_err(internal)?;
+    let p = &job.prediction;
+    let event = Event::new(Action::AssessmentCreated, Status::Ok, job.started)
+        .by(job.actor.user_id, &job.actor.username)
+        .about(format!("assessment:{id}"))
+        .detail(format!(
+            "p={:.4} model={}{}",
+            p.probability,
+            p.model_version,
+            job.patient_id
+                .map(|p| format!(" patient:{p}"))
+                .unwrap_or_default()
+        ));
+    audit::enqueue(tx, &event).map_err(internal)?;
+    Ok((id, event))
+}
+
+/// Writes a batch in one transaction; answers every job; returns the events to publish.
+fn write_assessments(conn: &mut Connection, batch: Vec<PendingAssessment>) -> Vec<Event> {
+    let mut results: Vec<Result<(i64, Event), CommandError>> = Vec::with_capacity(batch.len());
+    let outcome = (|| -> Result<(), CommandError> {
+        let mut tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(internal)?;
+        if let [job] = batch.as_slice() {
+            // Alone: the transaction itself isolates it.
+            let done = write_one(&tx, job);
+            let ok = done.is_ok();
+            results.push(done);
+            return if ok {
+                tx.commit().map_err(internal)
+            } else {
+                Ok(())
+            };
+        }
+        for job in &batch {
+            let mut sp = tx.savepoint().map_err(internal)?;
+            match write_one(&sp, job) {
+                Ok(done) => {
+                    sp.commit().map_err(internal)?;
+                    results.push(Ok(done));
+                }
+                Err(e) => {
+                    sp.rollback().map_err(internal)?;
+                    results.push(Err(e));
+                }
+            }
+        }
+        tx.commit().map_err(internal)
+    })();
+    let mut events = Vec::new();
+    for (i, job) in batch.into_iter().enumerate() {
+        let result = match (&outcome, results.get(i)) {
+            (Err(e), _) => Err(e.clone()),
+            (Ok(()), Some(Ok((id, event)))) => {
+                events.push(event.clone());
+                Ok(*id)
+            }
+            (Ok(()), Some(Err(e))) => Err(e.clone()),
+            (Ok(()), None) => Err(internal("the assessment was not written")),
+        };
+        if let Some(reply) = job.reply {
+            let _ = reply.send(result);
+        }
+    }
+    events
+}
+fn not_found_patient(id: i64) -> CommandError {
+    CommandError::new(ErrorKind::NotFound, format!("No patient has id {id}."))
+}
+
+fn conflict_or_internal(e: rusqlite::Error, p: &PatientInput) -> CommandError {
+    if unique_violation(&e) {
+        CommandError::new(
+            ErrorKind::Conflict,
+            format!(
+                "Record number {} is already in use.",
+                p.record_number.trim()
+            ),
+        )
+    } else {
+        internal(e)
+    }
+}

@@ -1,0 +1,138 @@
+//! The REST gateway's side of the services: API keys, clients, plans, scoring through
+//! the cache, and the request log written in batches.
+
+use super::*;
+
+impl Services {
+    /// The client of an API key that verified before, without hashing.
+    pub fn cached_key(&self, key: &str) -> Option<ClientAuth> {
+        self.keys.cached(key)
+    }
+
+    /// The client an API key belongs to; `None` for a malformed or unknown key.
+    pub fn authenticate_key(&self, key: &str) -> Result<Option<ClientAuth>, CommandError> {
+        self.keys.authenticate(&self.reader, key).map_err(internal)
+    }
+
+    /// Scores validated inputs through the prediction cache; `true` when cached. A
+    /// model output that is not a probability is an `Internal` error, never a class.
+    pub fn score(&self, inputs: &Measurements) -> Result<(Prediction, bool), CommandError> {
+        let model = self.model();
+        self.cache
+            .get_or(inputs, model.predictor.version(), || {
+                model.predictor.predict(inputs)
+            })
+            .map_err(|e| {
+                CommandError::internal(format!(
+                    "model {} could not score this patient: {e}. Nothing was saved; ask an administrator to roll back to another model.",
+                    model.predictor.version()
+                ))
+            })
+    }
+
+    pub fn list_clients(&self, token: &str) -> Result<Vec<ApiClient>, CommandError> {
+        self.admin(token, Action::AccountChanged)?;
+        clients::list(&self.read()).map_err(internal)
+    }
+
+    /// Creates an integration client; its key is returned here once and stored hashed.
+    pub fn create_client(
+        &self,
+        token: &str,
+        name: &str,
+        plan: &str,
+    ) -> Result<NewApiClient, CommandError> {
+        let started = Instant::now();
+        let actor = self.admin(token, Action::AccountCreated)?;
+        let name = name.trim();
+        let mut problems = Vec::new();
+        if name.is_empty() || name.chars().count() > 100 {
+            problems.push((
+                "name".to_string(),
+                "name must be 1 to 100 characters".to_string(),
+            ));
+        }
+        if !clients::plan_exists(&self.conn(), plan).map_err(internal)? {
+            problems.push(("plan".into(), format!("plan {plan:?} does not exist (FREEMIUM or PREMIUM, or one an administrator added)")));
+        }
+        if !problems.is_empty() {
+            return Err(CommandError::fields(problems));
+        }
+        let (id, key) = self.commit(
+            |(id, _): &(i64, String)| {
+                Event::new(Action::AccountCreated, Status::Ok, started)
+                    .by(actor.user_id, &actor.username)
+                    .about(format!("client:{id}"))
+                    .detail(format!("integration client {name} ({plan})"))
+            },
+            |tx| clients::insert(tx, name, plan).map_err(internal),
+        )?;
+        let client = clients::get(&self.read(), id)
+            .map_err(internal)?
+            .ok_or_else(|| internal("the new client vanished"))?;
+        Ok(NewApiClient {
+            client,
+            api_key: key,
+        })
+    }
+
+    pub fn delete_client(&self, token: &str, id: i64) -> Result<(), CommandError> {
+        let started = Instant::now();
+        let actor = self.admin(token, Action::AccountChanged)?;
+        self.commit(
+            |_| {
+                Event::new(Action::AccountChanged, Status::Ok, started)
+                    .by(actor.user_id, &actor.username)
+                    .about(format!("client:{id}"))
+                    .detail("integration client deleted")
+            },
+            |tx| match clients::delete(tx, id).map_err(internal)? {
+                0 => Err(CommandError::new(
+                    ErrorKind::NotFound,
+                    format!("No integration client has id {id}."),
+                )),
+                _ => Ok(()),
+            },
+        )?;
+        self.keys.clear();
+        Ok(())
+    }
+
+    /// Creates or changes a plan's requests per minute.
+    pub fn set_plan(&self, token: &str, plan: &str, per_minute: u32) -> Result<(), CommandError> {
+        let started = Instant::now();
+        let actor = self.admin(token, Action::AccountChanged)?;
+        let valid_name = !plan.is_empty()
+            && plan.len() <= 32
+            && plan
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+        if !valid_name || per_minute == 0 {
+            return Err(CommandError::invalid(
+                "plan must be 1 to 32 capitals, digits or '_', and per_minute at least 1",
+            ));
+        }
+        self.commit(
+            |_| {
+                Event::new(Action::AccountChanged, Status::Ok, started)
+                    .by(actor.user_id, &actor.username)
+                    .about(format!("plan:{plan}"))
+                    .detail(format!("{per_minute} requests per minute"))
+            },
+            |tx| clients::set_plan(tx, plan, per_minute).map_err(internal),
+        )?;
+        self.keys.clear();
+        Ok(())
+    }
+
+    /// Writes many events that change nothing else (the gateway's request log)
+    /// straight into the audit log, in one transaction, waiting at most `busy` for
+    /// another connection's lock.
+    pub fn record_batch(&self, events: &[Event], busy: Duration) -> Result<(), CommandError> {
+        let mut conn = self.conn();
+        let _ = conn.busy_timeout(busy);
+        let result = audit::append(&mut conn, events);
+        let _ = conn.busy_timeout(db::BUSY_TIMEOUT);
+        result.map_err(internal)
+    }
+}

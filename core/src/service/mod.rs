@@ -1,0 +1,371 @@
+//! The app's services behind every entry point (Tauri commands, CLI, gateway, tests):
+//! sessions and roles, validation, the model, storage and the audit trail, with no
+//! UI framework in sight. One file per capability (`accounts`, `clinic`, `records`,
+//! `integrations`, `preferences`; models in `crate::training`), all on [`Services`].
+//!
+//! Every public method that acts for a person takes the session token and turns it
+//! into a guard on its first line: [`Session`] for anyone signed in, [`AdminSession`]
+//! for administrators, made only here and named with the action attempted, so a
+//! refusal is audited as that action. Helpers that write take the guard, not a token.
+
+use crate::audit::{self, Action, Event, Status};
+use crate::auth::{self, Actor, Sessions, IDLE_TIMEOUT};
+use crate::cache::PredictionCache;
+use crate::gateway::clients::{self, ClientAuth, KeyCache};
+use crate::models::{ModelSource, Registry};
+use crate::training::Training;
+use crate::{assessments, db, patients, report};
+use cardiorisk_contract::{
+    check_password, check_username, ApiClient, AssessmentOutcome, AssessmentRecord, AuditFilter,
+    AuditPage, CacheStats, CommandError, ErrorKind, Measurements, ModelStatus, NewApiClient,
+    NewUser, Patient, PatientInput, PatientRecord, Prediction, Preferences, Role, SessionInfo,
+    UserInfo, MAX_PAGE, PREFERENCE_VALUES, PREF_LANGUAGE, PREF_UNITS,
+};
+use cardiorisk_model::Predictor;
+use rusqlite::Connection;
+use std::path::Path;
+use std::sync::{mpsc, Arc, Mutex, OnceLock, RwLock, Weak};
+use std::time::{Duration, Instant};
+use tokio::sync::broadcast;
+
+mod accounts;
+mod clinic;
+mod integrations;
+mod preferences;
+mod records;
+
+use clinic::PendingAssessment;
+
+/// Name of the database file inside the data directory.
+pub const DB_FILE: &str = "cardiorisk.db";
+
+/// Environment variable that overrides the data directory.
+pub const DATA_DIR_ENV: &str = "CARDIORISK_DATA_DIR";
+
+/// A signed-in person, checked for one call. Only [`Services::session`] makes one, so
+/// a method that takes it cannot run for someone whose session has ended.
+pub struct Session {
+    actor: Actor,
+}
+
+/// A session checked for the administrator role. Only [`Services::admin`] makes one,
+/// so a method that takes it cannot forget the role check.
+pub struct AdminSession(Session);
+
+impl std::ops::Deref for Session {
+    type Target = Actor;
+    fn deref(&self) -> &Actor {
+        &self.actor
+    }
+}
+
+impl std::ops::Deref for AdminSession {
+    type Target = Session;
+    fn deref(&self) -> &Session {
+        &self.0
+    }
+}
+
+impl Session {
+    fn into_admin(
+        self,
+        services: &Services,
+        action: Action,
+        started: Instant,
+    ) -> Result<AdminSession, CommandError> {
+        if self.role == Role::Admin {
+            return Ok(AdminSession(self));
+        }
+        services.record(
+            Event::new(action, Status::Denied, started)
+                .by(self.user_id, &self.username)
+                .detail("administrator role required"),
+        );
+        Err(CommandError::new(
+            ErrorKind::Forbidden,
+            "Only an administrator can do this.",
+        ))
+    }
+}
+
+fn session_ended() -> CommandError {
+    CommandError::new(
+        ErrorKind::Unauthenticated,
+        "Your session has ended (signed out, or inactive for too long). Please sign in again.",
+    )
+}
+
+/// A loaded model and where it came from.
+pub struct ActiveModel {
+    pub predictor: Predictor,
+    pub source: ModelSource,
+}
+
+pub struct Services {
+    db: Mutex<Connection>,
+    /// Reads only; see `db::open_reader`.
+    reader: Mutex<Connection>,
+    active: RwLock<Arc<ActiveModel>>,
+    pub(crate) registry: Registry,
+    pub(crate) training: Mutex<Training>,
+    sessions: Sessions,
+    unknown_names: auth::UnknownNames,
+    cache: PredictionCache,
+    keys: KeyCache,
+    assess_queue: Mutex<Vec<PendingAssessment>>,
+    bus: broadcast::Sender<Event>,
+    /// Set by [`Services::shared`], for work that finishes on its own thread.
+    me: OnceLock<Weak<Services>>,
+}
+
+fn internal(e: impl std::fmt::Display) -> CommandError {
+    CommandError::internal(format!("the database could not complete the request: {e}"))
+}
+
+fn check_limit(limit: u32) -> Result<(), CommandError> {
+    if limit == 0 || limit > MAX_PAGE {
+        Err(CommandError::invalid(format!(
+            "limit must be from 1 to {MAX_PAGE}"
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+fn unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
+}
+
+impl Services {
+    /// Opens the database in `data_dir`, loads the active model (the embedded one
+    /// when none was activated or the activated one cannot be loaded) and replays
+    /// any event an older version left in its outbox.
+    pub fn open(data_dir: &Path) -> Result<Self, db::DbError> {
+        Self::open_with(data_dir, IDLE_TIMEOUT)
+    }
+
+    pub fn open_with(data_dir: &Path, idle: Duration) -> Result<Self, db::DbError> {
+        Self::open_with_clock(data_dir, idle, Arc::new(Instant::now))
+    }
+
+    /// As [`Services::open_with`], with the clock sessions are measured by.
+    pub fn open_with_clock(
+        data_dir: &Path,
+        idle: Duration,
+        clock: auth::SessionClock,
+    ) -> Result<Self, db::DbError> {
+        let path = data_dir.join(DB_FILE);
+        let mut conn = db::open(&path)?;
+        audit::drain(&mut conn)?;
+        let reader = db::open_reader(&path)?;
+        let registry = Registry::new(data_dir);
+        let (predictor, source) = registry.active();
+        if let ModelSource::Fallback { reason } = &source {
+            eprintln!("warning: using the embedded model: {reason}");
+        }
+        Ok(Services {
+            db: Mutex::new(conn),
+            reader: Mutex::new(reader),
+            active: RwLock::new(Arc::new(ActiveModel { predictor, source })),
+            registry,
+            training: Mutex::new(Training::default()),
+            sessions: Sessions::with_clock(idle, clock),
+            unknown_names: auth::UnknownNames::default(),
+            cache: PredictionCache::default(),
+            keys: KeyCache::default(),
+            assess_queue: Mutex::new(Vec::new()),
+            bus: broadcast::channel(1024).0,
+            me: OnceLock::new(),
+        })
+    }
+
+    /// Shares the services between threads, and lets background work (a retraining
+    /// that finishes) reach them without anyone polling.
+    pub fn shared(self) -> Arc<Self> {
+        let shared = Arc::new(self);
+        let _ = shared.me.set(Arc::downgrade(&shared));
+        shared
+    }
+
+    pub(crate) fn me(&self) -> Option<Weak<Services>> {
+        self.me.get().cloned()
+    }
+
+    /// The model scoring patients now (swapped whole on activation).
+    pub fn model(&self) -> Arc<ActiveModel> {
+        Arc::clone(&self.active.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    pub(crate) fn swap_model(&self, model: ActiveModel) {
+        *self.active.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(model);
+        // Entries are keyed by model version, so old ones would never be served; drop them.
+        self.cache.clear();
+    }
+
+    /// Events as they commit, for live subscribers (the UI notifier).
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.bus.subscribe()
+    }
+
+    /// The reading connection: for queries that write nothing.
+    fn read(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.reader.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a half-written row (SQLite rolls
+        // the transaction back), so a poisoned lock is safe to reuse.
+        self.db.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Moves events an older version left in its outbox to the audit log (idempotent).
+    pub fn drain_outbox(&self) -> Result<usize, CommandError> {
+        audit::drain(&mut self.conn()).map_err(internal)
+    }
+
+    /// Runs `write` and records `event` in one transaction, then publishes the event.
+    pub(crate) fn commit<T>(
+        &self,
+        event: impl FnOnce(&T) -> Event,
+        write: impl FnOnce(&rusqlite::Transaction) -> Result<T, CommandError>,
+    ) -> Result<T, CommandError> {
+        let (value, event) = {
+            let mut conn = self.conn();
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(internal)?;
+            let value = write(&tx)?;
+            let event = event(&value);
+            audit::enqueue(&tx, &event).map_err(internal)?;
+            tx.commit().map_err(internal)?;
+            (value, event)
+        };
+        let _ = self.bus.send(event);
+        Ok(value)
+    }
+
+    /// Records an event on its own (refusals, failures).
+    pub(crate) fn record(&self, event: Event) {
+        let _ = self.commit(|_| event, |_| Ok(()));
+    }
+
+    /// The signed-in person behind `token`, as a guard for one call. Counts as activity.
+    pub(crate) fn session(&self, token: &str) -> Result<Session, CommandError> {
+        self.sessions
+            .touch(token)
+            .map(|actor| Session { actor })
+            .ok_or_else(session_ended)
+    }
+
+    /// As [`Services::session`] for reads a screen repeats on its own (progress
+    /// polling): they do not count as the user's activity.
+    pub(crate) fn passive_session(&self, token: &str) -> Result<Session, CommandError> {
+        self.sessions
+            .peek(token)
+            .map(|actor| Session { actor })
+            .ok_or_else(session_ended)
+    }
+
+    /// An administrator's guard; anyone else is refused, and the refusal is audited
+    /// under `action`, the thing they tried to do.
+    pub(crate) fn admin(&self, token: &str, action: Action) -> Result<AdminSession, CommandError> {
+        let started = Instant::now();
+        self.session(token)?.into_admin(self, action, started)
+    }
+
+    /// As [`Services::admin`] without counting as activity.
+    pub(crate) fn passive_admin(
+        &self,
+        token: &str,
+        action: Action,
+    ) -> Result<AdminSession, CommandError> {
+        let started = Instant::now();
+        self.passive_session(token)?
+            .into_admin(self, action, started)
+    }
+
+    /// Checks a session for an administrator without doing anything else.
+    pub fn require_admin(&self, token: &str) -> Result<(), CommandError> {
+        self.require_admin_for(token, Action::SettingsChanged)
+    }
+
+    /// The same, recording a refusal under the action that was attempted (a
+    /// clinician's refused backup is `database.backup denied`, not a settings change).
+    pub fn require_admin_for(&self, token: &str, action: Action) -> Result<(), CommandError> {
+        self.admin(token, action).map(|_| ())
+    }
+
+    pub fn model_status(&self) -> ModelStatus {
+        let model = self.model();
+        let (source, warning) = match &model.source {
+            ModelSource::Embedded => ("embedded", None),
+            ModelSource::Registry => ("registry", None),
+            ModelSource::Fallback { reason } => ("fallback", Some(format!(
+                "The activated model could not be loaded, so the built-in model is in use: {reason}."
+            ))),
+        };
+        ModelStatus {
+            version: model.predictor.version().to_string(),
+            source: source.to_string(),
+            warning,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A long read (a snapshot held open on the reading connection) does not keep a
+    /// clinician from saving: the write goes through the other connection.
+    #[test]
+    fn a_write_goes_through_while_a_read_snapshot_is_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Arc::new(Services::open(dir.path()).unwrap());
+        let token = s
+            .set_up("admin", "Ada", "correct horse battery")
+            .unwrap()
+            .token;
+        let reader = s.read();
+        let snapshot = reader.unchecked_transaction().unwrap();
+        let before: i64 = snapshot
+            .query_row("SELECT COUNT(*) FROM patients", [], |r| r.get(0))
+            .unwrap();
+        let (done, written) = mpsc::channel();
+        let writer = {
+            let (s, token) = (Arc::clone(&s), token.clone());
+            std::thread::spawn(move || {
+                let patient = PatientInput {
+                    record_number: "HC-9".into(),
+                    name: "Rosa".into(),
+                    birth_year: Some(1970),
+                    notes: String::new(),
+                };
+                // create_patient reads the new row back through the reader, which this
+                // test holds; the insert itself must already be committed by then.
+                let _ = done.send(());
+                s.create_patient(&token, &patient)
+            })
+        };
+        written.recv().unwrap();
+        let committed = || {
+            Connection::open(dir.path().join(DB_FILE))
+                .unwrap()
+                .query_row("SELECT COUNT(*) FROM patients", [], |r| r.get::<_, i64>(0))
+                .unwrap()
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while committed() == before {
+            assert!(Instant::now() < deadline, "the write waited for the reader");
+            std::thread::yield_now();
+        }
+        let still: i64 = snapshot
+            .query_row("SELECT COUNT(*) FROM patients", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(still, before, "the open snapshot does not see the new row");
+        drop(snapshot);
+        drop(reader);
+        assert_eq!(writer.join().unwrap().unwrap().name, "Rosa");
+    }
+}

@@ -1,0 +1,155 @@
+//! What leaves or replaces the database: the audit log and its export, patient
+//! reports, backup and restore.
+
+use super::*;
+
+impl Services {
+    pub fn audit(
+        &self,
+        token: &str,
+        filter: &AuditFilter,
+        limit: u32,
+        offset: u32,
+    ) -> Result<AuditPage, CommandError> {
+        self.admin(token, Action::AuditExported)?;
+        check_limit(limit)?;
+        audit::query(&self.read(), filter, limit, offset).map_err(internal)
+    }
+
+    /// Writes the matching entries as CSV to `path` (atomically).
+    pub fn export_audit(
+        &self,
+        token: &str,
+        filter: &AuditFilter,
+        path: &Path,
+    ) -> Result<(), CommandError> {
+        let started = Instant::now();
+        let actor = self.admin(token, Action::AuditExported)?;
+        let bytes = audit::export_csv(&self.read(), filter).map_err(internal)?;
+        cardiorisk_model::artefact::write_atomic(path, &bytes)
+            .map_err(|e| CommandError::internal(format!("cannot write {}: {e}", path.display())))?;
+        self.record(
+            Event::new(Action::AuditExported, Status::Ok, started)
+                .by(actor.user_id, &actor.username)
+                .detail(path.display().to_string()),
+        );
+        Ok(())
+    }
+
+    /// Writes the patient's one-page report to `path`, audited.
+    pub fn export_report(
+        &self,
+        token: &str,
+        patient_id: i64,
+        format: report::Format,
+        spanish: bool,
+        conventional_units: bool,
+        path: &Path,
+    ) -> Result<(), CommandError> {
+        let started = Instant::now();
+        let record = self.patient_record(token, patient_id)?;
+        let actor = self.session(token)?;
+        let printed_at = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
+        let user = auth::find_by_id(&self.read(), actor.user_id)
+            .map_err(internal)?
+            .map(|u| u.info.display_name)
+            .unwrap_or_else(|| actor.username.clone());
+        let cx = report::Context {
+            spanish,
+            conventional_units,
+            printed_by: &user,
+            printed_at: &printed_at,
+        };
+        let bytes = report::render(&record, &cx, format);
+        cardiorisk_model::artefact::write_atomic(path, &bytes)
+            .map_err(|e| CommandError::internal(format!("cannot write {}: {e}", path.display())))?;
+        self.record(
+            Event::new(Action::ReportExported, Status::Ok, started)
+                .by(actor.user_id, &actor.username)
+                .about(format!("patient:{patient_id}"))
+                .detail(format!(
+                    "{} report to {}",
+                    format.extension(),
+                    path.display()
+                )),
+        );
+        Ok(())
+    }
+
+    /// Copies the live database to `path` with SQLite's online backup, in one step on
+    /// the reading connection: one consistent snapshot, while writes carry on.
+    pub fn backup(&self, token: &str, path: &Path) -> Result<(), CommandError> {
+        let started = Instant::now();
+        let actor = self.admin(token, Action::DatabaseBackup)?;
+        let tmp = path.with_extension("partial");
+        // Created empty and private first: SQLite then writes into it, keeping the mode.
+        cardiorisk_model::artefact::create_private(&tmp)
+            .map_err(|e| CommandError::internal(format!("cannot write {}: {e}", tmp.display())))?;
+        {
+            let failed = |e: rusqlite::Error| CommandError::internal(format!("backup failed: {e}"));
+            let mut copy = Connection::open(&tmp).map_err(failed)?;
+            let reader = self.read();
+            let backup = rusqlite::backup::Backup::new(&reader, &mut copy).map_err(failed)?;
+            match backup.step(-1).map_err(failed)? {
+                rusqlite::backup::StepResult::Done => {}
+                other => {
+                    return Err(CommandError::internal(format!(
+                        "backup failed: the database stayed busy ({other:?}); try again"
+                    )))
+                }
+            }
+        }
+        std::fs::rename(&tmp, path)
+            .map_err(|e| CommandError::internal(format!("cannot write {}: {e}", path.display())))?;
+        self.record(
+            Event::new(Action::DatabaseBackup, Status::Ok, started)
+                .by(actor.user_id, &actor.username)
+                .detail(path.display().to_string()),
+        );
+        Ok(())
+    }
+
+    /// Replaces the live database with the backup at `path`, after checking that it
+    /// is a sound CardioRisk database this app can read. Audit entries newer than the
+    /// backup's newest are carried into the restored database, so the trail loses
+    /// nothing. Then every session ends (the restored accounts may differ), every
+    /// cache built from database content is emptied and the active model reloaded.
+    pub fn restore(&self, token: &str, path: &Path) -> Result<(), CommandError> {
+        let started = Instant::now();
+        let actor = self.admin(token, Action::DatabaseRestored)?;
+        db::check_backup(path).map_err(|e| CommandError::invalid(e.to_string()))?;
+        let newest = audit::newest_in(path).map_err(internal)?;
+        let event = {
+            let mut conn = self.conn();
+            let carried = audit::entries_after(&conn, newest.as_deref()).map_err(internal)?;
+            conn.restore(
+                rusqlite::MAIN_DB,
+                path,
+                None::<fn(rusqlite::backup::Progress)>,
+            )
+            .map_err(|e| CommandError::internal(format!("restore failed: {e}")))?;
+            db::migrate(&mut conn).map_err(|e| CommandError::internal(e.to_string()))?;
+            let event = Event::new(Action::DatabaseRestored, Status::Ok, started)
+                .by(actor.user_id, &actor.username)
+                .detail(format!(
+                    "{}; {} audit entr{} newer than the backup carried over; every session ended",
+                    path.display(),
+                    carried.len(),
+                    if carried.len() == 1 { "y" } else { "ies" }
+                ));
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(internal)?;
+            audit::carry(&tx, &carried).map_err(internal)?;
+            audit::enqueue(&tx, &event).map_err(internal)?;
+            tx.commit().map_err(internal)?;
+            event
+        };
+        let _ = self.bus.send(event);
+        self.sessions.end_all();
+        self.keys.clear();
+        let (predictor, source) = self.registry.active();
+        self.swap_model(ActiveModel { predictor, source });
+        Ok(())
+    }
+}
