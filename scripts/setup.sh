@@ -12,6 +12,8 @@ packages=(
   libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev
   xvfb webkit2gtk-driver imagemagick xdotool sqlite3
   desktop-file-utils rpm
+  # Report PDFs: a CJK font to fall back on, and pdftotext to read them back in tests.
+  fonts-droid-fallback poppler-utils
 )
 # Node.js runs the Tauri CLI (installers) and the workflow linter; the machine's own
 # is used when there is one.

@@ -166,3 +166,28 @@ pub fn bump_model() -> cardiorisk_model::ModelPayload {
     payload.version = "nan-in-a-sliver".into();
     payload
 }
+
+/// The text of a PDF as `pdftotext` extracts it (what a reader copies or searches);
+/// `None`, said plainly, when poppler's pdftotext is not installed.
+pub fn pdf_text(path: &std::path::Path) -> Option<String> {
+    match Command::new("pdftotext")
+        .arg("-enc")
+        .arg("UTF-8")
+        .arg(path)
+        .arg("-")
+        .output()
+    {
+        Ok(out) if out.status.success() => Some(String::from_utf8_lossy(&out.stdout).into_owned()),
+        Ok(out) => panic!(
+            "pdftotext could not read {}: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(_) => {
+            eprintln!(
+                "SKIPPED: pdftotext is not installed (poppler-utils), so PDF text is not checked"
+            );
+            None
+        }
+    }
+}

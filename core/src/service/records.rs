@@ -60,7 +60,7 @@ impl Services {
             printed_by: &user,
             printed_at: &printed_at,
         };
-        let bytes = report::render(&record, &cx, format);
+        let bytes = report::render(&record, &cx, format).map_err(CommandError::internal)?;
         cardiorisk_model::artefact::write_atomic(path, &bytes)
             .map_err(|e| CommandError::internal(format!("cannot write {}: {e}", path.display())))?;
         self.record(
