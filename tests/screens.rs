@@ -8,7 +8,7 @@ use cardiorisk_app::models::ModelSource;
 use cardiorisk_app::report::Format;
 use cardiorisk_app::service::Services;
 use cardiorisk_contract::{
-    AuditFilter, ErrorKind, Measurements, NewUser, PatientInput, Role, TrainRequest, TrainingPhase,
+    AuditFilter, ErrorKind, Measurements, PatientInput, Role, TrainRequest, TrainingPhase,
     TrainingStatus, EMBEDDED_LABEL, PREF_LANGUAGE, PREF_UNITS,
 };
 use cardiorisk_model::synth::{generate, to_csv, Span};
@@ -20,21 +20,7 @@ fn patient() -> Measurements {
 }
 
 fn clinician(services: &Services, admin_token: &str) -> String {
-    services
-        .create_user(
-            admin_token,
-            &NewUser {
-                username: "cleo".into(),
-                display_name: "Cleo Clinician".into(),
-                password: "another good password".into(),
-                role: Role::Clinician,
-            },
-        )
-        .unwrap();
-    services
-        .sign_in("cleo", "another good password")
-        .unwrap()
-        .token
+    support::clinician(services, admin_token, "cleo", "Cleo Clinician")
 }
 
 fn actions(services: &Services, token: &str, action: &str) -> Vec<String> {
@@ -424,7 +410,7 @@ fn an_administrator_changes_roles_but_never_their_own() {
         services.list_users(&cleo).unwrap_err().kind,
         ErrorKind::Unauthenticated
     );
-    let cleo = services.sign_in("cleo", "another good password").unwrap();
+    let cleo = services.sign_in("cleo", "clinician-pass-1").unwrap();
     assert_eq!(cleo.user.role, Role::Admin);
     assert_eq!(services.list_users(&cleo.token).unwrap().len(), 2);
     assert!(actions(&services, &token, "account.changed")

@@ -98,6 +98,38 @@ pub fn admin(services: &cardiorisk_core::service::Services) -> String {
         .token
 }
 
+/// Creates a clinician named `username` (password "clinician-pass-1") and signs them in.
+pub fn clinician(
+    services: &cardiorisk_core::service::Services,
+    admin_token: &str,
+    username: &str,
+    display_name: &str,
+) -> String {
+    services
+        .create_user(
+            admin_token,
+            &cardiorisk_contract::NewUser {
+                username: username.into(),
+                display_name: display_name.into(),
+                password: "clinician-pass-1".into(),
+                role: cardiorisk_contract::Role::Clinician,
+            },
+        )
+        .expect("create a clinician");
+    services
+        .sign_in(username, "clinician-pass-1")
+        .expect("the clinician signs in")
+        .token
+}
+
+/// One number from the database file in `dir`, read by a connection of its own.
+pub fn count(dir: &std::path::Path, sql: &str) -> i64 {
+    rusqlite::Connection::open(dir.join(cardiorisk_core::service::DB_FILE))
+        .unwrap()
+        .query_row(sql, [], |r| r.get(0))
+        .unwrap()
+}
+
 pub fn sign_in_admin(services: &cardiorisk_core::service::Services) -> String {
     services
         .sign_in("admin", ADMIN_PASSWORD)

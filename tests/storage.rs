@@ -1,0 +1,175 @@
+//! Backup and restore, file modes, and files that are not ours: against real SQLite
+//! files.
+
+mod support;
+
+use cardiorisk_app::service::{Services, DB_FILE};
+use cardiorisk_contract::{AuditFilter, ErrorKind, Measurements};
+use rusqlite::Connection;
+use support::{admin, count};
+
+fn inputs() -> Measurements {
+    Measurements::from_array([2.4, 1.6, 0.9, 45.0, 0.0, 0.0])
+}
+
+fn clinician(s: &Services, admin_token: &str, name: &str) -> String {
+    support::clinician(s, admin_token, name, &format!("Dr {name}"))
+}
+
+#[test]
+fn backup_and_restore_round_trip_and_foreign_files_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Services::open(dir.path()).unwrap();
+    let token = admin(&s);
+    s.assess(&token, None, &inputs()).unwrap();
+    let backup = dir.path().join("backup.db");
+    s.backup(&token, &backup).unwrap();
+    s.assess(&token, None, &inputs()).unwrap();
+    assert_eq!(count(dir.path(), "SELECT COUNT(*) FROM assessments"), 2);
+
+    let foreign = dir.path().join("foreign.db");
+    Connection::open(&foreign)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x)")
+        .unwrap();
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, b"not a database at all").unwrap();
+    for path in [&foreign, &junk] {
+        let err = s.restore(&token, path).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Invalid);
+        assert!(
+            err.message.contains("is not a CardioRisk database"),
+            "{err}"
+        );
+    }
+    assert_eq!(
+        count(dir.path(), "SELECT COUNT(*) FROM assessments"),
+        2,
+        "nothing changed"
+    );
+
+    s.restore(&token, &backup).unwrap();
+    assert_eq!(count(dir.path(), "SELECT COUNT(*) FROM assessments"), 1);
+    assert_eq!(
+        s.recent(&token, 5).unwrap_err().kind,
+        ErrorKind::Unauthenticated,
+        "restore signs out"
+    );
+}
+
+#[test]
+fn the_data_directory_and_every_file_in_it_are_private() {
+    use cardiorisk_app::private::mode;
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("data");
+    let s = Services::open(&dir).unwrap();
+    let token = admin(&s);
+    s.assess(&token, None, &inputs()).unwrap();
+    let backup = parent.path().join("backup.db");
+    s.backup(&token, &backup).unwrap();
+    let export = parent.path().join("audit.csv");
+    s.export_audit(&token, &AuditFilter::default(), &export)
+        .unwrap();
+    assert_eq!(mode(&dir).unwrap(), Some(0o700));
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    let names: Vec<String> = files
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for suffix in ["cardiorisk.db", "cardiorisk.db-wal", "cardiorisk.db-shm"] {
+        assert!(names.iter().any(|n| n == suffix), "{names:?}");
+    }
+    for f in files.iter().chain([&backup, &export]) {
+        assert_eq!(mode(f).unwrap(), Some(0o600), "{}", f.display());
+    }
+
+    // An install from before this change is tightened when opened.
+    drop(s);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for f in files.iter().filter(|f| f.exists()) {
+        std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    drop(Services::open(&dir).unwrap());
+    assert_eq!(mode(&dir).unwrap(), Some(0o700));
+    for f in files.iter().filter(|f| f.exists()) {
+        assert_eq!(mode(f).unwrap(), Some(0o600), "{}", f.display());
+    }
+}
+
+#[test]
+fn another_programs_database_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(DB_FILE);
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('theirs');")
+        .unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let err = Services::open(dir.path()).err().expect("refused");
+    assert!(
+        err.to_string().contains("is not a CardioRisk database"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), before, "nothing written");
+    assert!(!dir.path().join(format!("{DB_FILE}-wal")).exists());
+
+    // An empty file is fine: a new database.
+    let empty = tempfile::tempdir().unwrap();
+    std::fs::write(empty.path().join(DB_FILE), b"").unwrap();
+    drop(Services::open(empty.path()).unwrap());
+}
+
+#[test]
+fn restore_ends_every_session_forgets_keys_and_keeps_newer_audit_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Services::open(dir.path()).unwrap();
+    let token = admin(&s);
+    let other = clinician(&s, &token, "otto");
+    let backup = dir.path().join("backup.db");
+    s.backup(&token, &backup).unwrap();
+
+    // After the backup: a client that the backup does not have, used once (so its
+    // key is in the cache), and audit entries the restore would otherwise drop.
+    let created = s.create_client(&token, "late", "PREMIUM").unwrap();
+    assert!(s.authenticate_key(&created.api_key).unwrap().is_some());
+    s.assess(&other, None, &inputs()).unwrap();
+    let entries_before = count(dir.path(), "SELECT COUNT(*) FROM audit_log");
+
+    s.restore(&token, &backup).unwrap();
+    for t in [&token, &other] {
+        assert_eq!(
+            s.recent(t, 5).unwrap_err().kind,
+            ErrorKind::Unauthenticated,
+            "every session ends"
+        );
+    }
+    assert_eq!(
+        s.authenticate_key(&created.api_key).unwrap(),
+        None,
+        "a client absent from the backup no longer authenticates"
+    );
+    assert_eq!(count(dir.path(), "SELECT COUNT(*) FROM assessments"), 0);
+    let carried = count(
+        dir.path(),
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'assessment.created'",
+    );
+    assert_eq!(carried, 1, "the assessment's audit entry is kept");
+    assert!(
+        count(dir.path(), "SELECT COUNT(*) FROM audit_log") > entries_before,
+        "every entry kept, plus the restore's own"
+    );
+    let detail: String = Connection::open(dir.path().join(DB_FILE))
+        .unwrap()
+        .query_row(
+            "SELECT detail FROM audit_log WHERE action = 'database.restored'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(detail.contains("carried over"), "{detail}");
+}
