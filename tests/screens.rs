@@ -463,3 +463,40 @@ fn a_finished_retraining_is_stored_and_audited_with_nobody_watching() {
     assert_eq!(status.candidate.as_deref(), Some(versions[0].as_str()));
     assert_eq!(trained(), 1, "stored and audited exactly once");
 }
+
+#[test]
+fn retraining_progress_is_pushed_to_subscribers_epoch_by_epoch_until_it_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("clinic.csv");
+    std::fs::write(&csv, to_csv(&generate(400, 3, Span::File))).unwrap();
+    let services = Services::open(dir.path()).unwrap().shared();
+    let token = admin(&services);
+    let mut feed = services.subscribe_training();
+    services
+        .start_training(&token, &csv, &small_request(8))
+        .unwrap();
+    // Nobody asks for the status: every change arrives on the feed.
+    let mut seen = Vec::new();
+    let last = loop {
+        let status = feed.blocking_recv().expect("the feed stays open");
+        seen.push(status.epochs.len());
+        if status.phase != TrainingPhase::Running {
+            break status;
+        }
+    };
+    assert_eq!(last.phase, TrainingPhase::Finished, "{:?}", last.error);
+    assert!(
+        last.candidate.is_some(),
+        "the final status names the candidate"
+    );
+    assert!(last.rows.is_some());
+    assert!(
+        seen.windows(2).all(|w| w[0] <= w[1]),
+        "epochs only grow: {seen:?}"
+    );
+    assert_eq!(
+        seen.iter().filter(|n| **n > 0).count(),
+        last.epochs.len() + 1,
+        "one status per epoch, and the final one: {seen:?}"
+    );
+}

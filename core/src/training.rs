@@ -183,11 +183,22 @@ impl Services {
         // When the app holds the services shared, the finished job stores and audits
         // its candidate by itself, whether or not anyone is watching the Model page.
         let me = self.me();
-        let job = TrainingJob::start_then(path.to_path_buf(), invalid, cfg, move || {
-            if let Some(services) = me.and_then(|w| w.upgrade()) {
-                services.collect_training(true);
-            }
-        });
+        let watcher = me.clone();
+        let job = TrainingJob::start_watched(
+            path.to_path_buf(),
+            invalid,
+            cfg,
+            move || {
+                if let Some(services) = watcher.as_ref().and_then(|w| w.upgrade()) {
+                    services.publish_training(false);
+                }
+            },
+            move || {
+                if let Some(services) = me.and_then(|w| w.upgrade()) {
+                    services.publish_training(true);
+                }
+            },
+        );
         training.job = Some(Running {
             job,
             actor: Actor::clone(&actor),
@@ -199,6 +210,7 @@ impl Services {
             max_epochs: request.max_epochs,
             ..Training::default().status
         };
+        let _ = self.training_bus.send(training.status.clone());
         Ok(training.status.clone())
     }
 
@@ -208,6 +220,13 @@ impl Services {
     pub fn training_status(&self, token: &str) -> Result<TrainingStatus, CommandError> {
         self.passive_admin(token, Action::ModelTrained)?;
         Ok(self.collect_training(false))
+    }
+
+    /// Takes the job's progress and sends the status to every subscriber (the window,
+    /// as a "training" event): after each epoch and once when the job has ended.
+    fn publish_training(&self, wait: bool) {
+        let status = self.collect_training(wait);
+        let _ = self.training_bus.send(status);
     }
 
     /// Takes the job's progress; once it has ended (or, with `wait`, when it is about

@@ -51,6 +51,18 @@ impl TrainingJob {
         config: TrainConfig,
         finished: impl FnOnce() + Send + 'static,
     ) -> Self {
+        Self::start_watched(path, invalid, config, || {}, finished)
+    }
+
+    /// As [`TrainingJob::start_then`], calling `reported` on the training thread after
+    /// each report is queued, so a watcher can take it without polling.
+    pub fn start_watched(
+        path: PathBuf,
+        invalid: InvalidRows,
+        config: TrainConfig,
+        reported: impl Fn() + Send + 'static,
+        finished: impl FnOnce() + Send + 'static,
+    ) -> Self {
         let cancel = Arc::new(AtomicBool::new(false));
         let (tx, progress) = channel();
         let flag = Arc::clone(&cancel);
@@ -63,8 +75,10 @@ impl TrainingJob {
                         rows: loaded.data.len(),
                         skipped: loaded.skipped,
                     });
+                    reported();
                     let mut report = |r: &EpochReport| {
                         let _ = tx.send(Progress::Epoch(r.clone()));
+                        reported();
                     };
                     Ok(train(
                         &loaded.data,

@@ -433,9 +433,11 @@ fn data_dir(app: &tauri::App) -> Result<PathBuf, Box<dyn std::error::Error>> {
     }
 }
 
-/// Tells the UI about each committed event (Tauri event "audit"); the audit row
-/// itself committed with the change.
+/// Tells the UI about each committed event (Tauri event "audit"; the audit row
+/// itself committed with the change) and about retraining progress as it happens
+/// (Tauri event "training", a `TrainingStatus`), so the Model page never polls.
 fn start_ui_notifier(services: &Services, app: tauri::AppHandle) {
+    let app_for_training = app.clone();
     let mut events = services.subscribe();
     std::thread::Builder::new()
         .name("cardiorisk-notifier".into())
@@ -449,6 +451,20 @@ fn start_ui_notifier(services: &Services, app: tauri::AppHandle) {
             }
         })
         .expect("spawn the UI notifier");
+    let mut training = services.subscribe_training();
+    let app = app_for_training;
+    std::thread::Builder::new()
+        .name("cardiorisk-training-feed".into())
+        .spawn(move || loop {
+            match training.blocking_recv() {
+                Ok(status) => {
+                    let _ = app.emit("training", &status);
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        })
+        .expect("spawn the training feed");
 }
 
 pub fn run() {

@@ -8,6 +8,33 @@ use wasm_bindgen::prelude::*;
 extern "C" {
     #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "core"], js_name = invoke, catch)]
     async fn tauri_invoke(cmd: &str, args: JsValue) -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "event"], js_name = listen, catch)]
+    async fn tauri_listen(event: &str, handler: &JsValue) -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(js_namespace = console, js_name = error)]
+    fn console_error(text: &str);
+}
+
+/// Calls `on_payload` with the payload of every `event` the backend emits, for the
+/// rest of the app's life (one listener per event, registered at start).
+pub fn listen<T: DeserializeOwned + 'static>(
+    event: &'static str,
+    on_payload: impl Fn(T) + 'static,
+) {
+    let handler = Closure::<dyn Fn(JsValue)>::new(move |e: JsValue| {
+        let payload =
+            js_sys::Reflect::get(&e, &JsValue::from_str("payload")).unwrap_or(JsValue::NULL);
+        if let Ok(value) = serde_wasm_bindgen::from_value::<T>(payload) {
+            on_payload(value);
+        }
+    })
+    .into_js_value();
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Err(e) = tauri_listen(event, &handler).await {
+            console_error(&format!("cannot listen to {event}: {e:?}"));
+        }
+    });
 }
 
 thread_local! {

@@ -48,6 +48,10 @@ impl Nav {
 #[derive(Clone, Copy)]
 pub struct ModelInfo(pub RwSignal<Option<ModelStatus>>);
 
+/// The latest retraining status the backend pushed (event "training").
+#[derive(Clone, Copy)]
+pub struct TrainingFeed(pub RwSignal<Option<cardiorisk_contract::TrainingStatus>>);
+
 impl ModelInfo {
     pub fn reload(&self) {
         let status = self.0;
@@ -127,6 +131,9 @@ fn App() -> impl IntoView {
     let units = i18n::init_units();
     let model = ModelInfo(RwSignal::new(None));
     provide_context(model);
+    let training = TrainingFeed(RwSignal::new(None));
+    ipc::listen("training", move |status| training.0.set(Some(status)));
+    provide_context(training);
     let auth = Auth {
         session: RwSignal::new(None),
         notice: RwSignal::new(None),

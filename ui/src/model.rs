@@ -6,16 +6,13 @@ use crate::i18n::{error_text, t, tr, when};
 use crate::ipc::{call, call_passive};
 use crate::session::Auth;
 use crate::widgets::{ErrorLine, TextInput};
-use crate::ModelInfo;
+use crate::{ModelInfo, TrainingFeed};
 use cardiorisk_contract::{
     command, CommandError, ModelCard, StartTrainingArgs, TokenArgs, TrainRequest, TrainingPhase,
     TrainingStatus, VersionArgs, EMBEDDED_LABEL,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
 
 fn roc_chart(card: &ModelCard) -> String {
     let mut points = vec![(0.0, 0.0)];
@@ -206,18 +203,24 @@ fn Compare(active: ModelCard, candidate: ModelCard) -> impl IntoView {
     }
 }
 
+/// Sets a status read by a call, unless an event has meanwhile brought a newer one.
+fn keep_newer(status: RwSignal<Option<TrainingStatus>>, read: TrainingStatus) {
+    let newer = status
+        .get_untracked()
+        .is_some_and(|s| s.phase == read.phase && s.epochs.len() > read.epochs.len());
+    if !newer {
+        status.set(Some(read));
+    }
+}
+
 #[component]
 pub fn ModelPage() -> impl IntoView {
     let auth = expect_context::<Auth>();
     let model_info = expect_context::<ModelInfo>();
     let models = RwSignal::new(None::<Result<Vec<ModelCard>, CommandError>>);
-    let status = RwSignal::new(None::<TrainingStatus>);
+    // Pushed by the backend after each epoch and when the job ends: never polled.
+    let status = expect_context::<TrainingFeed>().0;
     let failure = RwSignal::new(None::<CommandError>);
-    let alive = Arc::new(AtomicBool::new(true));
-    {
-        let alive = Arc::clone(&alive);
-        on_cleanup(move || alive.store(false, Ordering::Relaxed));
-    }
 
     let load_models = move || {
         let args = TokenArgs {
@@ -233,48 +236,28 @@ pub fn ModelPage() -> impl IntoView {
     };
     load_models();
 
-    // Polls the training status while a retraining runs and this page is shown.
-    fn schedule(
-        alive: Arc<AtomicBool>,
-        auth: Auth,
-        status: RwSignal<Option<TrainingStatus>>,
-        models: RwSignal<Option<Result<Vec<ModelCard>, CommandError>>>,
-    ) {
+    // The status as it stands when the page opens; later changes arrive as events.
+    {
         let args = TokenArgs {
             token: auth.token(),
         };
         spawn_local(async move {
-            if !alive.load(Ordering::Relaxed) {
-                return;
-            }
             match call_passive::<_, TrainingStatus>(command::TRAINING_STATUS, &args).await {
-                Ok(s) => {
-                    let running = s.phase == TrainingPhase::Running;
-                    let finished_now = s.phase == TrainingPhase::Finished
-                        && status.get_untracked().map(|p| p.phase) == Some(TrainingPhase::Running);
-                    if alive.load(Ordering::Relaxed) {
-                        status.set(Some(s));
-                    }
-                    if finished_now {
-                        let list = TokenArgs {
-                            token: auth.token(),
-                        };
-                        let result = call(command::LIST_MODELS, &list).await;
-                        models.set(Some(result));
-                    }
-                    if running {
-                        let again = Arc::clone(&alive);
-                        set_timeout(
-                            move || schedule(again, auth, status, models),
-                            Duration::from_millis(400),
-                        );
-                    }
-                }
+                Ok(now) => keep_newer(status, now),
                 Err(e) => auth.check(&e),
             }
         });
     }
-    schedule(Arc::clone(&alive), auth, status, models);
+    // A retraining that ends while the page is shown adds its candidate to the list.
+    Effect::new(move |before: Option<Option<TrainingPhase>>| {
+        let phase = status.get().map(|s| s.phase);
+        if before.flatten() == Some(TrainingPhase::Running)
+            && phase == Some(TrainingPhase::Finished)
+        {
+            load_models();
+        }
+        phase
+    });
 
     let hidden = RwSignal::new("32,16".to_string());
     let max_epochs = RwSignal::new("200".to_string());
@@ -286,7 +269,6 @@ pub fn ModelPage() -> impl IntoView {
     let skip_invalid = RwSignal::new(false);
     let form_errors = RwSignal::new(None::<CommandError>);
 
-    let start_alive = Arc::clone(&alive);
     let start = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let mut problems = Vec::new();
@@ -338,13 +320,9 @@ pub fn ModelPage() -> impl IntoView {
             token: auth.token(),
             request,
         };
-        let alive = Arc::clone(&start_alive);
         spawn_local(async move {
             match call::<_, Option<TrainingStatus>>(command::START_TRAINING, &args).await {
-                Ok(Some(s)) => {
-                    status.set(Some(s));
-                    schedule(alive, auth, status, models);
-                }
+                Ok(Some(s)) => keep_newer(status, s),
                 Ok(None) => {}
                 Err(e) => {
                     auth.check(&e);

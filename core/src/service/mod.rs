@@ -15,6 +15,7 @@ use crate::gateway::clients::{self, ClientAuth, KeyCache};
 use crate::models::{ModelSource, Registry};
 use crate::training::Training;
 use crate::{assessments, db, patients, report};
+use cardiorisk_contract::TrainingStatus;
 use cardiorisk_contract::{
     check_password, check_username, ApiClient, AssessmentOutcome, AssessmentRecord, AuditFilter,
     AuditPage, CacheStats, CommandError, ErrorKind, Measurements, ModelStatus, NewApiClient,
@@ -114,6 +115,8 @@ pub struct Services {
     keys: KeyCache,
     assess_queue: Mutex<Vec<PendingAssessment>>,
     bus: broadcast::Sender<Event>,
+    /// Retraining progress as it happens (see `training.rs`).
+    pub(crate) training_bus: broadcast::Sender<TrainingStatus>,
     /// Set by [`Services::shared`], for work that finishes on its own thread.
     me: OnceLock<Weak<Services>>,
 }
@@ -176,6 +179,7 @@ impl Services {
             keys: KeyCache::default(),
             assess_queue: Mutex::new(Vec::new()),
             bus: broadcast::channel(1024).0,
+            training_bus: broadcast::channel(64).0,
             me: OnceLock::new(),
         })
     }
@@ -206,6 +210,12 @@ impl Services {
     /// Events as they commit, for live subscribers (the UI notifier).
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.bus.subscribe()
+    }
+
+    /// Retraining progress as it happens: after each epoch and when the job ends
+    /// (stored, failed or cancelled). Works once the services are [`Services::shared`].
+    pub fn subscribe_training(&self) -> broadcast::Receiver<TrainingStatus> {
+        self.training_bus.subscribe()
     }
 
     /// The reading connection: for queries that write nothing.
