@@ -2,32 +2,82 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Every action the audit log records (the backend's `audit::Action` names).
-pub const AUDIT_ACTIONS: [&str; 20] = [
-    "setup.completed",
-    "sign_in.succeeded",
-    "sign_in.failed",
-    "account.locked",
-    "sign_out",
-    "session.denied",
-    "account.created",
-    "account.changed",
-    "patient.created",
-    "patient.updated",
-    "assessment.created",
-    "assessment.refused",
-    "model.trained",
-    "model.activated",
-    "gateway.request",
-    "database.backup",
-    "database.restored",
-    "audit.exported",
-    "settings.changed",
-    "report.exported",
-];
+/// Declares a closed set of names: the enum, `ALL`, `as_str`, `parse`, and serde as
+/// those names, so each name is written once.
+macro_rules! names {
+    ($(#[$doc:meta])* $ty:ident { $($variant:ident => $name:literal,)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(into = "&'static str", try_from = "String")]
+        pub enum $ty {
+            $($variant,)*
+        }
 
-/// Every status of an audit entry.
-pub const AUDIT_STATUSES: [&str; 5] = ["ok", "denied", "invalid", "error", "cancelled"];
+        impl $ty {
+            pub const ALL: &'static [$ty] = &[$($ty::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $name,)*
+                }
+            }
+
+            pub fn parse(text: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == text)
+            }
+        }
+
+        impl From<$ty> for &'static str {
+            fn from(value: $ty) -> Self {
+                value.as_str()
+            }
+        }
+
+        impl TryFrom<String> for $ty {
+            type Error = String;
+            fn try_from(text: String) -> Result<Self, String> {
+                Self::parse(&text).ok_or_else(|| format!("unknown {}: {text:?}", stringify!($ty)))
+            }
+        }
+    };
+}
+
+names! {
+    /// What happened, as the audit log records it.
+    AuditAction {
+        SetupCompleted => "setup.completed",
+        SignInSucceeded => "sign_in.succeeded",
+        SignInFailed => "sign_in.failed",
+        AccountLocked => "account.locked",
+        SignOut => "sign_out",
+        SessionDenied => "session.denied",
+        AccountCreated => "account.created",
+        AccountChanged => "account.changed",
+        PatientCreated => "patient.created",
+        PatientUpdated => "patient.updated",
+        AssessmentCreated => "assessment.created",
+        AssessmentRefused => "assessment.refused",
+        ModelTrained => "model.trained",
+        ModelActivated => "model.activated",
+        GatewayRequest => "gateway.request",
+        DatabaseBackup => "database.backup",
+        DatabaseRestored => "database.restored",
+        AuditExported => "audit.exported",
+        SettingsChanged => "settings.changed",
+        ReportExported => "report.exported",
+    }
+}
+
+names! {
+    /// How it ended.
+    AuditStatus {
+        Ok => "ok",
+        Denied => "denied",
+        Invalid => "invalid",
+        Error => "error",
+        Cancelled => "cancelled",
+    }
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExportAuditArgs {
@@ -69,4 +119,23 @@ pub struct AuditEntry {
 pub struct AuditPage {
     pub entries: Vec<AuditEntry>,
     pub total: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audit_names_travel_as_their_names_and_unknown_ones_are_refused() {
+        for a in AuditAction::ALL {
+            let json = serde_json::to_value(a).unwrap();
+            assert_eq!(json, a.as_str());
+            assert_eq!(serde_json::from_value::<AuditAction>(json).unwrap(), *a);
+        }
+        assert_eq!(AuditAction::ALL.len(), 20);
+        for s in AuditStatus::ALL {
+            assert_eq!(AuditStatus::parse(s.as_str()), Some(*s));
+        }
+        assert!(serde_json::from_value::<AuditAction>("patient.deleted".into()).is_err());
+    }
 }

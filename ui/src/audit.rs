@@ -4,8 +4,8 @@ use crate::i18n::{error_text, t, tr, when};
 use crate::ipc::call;
 use crate::session::Auth;
 use cardiorisk_contract::{
-    command, AuditFilter, AuditPage, AuditQueryArgs, CommandError, ExportAuditArgs, AUDIT_ACTIONS,
-    AUDIT_STATUSES,
+    command, AuditAction, AuditFilter, AuditPage, AuditQueryArgs, AuditStatus, CommandError,
+    ExportAuditArgs,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -93,7 +93,7 @@ pub fn AuditPage() -> impl IntoView {
                     <select id="audit-action" prop:value=move || action.get()
                         on:change=move |ev| { action.set(event_target_value(&ev)); apply(); }>
                         <option value="">{tr("All", "Todas")}</option>
-                        {AUDIT_ACTIONS.iter().map(|a| view! { <option value=*a>{*a}</option> }).collect_view()}
+                        {AuditAction::ALL.iter().map(|a| view! { <option value=a.as_str()>{a.as_str()}</option> }).collect_view()}
                     </select>
                 </div>
                 <div class="field compact">
@@ -101,7 +101,7 @@ pub fn AuditPage() -> impl IntoView {
                     <select id="audit-status" prop:value=move || status.get()
                         on:change=move |ev| { status.set(event_target_value(&ev)); apply(); }>
                         <option value="">{tr("All", "Todos")}</option>
-                        {AUDIT_STATUSES.iter().map(|a| view! { <option value=*a>{*a}</option> }).collect_view()}
+                        {AuditStatus::ALL.iter().map(|a| view! { <option value=a.as_str()>{a.as_str()}</option> }).collect_view()}
                     </select>
                 </div>
                 <div class="field compact">
