@@ -8,8 +8,8 @@ use cardiorisk_app::models::ModelSource;
 use cardiorisk_app::report::Format;
 use cardiorisk_app::service::Services;
 use cardiorisk_contract::{
-    AuditFilter, ErrorKind, Measurements, PatientInput, Role, TrainRequest, TrainingPhase,
-    TrainingStatus, EMBEDDED_LABEL, PREF_LANGUAGE, PREF_UNITS,
+    AuditFilter, ErrorKind, Language, Measurements, PatientInput, Role, TrainRequest,
+    TrainingPhase, TrainingStatus, Units, EMBEDDED_LABEL, PREF_LANGUAGE, PREF_UNITS,
 };
 use cardiorisk_model::synth::{generate, to_csv, Span};
 use std::time::{Duration, Instant};
@@ -274,7 +274,14 @@ fn reports_are_written_whole_and_audited() {
 
     let pdf = dir.path().join("report.pdf");
     services
-        .export_report(&cleo, p.id, Format::Pdf, true, true, &pdf)
+        .export_report(
+            &cleo,
+            p.id,
+            Format::Pdf,
+            Language::Spanish,
+            Units::Conventional,
+            &pdf,
+        )
         .unwrap();
     let bytes = std::fs::read(&pdf).unwrap();
     assert!(bytes.starts_with(b"%PDF-"));
@@ -286,7 +293,14 @@ fn reports_are_written_whole_and_audited() {
 
     let html = dir.path().join("report.html");
     services
-        .export_report(&cleo, p.id, Format::Html, false, false, &html)
+        .export_report(
+            &cleo,
+            p.id,
+            Format::Html,
+            Language::English,
+            Units::Original,
+            &html,
+        )
         .unwrap();
     let text = std::fs::read_to_string(&html).unwrap();
     assert!(text.contains("María &lt;b&gt;Ibáñez&lt;/b&gt;"));
@@ -298,8 +312,8 @@ fn reports_are_written_whole_and_audited() {
             &cleo,
             999,
             Format::Pdf,
-            false,
-            false,
+            Language::English,
+            Units::Original,
             &dir.path().join("x.pdf"),
         )
         .unwrap_err();
@@ -348,7 +362,14 @@ fn a_report_prints_names_in_every_script_and_wraps_long_ones() {
         services.assess(&token, Some(p.id), &patient()).unwrap();
         let pdf = dir.path().join(format!("report-{i}.pdf"));
         services
-            .export_report(&token, p.id, Format::Pdf, false, false, &pdf)
+            .export_report(
+                &token,
+                p.id,
+                Format::Pdf,
+                Language::English,
+                Units::Original,
+                &pdf,
+            )
             .unwrap();
         let Some(text) = support::pdf_text(&pdf) else {
             return;

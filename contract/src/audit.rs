@@ -2,46 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Declares a closed set of names: the enum, `ALL`, `as_str`, `parse`, and serde as
-/// those names, so each name is written once.
-macro_rules! names {
-    ($(#[$doc:meta])* $ty:ident { $($variant:ident => $name:literal,)* }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(into = "&'static str", try_from = "String")]
-        pub enum $ty {
-            $($variant,)*
-        }
-
-        impl $ty {
-            pub const ALL: &'static [$ty] = &[$($ty::$variant,)*];
-
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($ty::$variant => $name,)*
-                }
-            }
-
-            pub fn parse(text: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|v| v.as_str() == text)
-            }
-        }
-
-        impl From<$ty> for &'static str {
-            fn from(value: $ty) -> Self {
-                value.as_str()
-            }
-        }
-
-        impl TryFrom<String> for $ty {
-            type Error = String;
-            fn try_from(text: String) -> Result<Self, String> {
-                Self::parse(&text).ok_or_else(|| format!("unknown {}: {text:?}", stringify!($ty)))
-            }
-        }
-    };
-}
-
 names! {
     /// What happened, as the audit log records it.
     AuditAction {
@@ -137,5 +97,15 @@ mod tests {
             assert_eq!(AuditStatus::parse(s.as_str()), Some(*s));
         }
         assert!(serde_json::from_value::<AuditAction>("patient.deleted".into()).is_err());
+        // The report's choices arrive over IPC the same way: an unknown one is refused.
+        let args = |language: &str| {
+            serde_json::from_value::<crate::ReportArgs>(serde_json::json!({
+                "token": "t", "patient_id": 1, "format": "pdf",
+                "language": language, "units": "conventional",
+            }))
+        };
+        assert_eq!(args("es").unwrap().language, crate::Language::Spanish);
+        let refused = args("fr").unwrap_err().to_string();
+        assert!(refused.contains("unknown Language"), "{refused}");
     }
 }

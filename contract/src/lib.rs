@@ -7,6 +7,8 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+#[macro_use]
+mod names;
 mod accounts;
 mod audit;
 mod gateway;

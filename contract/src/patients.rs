@@ -99,13 +99,37 @@ pub struct PatientRecord {
     pub history: Vec<crate::AssessmentRecord>,
 }
 
-/// Arguments of the report export: format "html" or "pdf", language "en" or "es",
-/// units "original" or "conventional".
+/// Arguments of the report export.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReportArgs {
     pub token: String,
     pub patient_id: i64,
-    pub format: String,
-    pub language: String,
-    pub units: String,
+    pub format: ReportFormat,
+    pub language: Language,
+    pub units: Units,
+}
+
+names! {
+    /// What a report is exported as; the name is also the file's extension.
+    ReportFormat {
+        Html => "html",
+        Pdf => "pdf",
+    }
+}
+
+names! {
+    /// The language of the UI and of what it prints.
+    Language {
+        English => "en",
+        Spanish => "es",
+    }
+}
+
+names! {
+    /// Units of the measurements: the original data's (g/L, hundreds of mmHg) or the
+    /// conventional ones (mg/dL, mmHg).
+    Units {
+        Original => "original",
+        Conventional => "conventional",
+    }
 }

@@ -9,6 +9,7 @@ use cardiorisk_contract::{
     CommandError, GatewayStatus, Measurements, ModelStatus, NewApiClient, NewUser, Patient,
     PatientInput, PatientRecord, Prediction, Preferences, Role, SessionInfo, UserInfo,
 };
+use cardiorisk_contract::{Language, ReportFormat, Units};
 use cardiorisk_contract::{ModelCard, TrainRequest, TrainingStatus};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -326,23 +327,18 @@ async fn export_report(
     s: State<'_>,
     token: String,
     patient_id: i64,
-    format: String,
-    language: String,
-    units: String,
+    format: ReportFormat,
+    language: Language,
+    units: Units,
 ) -> Reply<Option<String>> {
-    let Some(kind) = crate::report::Format::parse(&format) else {
-        return Err(CommandError::fields(vec![(
-            "format".into(),
-            "format must be html or pdf".into(),
-        )]));
-    };
+    let kind = format;
     // Fails (session, unknown patient) before any dialog opens.
     let record = s.patient_record(&token, patient_id)?;
     let name = format!(
         "cardiorisk-report-{}-{}.{}",
         record.patient.record_number.replace('/', "-"),
         today(),
-        kind.extension()
+        kind.as_str()
     );
     let filter = match kind {
         crate::report::Format::Html => ("HTML", &["html"][..]),
@@ -351,14 +347,7 @@ async fn export_report(
     let Some(path) = pick(&app, Pick::Save { name, filter }).await else {
         return Ok(None);
     };
-    s.export_report(
-        &token,
-        patient_id,
-        kind,
-        language == "es",
-        units == "conventional",
-        &path,
-    )?;
+    s.export_report(&token, patient_id, kind, language, units, &path)?;
     Ok(Some(path.display().to_string()))
 }
 

@@ -10,8 +10,8 @@ use crate::ipc::call;
 use crate::session::Auth;
 use crate::{Nav, Page};
 use cardiorisk_contract::{
-    command, percent_text, CommandError, FieldKind, NoArgs, PatientArgs, PatientRecord, ReportArgs,
-    FIELDS,
+    command, percent_text, CommandError, FieldKind, Language, NoArgs, PatientArgs, PatientRecord,
+    ReportArgs, ReportFormat, Units, FIELDS,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -36,13 +36,13 @@ pub fn ReportPage(patient_id: i64) -> impl IntoView {
         }
         record.set(Some(result));
     });
-    let export = move |format: &'static str| {
+    let export = move |format: ReportFormat| {
         let args = ReportArgs {
             token: auth.token(),
             patient_id,
-            format: format.into(),
-            language: lang().code().into(),
-            units: units().code().into(),
+            format,
+            language: Language::parse(lang().code()).unwrap_or(Language::English),
+            units: Units::parse(units().code()).unwrap_or(Units::Original),
         };
         spawn_local(async move {
             let result = call::<_, Option<String>>(command::EXPORT_REPORT, &args).await;
@@ -70,8 +70,8 @@ pub fn ReportPage(patient_id: i64) -> impl IntoView {
             <a href="#" on:click=move |ev| { ev.prevent_default(); nav.go(Page::Patient(patient_id)) }>{tr("← Patient page", "← Ficha del paciente")}</a>
             <div class="row">
                 <button id="report-print" class="secondary" on:click=print>{tr("Print…", "Imprimir…")}</button>
-                <button id="report-html" class="secondary" on:click=move |_| export("html")>{tr("Export HTML…", "Exportar HTML…")}</button>
-                <button id="report-pdf" class="primary" on:click=move |_| export("pdf")>{tr("Export PDF…", "Exportar PDF…")}</button>
+                <button id="report-html" class="secondary" on:click=move |_| export(ReportFormat::Html)>{tr("Export HTML…", "Exportar HTML…")}</button>
+                <button id="report-pdf" class="primary" on:click=move |_| export(ReportFormat::Pdf)>{tr("Export PDF…", "Exportar PDF…")}</button>
             </div>
         </div>
         <div class="no-print">

@@ -12,28 +12,7 @@ mod pdf;
 /// Assessments listed in the report's history table, newest first.
 const HISTORY_ROWS: usize = 8;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Html,
-    Pdf,
-}
-
-impl Format {
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "html" => Some(Format::Html),
-            "pdf" => Some(Format::Pdf),
-            _ => None,
-        }
-    }
-
-    pub fn extension(self) -> &'static str {
-        match self {
-            Format::Html => "html",
-            Format::Pdf => "pdf",
-        }
-    }
-}
+pub use cardiorisk_contract::ReportFormat as Format;
 
 /// Who printed the report and when, in the chosen language ("en" or "es").
 pub struct Context<'a> {

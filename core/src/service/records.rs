@@ -2,6 +2,7 @@
 //! reports, backup and restore.
 
 use super::*;
+use cardiorisk_contract::{Language, Units};
 
 impl Services {
     pub fn audit(
@@ -42,8 +43,8 @@ impl Services {
         token: &str,
         patient_id: i64,
         format: report::Format,
-        spanish: bool,
-        conventional_units: bool,
+        language: Language,
+        units: Units,
         path: &Path,
     ) -> Result<(), CommandError> {
         let started = Instant::now();
@@ -55,8 +56,8 @@ impl Services {
             .map(|u| u.info.display_name)
             .unwrap_or_else(|| actor.username.clone());
         let cx = report::Context {
-            spanish,
-            conventional_units,
+            spanish: language == Language::Spanish,
+            conventional_units: units == Units::Conventional,
             printed_by: &user,
             printed_at: &printed_at,
         };
@@ -67,11 +68,7 @@ impl Services {
             Event::new(Action::ReportExported, Status::Ok, started)
                 .by(actor.user_id, &actor.username)
                 .about(format!("patient:{patient_id}"))
-                .detail(format!(
-                    "{} report to {}",
-                    format.extension(),
-                    path.display()
-                )),
+                .detail(format!("{} report to {}", format.as_str(), path.display())),
         );
         Ok(())
     }
