@@ -17,6 +17,26 @@ fn escape(text: &str) -> String {
     out
 }
 
+/// A table with a head row; every cell escaped.
+fn table<'a>(heads: &[&str], rows: impl Iterator<Item = Vec<&'a str>>) -> String {
+    let cells = |tag: &str, cells: &[&str]| {
+        let inner: String = cells
+            .iter()
+            .map(|c| format!("<{tag}>{}</{tag}>", escape(c)))
+            .collect();
+        format!("<tr>{inner}</tr>\n")
+    };
+    let mut out = format!(
+        "<table><thead>{}</thead><tbody>\n",
+        cells("th", heads).trim_end()
+    );
+    for row in rows {
+        out.push_str(&cells("td", &row));
+    }
+    out.push_str("</tbody></table>\n");
+    out
+}
+
 pub(super) fn html(c: &Content, cx: &Context) -> String {
     let mut body = String::new();
     body.push_str(&format!(
@@ -36,47 +56,21 @@ pub(super) fn html(c: &Content, cx: &Context) -> String {
                 escape(band),
                 escape(line)
             ));
-            body.push_str(&format!(
-                "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>\n",
-                cx.t("Measurement", "Medición"),
-                cx.t("Value", "Valor"),
-                cx.t("Contribution", "Contribución")
-            ));
-            for (label, value, contribution) in &c.measurements {
-                body.push_str(&format!(
-                    "<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                    escape(label),
-                    escape(value),
-                    escape(contribution)
-                ));
-            }
-            body.push_str("</tbody></table>\n");
+            let rows = c
+                .measurements
+                .iter()
+                .map(|(l, v, k)| vec![l.as_str(), v, k]);
+            body.push_str(&table(&c.measurement_heads, rows));
         }
-        _ => body.push_str(&format!(
-            "<p>{}</p>\n",
-            cx.t(
-                "No assessments for this patient yet.",
-                "Este paciente aún no tiene evaluaciones."
-            )
-        )),
+        _ => body.push_str(&format!("<p>{}</p>\n", escape(c.no_assessments))),
     }
     if !c.history.is_empty() {
-        body.push_str(&format!(
-            "<h2>{}</h2><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>\n",
-            cx.t("Recent history", "Historial reciente"),
-            cx.t("When (UTC)", "Cuándo (UTC)"),
-            cx.t("Risk", "Riesgo"),
-            cx.t("Band", "Categoría"),
-            cx.t("By", "Por")
-        ));
-        for row in &c.history {
-            body.push_str("<tr>");
-            for cell in row {
-                body.push_str(&format!("<td>{}</td>", escape(cell)));
-            }
-            body.push_str("</tr>\n");
-        }
-        body.push_str("</tbody></table>\n");
+        body.push_str(&format!("<h2>{}</h2>", escape(c.history_title)));
+        let rows = c
+            .history
+            .iter()
+            .map(|r| r.iter().map(String::as_str).collect());
+        body.push_str(&table(&c.history_heads, rows));
     }
     body.push_str(&format!("<p class=\"meta\">{}</p>\n", escape(c.disclaimer)));
     format!(

@@ -72,7 +72,12 @@ struct Content {
     printed: String,
     latest_heading: Option<String>,
     result: Option<(String, &'static str, RiskBand, String)>,
+    measurement_heads: [&'static str; 3],
     measurements: Vec<(String, String, String)>,
+    /// Shown instead of the latest result when there is none.
+    no_assessments: &'static str,
+    history_title: &'static str,
+    history_heads: [&'static str; 4],
     history: Vec<[String; 4]>,
     disclaimer: &'static str,
 }
@@ -150,6 +155,22 @@ fn content(rec: &PatientRecord, cx: &Context) -> Content {
                 ]
             })
             .collect(),
+        measurement_heads: [
+            cx.t("Measurement", "Medición"),
+            cx.t("Value", "Valor"),
+            cx.t("Contribution", "Contribución"),
+        ],
+        no_assessments: cx.t(
+            "No assessments for this patient yet.",
+            "Este paciente aún no tiene evaluaciones.",
+        ),
+        history_title: cx.t("Recent history", "Historial reciente"),
+        history_heads: [
+            cx.t("When (UTC)", "Cuándo (UTC)"),
+            cx.t("Risk", "Riesgo"),
+            cx.t("Band", "Categoría"),
+            cx.t("By", "Por"),
+        ],
         disclaimer: cx.t(
             "Estimated by a statistical model from six measurements; it supports and does not replace clinical judgement.",
             "Estimación de un modelo estadístico a partir de seis mediciones; apoya y no sustituye el juicio clínico.",
@@ -165,6 +186,9 @@ impl Content {
         if let Some((pct, band, _, line)) = &self.result {
             all.extend([pct.as_str(), band, line.as_str()]);
         }
+        all.extend(self.measurement_heads);
+        all.extend([self.no_assessments, self.history_title]);
+        all.extend(self.history_heads);
         for (a, b, c) in &self.measurements {
             all.extend([a.as_str(), b, c]);
         }

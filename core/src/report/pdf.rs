@@ -72,6 +72,23 @@ impl Pen<'_, '_> {
         baseline
     }
 
+    /// Bold heads over a rule, then each row; returns the last row's baseline.
+    fn table<'a>(
+        &mut self,
+        cols: &[f32],
+        y: f32,
+        heads: &[&str],
+        rows: impl Iterator<Item = Vec<&'a str>>,
+    ) -> f32 {
+        self.row(cols, y, 10.0, true, heads);
+        let mut y = y + 6.0;
+        self.rule(y);
+        for cells in rows {
+            y = self.row(cols, y + 16.0, 10.0, false, &cells);
+        }
+        y
+    }
+
     fn rect(&mut self, x: f32, top: f32, w: f32, h: f32, colour: (u8, u8, u8)) {
         let mut path = PathBuilder::new();
         if let Some(rect) = Rect::from_xywh(x, top, w, h) {
@@ -125,7 +142,7 @@ pub(super) fn pdf(c: &Content, cx: &Context) -> Result<Vec<u8>, String> {
             surface: &mut surface,
             fonts: &fonts,
         };
-        draw(&mut pen, c, cx);
+        draw(&mut pen, c);
         surface.finish();
         page.finish();
     }
@@ -134,7 +151,7 @@ pub(super) fn pdf(c: &Content, cx: &Context) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("the PDF could not be written: {e:?}"))
 }
 
-fn draw(pen: &mut Pen, c: &Content, cx: &Context) {
+fn draw(pen: &mut Pen, c: &Content) {
     let right = PAGE_W - MARGIN;
     let width = right - MARGIN;
     let title_end = pen.paragraph(MARGIN, 70.0, width, 20.0, true, INK, c.title);
@@ -180,69 +197,26 @@ fn draw(pen: &mut Pen, c: &Content, cx: &Context) {
             y = pen.paragraph(MARGIN, y, right - MARGIN, 10.0, false, INK, line);
             y += 26.0;
             let cols = [MARGIN, MARGIN + 200.0, MARGIN + 330.0];
-            pen.row(
-                &cols,
-                y,
-                10.0,
-                true,
-                &[
-                    cx.t("Measurement", "Medición"),
-                    cx.t("Value", "Valor"),
-                    cx.t("Contribution", "Contribución"),
-                ],
-            );
-            y += 6.0;
-            pen.rule(y);
-            for (label, value, contribution) in &c.measurements {
-                y = pen.row(&cols, y + 16.0, 10.0, false, &[label, value, contribution]);
-            }
+            let rows = c
+                .measurements
+                .iter()
+                .map(|(l, v, k)| vec![l.as_str(), v, k]);
+            y = pen.table(&cols, y, &c.measurement_heads, rows);
             y += 6.0;
             pen.rule(y);
         }
-        _ => {
-            pen.text(
-                MARGIN,
-                y,
-                11.0,
-                false,
-                INK,
-                cx.t(
-                    "No assessments for this patient yet.",
-                    "Este paciente aún no tiene evaluaciones.",
-                ),
-            );
-        }
+        _ => pen.text(MARGIN, y, 11.0, false, INK, c.no_assessments),
     }
     if !c.history.is_empty() {
         y += 36.0;
-        pen.text(
-            MARGIN,
-            y,
-            13.0,
-            true,
-            INK,
-            cx.t("Recent history", "Historial reciente"),
-        );
+        pen.text(MARGIN, y, 13.0, true, INK, c.history_title);
         y += 20.0;
         let cols = [MARGIN, MARGIN + 130.0, MARGIN + 210.0, MARGIN + 330.0];
-        pen.row(
-            &cols,
-            y,
-            10.0,
-            true,
-            &[
-                cx.t("When (UTC)", "Cuándo (UTC)"),
-                cx.t("Risk", "Riesgo"),
-                cx.t("Band", "Categoría"),
-                cx.t("By", "Por"),
-            ],
-        );
-        y += 6.0;
-        pen.rule(y);
-        for row in &c.history {
-            let cells: Vec<&str> = row.iter().map(String::as_str).collect();
-            y = pen.row(&cols, y + 16.0, 10.0, false, &cells);
-        }
+        let rows = c
+            .history
+            .iter()
+            .map(|r| r.iter().map(String::as_str).collect());
+        pen.table(&cols, y, &c.history_heads, rows);
     }
     pen.paragraph(
         MARGIN,
