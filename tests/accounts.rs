@@ -4,18 +4,10 @@
 mod support;
 
 use cardiorisk_app::service::{Services, DB_FILE};
-use cardiorisk_contract::{AuditFilter, ErrorKind, Measurements, Role};
+use cardiorisk_contract::{AuditFilter, ErrorKind, Role};
 use rusqlite::Connection;
 use std::sync::Arc;
-use support::{admin, count, ADMIN_PASSWORD};
-
-fn inputs() -> Measurements {
-    Measurements::from_array([2.4, 1.6, 0.9, 45.0, 0.0, 0.0])
-}
-
-fn clinician(s: &Services, admin_token: &str, name: &str) -> String {
-    support::clinician(s, admin_token, name, &format!("Dr {name}"))
-}
+use support::{admin, count, doctor, measurements, ADMIN_PASSWORD};
 
 #[test]
 fn first_run_creates_one_administrator_and_stores_only_an_argon2id_hash() {
@@ -87,7 +79,7 @@ fn roles_are_enforced_in_the_backend_and_sessions_end() {
     let dir = tempfile::tempdir().unwrap();
     let s = Services::open(dir.path()).unwrap();
     let admin_token = admin(&s);
-    let doc = clinician(&s, &admin_token, "doc");
+    let doc = doctor(&s, &admin_token, "doc");
     for err in [
         s.list_users(&doc).unwrap_err(),
         s.audit(&doc, &AuditFilter::default(), 10, 0).unwrap_err(),
@@ -96,10 +88,10 @@ fn roles_are_enforced_in_the_backend_and_sessions_end() {
     ] {
         assert_eq!(err.kind, ErrorKind::Forbidden, "{err}");
     }
-    assert!(s.assess(&doc, None, &inputs()).is_ok());
+    assert!(s.assess(&doc, None, &measurements()).is_ok());
     for token in ["", "not-a-token"] {
         assert_eq!(
-            s.assess(token, None, &inputs()).unwrap_err().kind,
+            s.assess(token, None, &measurements()).unwrap_err().kind,
             ErrorKind::Unauthenticated
         );
         assert_eq!(
@@ -112,7 +104,7 @@ fn roles_are_enforced_in_the_backend_and_sessions_end() {
     let doc_id = users.iter().find(|u| u.username == "doc").unwrap().id;
     s.set_disabled(&admin_token, doc_id, true).unwrap();
     assert_eq!(
-        s.assess(&doc, None, &inputs()).unwrap_err().kind,
+        s.assess(&doc, None, &measurements()).unwrap_err().kind,
         ErrorKind::Unauthenticated
     );
     assert_eq!(
@@ -232,7 +224,7 @@ fn a_disabled_account_does_not_reveal_itself_to_a_wrong_password() {
     let dir = tempfile::tempdir().unwrap();
     let s = Services::open(dir.path()).unwrap();
     let token = admin(&s);
-    clinician(&s, &token, "carla");
+    doctor(&s, &token, "carla");
     let id = s
         .list_users(&token)
         .unwrap()
@@ -257,7 +249,7 @@ fn a_refusal_is_audited_under_the_action_that_was_attempted() {
     let dir = tempfile::tempdir().unwrap();
     let s = Services::open(dir.path()).unwrap();
     let token = admin(&s);
-    let clin = clinician(&s, &token, "carl");
+    let clin = doctor(&s, &token, "carl");
     // What the shell checks before it opens the save dialog for a backup.
     let err = s
         .require_admin_for(&clin, cardiorisk_app::audit::Action::DatabaseBackup)

@@ -4,10 +4,10 @@
 mod support;
 
 use cardiorisk_app::service::{Services, DB_FILE};
-use cardiorisk_contract::{AuditFilter, ErrorKind, Measurements, PatientInput};
+use cardiorisk_contract::{AuditFilter, ErrorKind, PatientInput};
 use rusqlite::Connection;
 use std::sync::Arc;
-use support::{admin, count};
+use support::{admin, count, measurements};
 
 fn patient_input(rn: &str, name: &str) -> PatientInput {
     PatientInput {
@@ -16,10 +16,6 @@ fn patient_input(rn: &str, name: &str) -> PatientInput {
         birth_year: Some(1960),
         notes: String::new(),
     }
-}
-
-fn inputs() -> Measurements {
-    Measurements::from_array([2.4, 1.6, 0.9, 45.0, 0.0, 0.0])
 }
 
 #[test]
@@ -72,8 +68,8 @@ fn patients_are_created_edited_searched_and_carry_their_history() {
         .unwrap();
     assert_eq!(edited.name, "Ana García López");
 
-    s.assess(&token, Some(ana.id), &inputs()).unwrap();
-    let mut second = inputs();
+    s.assess(&token, Some(ana.id), &measurements()).unwrap();
+    let mut second = measurements();
     second.colesterol = 1.5;
     s.assess(&token, Some(ana.id), &second).unwrap();
     let record = s.patient_record(&token, ana.id).unwrap();
@@ -95,7 +91,9 @@ fn patients_are_created_edited_searched_and_carry_their_history() {
     );
     let before = count(dir.path(), "SELECT COUNT(*) FROM assessments");
     assert_eq!(
-        s.assess(&token, Some(999), &inputs()).unwrap_err().kind,
+        s.assess(&token, Some(999), &measurements())
+            .unwrap_err()
+            .kind,
         ErrorKind::NotFound
     );
     assert_eq!(
@@ -110,8 +108,8 @@ fn every_action_reaches_the_audit_log_once_with_user_status_and_time() {
     let dir = tempfile::tempdir().unwrap();
     let s = Services::open(dir.path()).unwrap();
     let token = admin(&s);
-    let outcome = s.assess(&token, None, &inputs()).unwrap();
-    let mut bad = inputs();
+    let outcome = s.assess(&token, None, &measurements()).unwrap();
+    let mut bad = measurements();
     bad.edad = 120.0;
     s.assess(&token, None, &bad).unwrap_err();
     assert_eq!(
@@ -183,8 +181,8 @@ fn repeated_predictions_come_from_the_cache() {
     let dir = tempfile::tempdir().unwrap();
     let s = Services::open(dir.path()).unwrap();
     let token = admin(&s);
-    let a = s.assess(&token, None, &inputs()).unwrap();
-    let b = s.assess(&token, None, &inputs()).unwrap();
+    let a = s.assess(&token, None, &measurements()).unwrap();
+    let b = s.assess(&token, None, &measurements()).unwrap();
     assert_eq!(a.prediction, b.prediction);
     assert_ne!(
         a.assessment_id, b.assessment_id,
@@ -204,7 +202,7 @@ fn concurrent_writers_and_readers_never_see_a_locked_database() {
             let (s, token) = (Arc::clone(&s), token.clone());
             std::thread::spawn(move || {
                 for i in 0..40 {
-                    let mut m = inputs();
+                    let mut m = measurements();
                     m.edad = (t * 20 + i % 20) as f64;
                     s.assess(&token, None, &m).unwrap();
                     s.recent(&token, 10).unwrap();
@@ -257,7 +255,7 @@ fn crash_child() {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     for i in 0.. {
-        let mut m = inputs();
+        let mut m = measurements();
         m.edad = (i % 100) as f64;
         let id = s.assess(&token, None, &m).unwrap().assessment_id;
         writeln!(out, "{id}").unwrap();

@@ -4,27 +4,19 @@
 mod support;
 
 use cardiorisk_app::service::{Services, DB_FILE};
-use cardiorisk_contract::{AuditFilter, ErrorKind, Measurements};
+use cardiorisk_contract::{AuditFilter, ErrorKind};
 use rusqlite::Connection;
-use support::{admin, count};
-
-fn inputs() -> Measurements {
-    Measurements::from_array([2.4, 1.6, 0.9, 45.0, 0.0, 0.0])
-}
-
-fn clinician(s: &Services, admin_token: &str, name: &str) -> String {
-    support::clinician(s, admin_token, name, &format!("Dr {name}"))
-}
+use support::{admin, count, doctor, measurements};
 
 #[test]
 fn backup_and_restore_round_trip_and_foreign_files_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let s = Services::open(dir.path()).unwrap();
     let token = admin(&s);
-    s.assess(&token, None, &inputs()).unwrap();
+    s.assess(&token, None, &measurements()).unwrap();
     let backup = dir.path().join("backup.db");
     s.backup(&token, &backup).unwrap();
-    s.assess(&token, None, &inputs()).unwrap();
+    s.assess(&token, None, &measurements()).unwrap();
     assert_eq!(count(dir.path(), "SELECT COUNT(*) FROM assessments"), 2);
 
     let foreign = dir.path().join("foreign.db");
@@ -64,7 +56,7 @@ fn the_data_directory_and_every_file_in_it_are_private() {
     let dir = parent.path().join("data");
     let s = Services::open(&dir).unwrap();
     let token = admin(&s);
-    s.assess(&token, None, &inputs()).unwrap();
+    s.assess(&token, None, &measurements()).unwrap();
     let backup = parent.path().join("backup.db");
     s.backup(&token, &backup).unwrap();
     let export = parent.path().join("audit.csv");
@@ -129,7 +121,7 @@ fn restore_ends_every_session_forgets_keys_and_keeps_newer_audit_entries() {
     let dir = tempfile::tempdir().unwrap();
     let s = Services::open(dir.path()).unwrap();
     let token = admin(&s);
-    let other = clinician(&s, &token, "otto");
+    let other = doctor(&s, &token, "otto");
     let backup = dir.path().join("backup.db");
     s.backup(&token, &backup).unwrap();
 
@@ -137,7 +129,7 @@ fn restore_ends_every_session_forgets_keys_and_keeps_newer_audit_entries() {
     // key is in the cache), and audit entries the restore would otherwise drop.
     let created = s.create_client(&token, "late", "PREMIUM").unwrap();
     assert!(s.authenticate_key(&created.api_key).unwrap().is_some());
-    s.assess(&other, None, &inputs()).unwrap();
+    s.assess(&other, None, &measurements()).unwrap();
     let entries_before = count(dir.path(), "SELECT COUNT(*) FROM audit_log");
 
     s.restore(&token, &backup).unwrap();

@@ -122,6 +122,20 @@ pub fn clinician(
         .token
 }
 
+/// A clinician named `username` shown as "Dr <username>".
+pub fn doctor(
+    services: &cardiorisk_core::service::Services,
+    admin_token: &str,
+    username: &str,
+) -> String {
+    clinician(services, admin_token, username, &format!("Dr {username}"))
+}
+
+/// Valid measurements of one patient, for tests that need any assessment.
+pub fn measurements() -> cardiorisk_contract::Measurements {
+    cardiorisk_contract::Measurements::from_array([2.4, 1.6, 0.9, 45.0, 0.0, 0.0])
+}
+
 /// One number from the database file in `dir`, read by a connection of its own.
 pub fn count(dir: &std::path::Path, sql: &str) -> i64 {
     rusqlite::Connection::open(dir.join(cardiorisk_core::service::DB_FILE))
