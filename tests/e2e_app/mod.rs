@@ -1,0 +1,217 @@
+//! The app under test: the real window under Xvfb, driven through tauri-driver and
+//! WebKitWebDriver, with helpers a flow needs (screenshots of the settled screen,
+//! native dialogs answered with xdotool as a user would).
+
+use super::support;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use support::webdriver::Session;
+use support::{display, free_port, workspace_root, Guard, ADMIN_PASSWORD, APP};
+
+/// One window at a time: two WebKit instances on two cores make every flow slow.
+pub static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+pub struct App {
+    pub s: Session,
+    pub display: String,
+    pub stall_report: PathBuf,
+    _driver: Guard,
+    _xvfb: Option<Guard>,
+}
+
+impl App {
+    pub fn start(data: &Path, env: &[(&str, &str)]) -> App {
+        let (display, xvfb) = display();
+        let port = free_port();
+        let native_port = free_port();
+        let mut driver = Command::new(tauri_driver());
+        driver
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
+            .env("DISPLAY", &display)
+            .env("CARDIORISK_DATA_DIR", data)
+            .env("CARDIORISK_STALL_REPORT", data.join("stall.json"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (k, v) in env {
+            driver.env(k, v);
+        }
+        let driver = Guard(
+            driver
+                .spawn()
+                .expect("start tauri-driver (cargo install tauri-driver)"),
+        );
+        let s = Session::start(port, APP);
+        App {
+            s,
+            display,
+            stall_report: data.join("stall.json"),
+            _driver: driver,
+            _xvfb: xvfb,
+        }
+    }
+
+    /// A screenshot of the whole virtual display as X shows it (WebKit's WebDriver
+    /// screenshot can lag behind the last repaint), taken once the screen has settled:
+    /// two captures in a row alike.
+    pub fn shot(&self, name: &str) {
+        let dir = workspace_root().join("target/e2e-shots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let capture = || {
+            let out = Command::new("import")
+                .args(["-display", &self.display, "-window", "root", "rgb:-"])
+                .output()
+                .expect("run ImageMagick's import");
+            assert!(out.status.success(), "screenshot failed");
+            out.stdout
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut last = capture();
+        loop {
+            let now = capture();
+            if now == last || Instant::now() > deadline {
+                break;
+            }
+            last = now;
+        }
+        let status = Command::new("import")
+            .args(["-display", &self.display, "-window", "root"])
+            .arg(dir.join(format!("{name}.png")))
+            .status()
+            .expect("run ImageMagick's import");
+        assert!(status.success(), "screenshot failed");
+    }
+
+    pub fn shot_at(&self, css: &str, name: &str) {
+        self.s.scroll_to(css);
+        self.shot(name);
+    }
+
+    pub fn fill(&self, id: &str, value: &str) {
+        let e = self.s.wait(&format!("#{id}"));
+        self.s.clear(&e);
+        self.s.type_text(&e, value);
+    }
+
+    pub fn click(&self, css: &str) {
+        self.s.click(&self.s.wait(css));
+    }
+
+    pub fn set_up_admin(&self) {
+        self.fill("setup-username", "admin");
+        self.fill("setup-display-name", "Ada Admin");
+        self.fill("setup-password", ADMIN_PASSWORD);
+        self.fill("setup-confirm", ADMIN_PASSWORD);
+        self.click("#setup-submit");
+        self.s.wait_text("#who", |t| t == "Ada Admin (admin)");
+    }
+
+    pub fn sign_in(&self, user: &str, password: &str) {
+        self.fill("signin-username", user);
+        self.fill("signin-password", password);
+        self.click("#signin-submit");
+    }
+
+    pub fn xdotool(&self, args: &[&str]) -> std::process::Output {
+        Command::new("xdotool")
+            .args(args)
+            .env("DISPLAY", &self.display)
+            .output()
+            .expect("run xdotool (install the xdotool package)")
+    }
+
+    /// The window id and title of the native dialog the last click opened.
+    pub fn wait_dialog(&self) -> (String, String) {
+        let xdotool = |args: &[&str]| self.xdotool(args);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let out = xdotool(&["search", "--onlyvisible", "--name", "."]);
+            let found = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(|id| {
+                    let name = xdotool(&["getwindowname", id]);
+                    (
+                        id.to_string(),
+                        String::from_utf8_lossy(&name.stdout).trim().to_string(),
+                    )
+                })
+                .find(|(_, name)| !name.is_empty() && name != "CardioRisk");
+            if let Some(dialog) = found {
+                return dialog;
+            }
+            assert!(Instant::now() < deadline, "no dialog appeared");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Closes a dialog as a user would, with Escape, and waits until it is gone
+    /// (pressing again if the dialog was not yet taking keys).
+    pub fn close_dialog(&self, id: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let visible = || {
+            let out = self.xdotool(&["search", "--onlyvisible", "--name", "."]);
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .any(|w| w == id)
+        };
+        while visible() {
+            assert!(Instant::now() < deadline, "the dialog {id} did not close");
+            self.xdotool(&["windowfocus", "--sync", id]);
+            self.xdotool(&["key", "--clearmodifiers", "Escape"]);
+            let pressed = Instant::now();
+            while visible() && pressed.elapsed() < Duration::from_secs(1) {
+                std::thread::yield_now();
+            }
+        }
+    }
+
+    /// Types `path` into the native file dialog that the last click opened.
+    pub fn answer_file_dialog(&self, path: &Path) {
+        let xdotool = |args: &[&str]| self.xdotool(args);
+        let (dialog, _) = self.wait_dialog();
+        std::thread::sleep(Duration::from_millis(500));
+        xdotool(&["windowfocus", "--sync", &dialog]);
+        // Ctrl+L opens the location field of an open dialog; in a save dialog it
+        // selects the proposed name up to its extension, so select all of it.
+        xdotool(&["key", "--clearmodifiers", "ctrl+l"]);
+        std::thread::sleep(Duration::from_millis(200));
+        xdotool(&["key", "--clearmodifiers", "ctrl+a"]);
+        xdotool(&["type", "--delay", "10", &path.display().to_string()]);
+        std::thread::sleep(Duration::from_millis(200));
+        xdotool(&["key", "Return"]);
+    }
+}
+
+impl Drop for App {
+    /// tauri-driver's own child (WebKitWebDriver) outlives it unless stopped first.
+    fn drop(&mut self) {
+        // The longest the window's thread could not repaint or take input during the
+        // flow (a figure for README, not an assertion).
+        if let Ok(report) = std::fs::read_to_string(&self.stall_report) {
+            eprintln!(
+                "main-thread stall in {}: {}",
+                std::thread::current().name().unwrap_or("this flow"),
+                report.trim()
+            );
+        }
+        let _ = Command::new("pkill")
+            .args(["-P", &self._driver.0.id().to_string()])
+            .status();
+    }
+}
+
+fn tauri_driver() -> PathBuf {
+    let home = std::env::var("HOME").unwrap_or_default();
+    let local = PathBuf::from(home).join(".cargo/bin/tauri-driver");
+    if local.exists() {
+        local
+    } else {
+        PathBuf::from("tauri-driver")
+    }
+}
