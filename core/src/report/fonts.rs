@@ -88,8 +88,13 @@ impl Face {
     }
 }
 
-fn built_in(bytes: &'static [u8]) -> Face {
-    Face::new(Arc::new(bytes.to_vec()), 0).expect("the built-in font parses")
+/// The built-in regular and bold faces, loaded once per process.
+fn built_in() -> &'static [Face; 2] {
+    static FACES: OnceLock<[Face; 2]> = OnceLock::new();
+    FACES.get_or_init(|| {
+        [REGULAR, BOLD]
+            .map(|bytes| Face::new(Arc::new(bytes.to_vec()), 0).expect("the built-in font parses"))
+    })
 }
 
 /// The fonts of one document: regular or bold first, then fallbacks found as needed.
@@ -101,9 +106,10 @@ pub(super) struct Fonts {
 
 impl Fonts {
     pub fn new() -> Self {
+        let [regular, bold] = built_in().clone();
         Fonts {
-            regular: built_in(REGULAR),
-            bold: built_in(BOLD),
+            regular,
+            bold,
             fallbacks: Vec::new(),
         }
     }
