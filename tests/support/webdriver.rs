@@ -162,8 +162,12 @@ impl Session {
     }
 
     pub fn type_text(&self, e: &Element, text: &str) {
+        self.try_type_text(e, text).expect("send keys");
+    }
+
+    pub fn try_type_text(&self, e: &Element, text: &str) -> Result<(), String> {
         self.post(&format!("/element/{}/value", e.0), json!({"text": text}))
-            .expect("send keys");
+            .map(drop)
     }
 }
 
