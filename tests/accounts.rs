@@ -155,6 +155,25 @@ fn an_idle_session_expires() {
 }
 
 #[test]
+fn typing_without_calling_anything_keeps_the_session_alive() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, clock) = services_with_clock(dir.path(), 60);
+    let token = admin(&s);
+    for _ in 0..5 {
+        clock.fetch_add(50_000, std::sync::atomic::Ordering::SeqCst);
+        // The UI says the person is still typing a long form.
+        s.keep_alive(&token).unwrap();
+    }
+    assert!(s.recent(&token, 5).is_ok(), "250 s of typing, never idle");
+    clock.fetch_add(61_000, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        s.keep_alive(&token).unwrap_err().kind,
+        ErrorKind::Unauthenticated,
+        "an ended session is not revived"
+    );
+}
+
+#[test]
 fn polling_training_progress_does_not_keep_an_unattended_session_alive() {
     let dir = tempfile::tempdir().unwrap();
     let (s, clock) = services_with_clock(dir.path(), 60);

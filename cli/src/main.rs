@@ -299,7 +299,7 @@ fn run(cli: Cli) -> Result<(), String> {
             let predictor = load_model(&model)?;
             let input = cardiorisk_model::data::open_csv(&data, None).map_err(|e| e.to_string())?;
             let input = std::io::BufReader::with_capacity(1 << 16, input);
-            let summary = cardiorisk_model::artefact::write_atomic_with(&out, |w| {
+            let summary = cardiorisk_files::write_atomic_with(&out, |w| {
                 cardiorisk_model::batch::score_csv(input, w, &predictor)
             })
             .map_err(|e| {
@@ -392,7 +392,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 SpanArg::Valid => Span::Valid,
             };
             let csv = synth::to_csv(&synth::generate(rows, seed, span));
-            cardiorisk_model::artefact::write_atomic(&out, csv.as_bytes())
+            cardiorisk_files::write_atomic(&out, csv.as_bytes())
                 .map_err(|e| format!("cannot write {}: {e}", out.display()))
         }
     }

@@ -1,5 +1,6 @@
 //! Accounts and sessions: IPC types and the rules for names and passwords.
 
+use crate::FieldError;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,7 +103,7 @@ pub struct ResetPasswordArgs {
 pub const MIN_PASSWORD: usize = 10;
 
 /// Checks a username: 3 to 32 characters, letters, digits, '.', '-' or '_'.
-pub fn check_username(name: &str) -> Result<(), String> {
+pub fn check_username(name: &str) -> Result<(), FieldError> {
     let ok = (3..=32).contains(&name.chars().count())
         && name
             .chars()
@@ -110,14 +111,18 @@ pub fn check_username(name: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err("username must be 3 to 32 characters: letters, digits, '.', '-' or '_'".into())
+        Err(FieldError::rule("username", &[]))
     }
 }
 
-pub fn check_password(password: &str) -> Result<(), String> {
+/// Checks a password given in `field` ("password" or "new_password").
+pub fn check_password(field: &str, password: &str) -> Result<(), FieldError> {
     let n = password.chars().count();
     if !(MIN_PASSWORD..=256).contains(&n) {
-        Err(format!("password must be {MIN_PASSWORD} to 256 characters"))
+        Err(FieldError::rule(
+            field,
+            &[("min", &MIN_PASSWORD.to_string())],
+        ))
     } else {
         Ok(())
     }

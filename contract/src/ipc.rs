@@ -1,6 +1,7 @@
 //! Argument and result types of every IPC command, shared by the UI and the backend.
 
-use crate::{FieldError, Measurements, ValidationErrors};
+use crate::{FieldError, Language, Measurements, Units, ValidationErrors};
+use cardiorisk_i18n::{format as word, text};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -13,6 +14,7 @@ pub mod command {
     pub const SET_UP: &str = "set_up";
     pub const SIGN_IN: &str = "sign_in";
     pub const SIGN_OUT: &str = "sign_out";
+    pub const KEEP_ALIVE: &str = "keep_alive";
     pub const GATEWAY_STATUS: &str = "gateway_status";
     pub const SET_GATEWAY: &str = "set_gateway";
     pub const CACHE_STATS: &str = "cache_stats";
@@ -56,18 +58,19 @@ pub struct WhatIfArgs {
 pub const PREF_LANGUAGE: &str = "ui.language";
 pub const PREF_UNITS: &str = "ui.units";
 
-/// Each preference with its allowed values; the first is the default.
-pub const PREFERENCE_VALUES: [(&str, &[&str]); 2] = [
-    (PREF_LANGUAGE, &["en", "es"]),
-    (PREF_UNITS, &["original", "conventional"]),
-];
+/// The values a preference may take, as stored; the first is the default.
+pub fn preference_values(key: &str) -> Option<Vec<&'static str>> {
+    match key {
+        PREF_LANGUAGE => Some(Language::ALL.iter().map(|l| l.as_str()).collect()),
+        PREF_UNITS => Some(Units::ALL.iter().map(|u| u.as_str()).collect()),
+        _ => None,
+    }
+}
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct Preferences {
-    /// "en" or "es".
-    pub language: String,
-    /// "original" (g/L, ×100 mmHg) or "conventional" (mg/dL, mmHg).
-    pub units: String,
+    pub language: Language,
+    pub units: Units,
 }
 
 /// Arguments of [`command::SET_PREFERENCE`].
@@ -130,16 +133,9 @@ impl RiskBand {
         }
     }
 
-    /// The band as shown to people, in English or Spanish.
-    pub fn label(self, spanish: bool) -> &'static str {
-        match (self, spanish) {
-            (RiskBand::Low, false) => "Low risk",
-            (RiskBand::Moderate, false) => "Moderate risk",
-            (RiskBand::High, false) => "High risk",
-            (RiskBand::Low, true) => "Riesgo bajo",
-            (RiskBand::Moderate, true) => "Riesgo moderado",
-            (RiskBand::High, true) => "Riesgo alto",
-        }
+    /// The band as shown to people ("Low risk").
+    pub fn label(self, language: Language) -> String {
+        text(language, &format!("band-{}", self.as_str()))
     }
 
     pub fn as_str(self) -> &'static str {
@@ -227,64 +223,141 @@ pub enum ErrorKind {
     Internal,
 }
 
-/// The error every command returns: a kind, a message for people, and the offending fields.
+names! {
+    /// Why a command failed: with its arguments, the key of its text in the catalogues
+    /// (`error-<code>`), so each reader sees it in their own language.
+    ErrorCode {
+        SessionEnded => "session-ended",
+        AdminOnly => "admin-only",
+        WrongCredentials => "wrong-credentials",
+        AccountDisabled => "account-disabled",
+        AccountLocked => "account-locked",
+        AccountNowLocked => "account-now-locked",
+        AlreadySetUp => "already-set-up",
+        UsernameTaken => "username-taken",
+        OwnRole => "own-role",
+        OwnAccount => "own-account",
+        NoAccount => "no-account",
+        NoPatient => "no-patient",
+        NoClient => "no-client",
+        NoModel => "no-model",
+        RecordNumberTaken => "record-number-taken",
+        ModelUnusable => "model-unusable",
+        TrainingRunning => "training-running",
+        ScoringFailed => "scoring-failed",
+        BadPlan => "bad-plan",
+        PageLimit => "page-limit",
+        CannotWrite => "cannot-write",
+        BackupFailed => "backup-failed",
+        NotABackup => "not-a-backup",
+        RestoreFailed => "restore-failed",
+        Database => "database",
+        Internal => "internal",
+        CommandStopped => "command-stopped",
+        PrintingUnavailable => "printing-unavailable",
+        InvalidInput => "invalid-input",
+    }
+}
+
+impl ErrorCode {
+    /// The kind of every error with this code.
+    pub fn kind(self) -> ErrorKind {
+        use ErrorCode::*;
+        match self {
+            SessionEnded | WrongCredentials => ErrorKind::Unauthenticated,
+            AdminOnly => ErrorKind::Forbidden,
+            AccountDisabled | AccountLocked | AccountNowLocked => ErrorKind::Locked,
+            NoAccount | NoPatient | NoClient | NoModel => ErrorKind::NotFound,
+            AlreadySetUp | UsernameTaken | RecordNumberTaken | TrainingRunning => {
+                ErrorKind::Conflict
+            }
+            OwnRole | OwnAccount | ModelUnusable | BadPlan | PageLimit | NotABackup
+            | InvalidInput => ErrorKind::Invalid,
+            ScoringFailed | CannotWrite | BackupFailed | RestoreFailed | Database | Internal
+            | CommandStopped | PrintingUnavailable => ErrorKind::Internal,
+        }
+    }
+
+    fn key(self) -> String {
+        format!("error-{}", self.as_str())
+    }
+}
+
+/// The error every command returns: a kind, a code with its arguments (worded in the
+/// reader's language by [`CommandError::worded`]), the English message for logs, the
+/// CLI and the gateway, and the offending fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CommandError {
     pub kind: ErrorKind,
+    pub code: ErrorCode,
+    pub args: Vec<(String, String)>,
     pub message: String,
     pub fields: Vec<FieldError>,
 }
 
 impl CommandError {
-    pub fn internal(message: impl Into<String>) -> Self {
+    /// An error with its code's kind and English message.
+    pub fn coded(code: ErrorCode, args: &[(&str, &str)]) -> Self {
         CommandError {
-            kind: ErrorKind::Internal,
-            message: message.into(),
+            kind: code.kind(),
+            code,
+            args: args
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            message: word(Language::English, &code.key(), args),
             fields: Vec::new(),
         }
     }
 
-    pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Invalid, message)
+    /// Something failed inside the app; `detail` is for support, not translated.
+    pub fn internal(detail: impl fmt::Display) -> Self {
+        Self::coded(ErrorCode::Internal, &[("detail", &detail.to_string())])
     }
 
-    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        CommandError {
-            kind,
-            message: message.into(),
-            fields: Vec::new(),
-        }
-    }
-
-    /// An invalid-input error naming each `(field, message)`.
-    pub fn fields(problems: Vec<(String, String)>) -> Self {
-        let message = problems
-            .iter()
-            .map(|(_, m)| m.as_str())
-            .collect::<Vec<_>>()
-            .join("; ");
+    /// An invalid-input error naming each offending field.
+    pub fn fields(problems: Vec<FieldError>) -> Self {
         CommandError {
             kind: ErrorKind::Invalid,
-            message,
-            fields: problems
-                .into_iter()
-                .map(|(field, message)| FieldError {
-                    field,
-                    problem: crate::Problem::Invalid,
-                    message,
-                })
-                .collect(),
+            code: ErrorCode::InvalidInput,
+            args: Vec::new(),
+            message: problems
+                .iter()
+                .map(|f| f.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+            fields: problems,
         }
+    }
+
+    /// The message in `language`, field ranges in `units`.
+    pub fn worded(&self, language: Language, units: Units) -> String {
+        if !self.fields.is_empty() {
+            return self
+                .fields
+                .iter()
+                .map(|f| f.worded(language, units))
+                .collect::<Vec<_>>()
+                .join("; ");
+        }
+        let args: Vec<(&str, &str)> = self
+            .args
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        word(language, &self.code.key(), &args)
+    }
+}
+
+impl From<FieldError> for CommandError {
+    fn from(e: FieldError) -> Self {
+        Self::fields(vec![e])
     }
 }
 
 impl From<ValidationErrors> for CommandError {
     fn from(e: ValidationErrors) -> Self {
-        CommandError {
-            kind: ErrorKind::Invalid,
-            message: e.to_string(),
-            fields: e.0,
-        }
+        Self::fields(e.0)
     }
 }
 
@@ -317,6 +390,56 @@ mod tests {
         assert_eq!(percent_text(0.99999), "> 99.9 %");
         assert_eq!(percent_text(0.00001), "< 0.1 %");
         assert_eq!(percent_text(0.4567), "45.7 %");
+    }
+
+    #[test]
+    fn every_error_code_is_worded_in_every_language() {
+        for &code in ErrorCode::ALL {
+            for &language in Language::ALL {
+                assert!(
+                    cardiorisk_i18n::has(language, &code.key()),
+                    "{} has no text for {}",
+                    language.as_str(),
+                    code.as_str()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_error_travels_as_its_code_and_is_worded_by_the_reader() {
+        let e = CommandError::coded(ErrorCode::UsernameTaken, &[("username", "cleo")]);
+        assert_eq!(e.kind, ErrorKind::Conflict);
+        assert_eq!(e.message, "The username cleo is taken.");
+        let json = serde_json::to_string(&e).unwrap();
+        assert!(json.contains("\"code\":\"username-taken\""), "{json}");
+        let back: CommandError = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            back.worded(Language::Spanish, Units::Original),
+            "El usuario cleo ya existe."
+        );
+    }
+
+    #[test]
+    fn field_errors_are_worded_in_the_readers_language_and_units() {
+        let e: CommandError = crate::Measurements::from_array([9.0, 1.2, 1.0, 50.0, 0.0, 0.0])
+            .validate()
+            .unwrap_err()
+            .into();
+        assert_eq!(
+            e.message,
+            "colesterol is out of range: valid is 1.0 to 3.0 g/L"
+        );
+        assert_eq!(
+            e.worded(Language::Spanish, Units::Conventional),
+            "colesterol está fuera de rango: válido es 100 a 300 mg/dL"
+        );
+        let rule = CommandError::from(crate::FieldError::rule("password", &[("min", "10")]));
+        assert_eq!(rule.message, "password must be 10 to 256 characters");
+        assert_eq!(
+            rule.worded(Language::Spanish, Units::Original),
+            "password debe tener de 10 a 256 caracteres"
+        );
     }
 
     #[test]

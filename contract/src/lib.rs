@@ -1,9 +1,12 @@
 //! The one definition of CardioRisk's inputs, their valid ranges and validation,
 //! and of the IPC types exchanged between the UI (wasm) and the backend.
 //!
-//! This crate has no heavy dependencies so that the Leptos UI, the Tauri backend,
-//! the CLI and the REST gateway all compile the same rules.
+//! It depends on serde and the message catalogues only, so that the Leptos UI, the
+//! Tauri backend, the CLI and the REST gateway all compile the same rules and word
+//! them the same way.
 
+pub use cardiorisk_i18n::Language;
+use cardiorisk_i18n::{format as word, text};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -15,12 +18,14 @@ mod gateway;
 mod ipc;
 mod models;
 mod patients;
+mod report;
 pub use accounts::*;
 pub use audit::*;
 pub use gateway::*;
 pub use ipc::*;
 pub use models::*;
 pub use patients::*;
+pub use report::*;
 
 /// How a field's values are constrained beyond its range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,34 +41,64 @@ pub enum FieldKind {
 /// One input of the model, as named in the original assignment.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct FieldSpec {
-    /// The original (Spanish) column and parameter name.
+    /// The original (Spanish) column and parameter name; its label and unit are in
+    /// the catalogues as `label-<name>` and `unit-<name>`.
     pub name: &'static str,
-    /// A short English label for people.
-    pub label: &'static str,
-    /// The same label in Spanish.
-    pub label_es: &'static str,
-    /// Unit as shown to people; empty for flags.
-    pub unit: &'static str,
     pub min: f64,
     pub max: f64,
     pub kind: FieldKind,
 }
 
 impl FieldSpec {
-    /// The valid range in words, e.g. "1.0 to 3.0 g/L" or "0 or 1".
-    pub fn range_text(&self) -> String {
-        match self.kind {
-            FieldKind::Flag => "0 or 1".to_string(),
-            FieldKind::Whole => format!("a whole number from {} to {}", self.min, self.max),
-            FieldKind::Decimal => {
-                let unit = if self.unit.is_empty() {
-                    String::new()
-                } else {
-                    format!(" {}", self.unit)
-                };
-                format!("{:.1} to {:.1}{unit}", self.min, self.max)
-            }
+    /// The label people read, e.g. "Total cholesterol".
+    pub fn label(&self, language: Language) -> String {
+        text(language, &format!("label-{}", self.name))
+    }
+
+    /// How many shown units make one stored unit: 100 for the decimal measurements in
+    /// conventional units (mg/dL, mmHg), 1 otherwise.
+    pub fn factor(&self, units: Units) -> f64 {
+        if units == Units::Conventional && self.kind == FieldKind::Decimal {
+            100.0
+        } else {
+            1.0
         }
+    }
+
+    /// The unit as shown, e.g. "g/L" or "mg/dL"; empty for flags.
+    pub fn unit(&self, language: Language, units: Units) -> String {
+        match self.kind {
+            FieldKind::Flag => String::new(),
+            FieldKind::Decimal if units == Units::Conventional => {
+                text(language, &format!("unit-conventional-{}", self.name))
+            }
+            _ => text(language, &format!("unit-{}", self.name)),
+        }
+    }
+
+    /// The valid range in words, e.g. "1.0 to 3.0 g/L", "100 to 300 mg/dL" or "0 or 1".
+    pub fn range_text(&self, language: Language, units: Units) -> String {
+        let factor = self.factor(units);
+        let (min, max) = match self.kind {
+            FieldKind::Flag => return text(language, "range-flag"),
+            FieldKind::Whole => (format!("{}", self.min), format!("{}", self.max)),
+            FieldKind::Decimal if factor > 1.0 => (
+                format!("{:.0}", self.min * factor),
+                format!("{:.0}", self.max * factor),
+            ),
+            FieldKind::Decimal => (format!("{:.1}", self.min), format!("{:.1}", self.max)),
+        };
+        let unit = self.unit(language, units);
+        let key = match self.kind {
+            FieldKind::Whole => "range-whole",
+            _ if unit.is_empty() => "range-decimal-no-unit",
+            _ => "range-decimal",
+        };
+        word(
+            language,
+            key,
+            &[("min", &min), ("max", &max), ("unit", &unit)],
+        )
     }
 
     /// Checks one already-parsed value against this field's rules.
@@ -93,54 +128,36 @@ impl FieldSpec {
 
 pub const COLESTEROL: FieldSpec = FieldSpec {
     name: "colesterol",
-    label: "Total cholesterol",
-    label_es: "Colesterol total",
-    unit: "g/L",
     min: 1.0,
     max: 3.0,
     kind: FieldKind::Decimal,
 };
 pub const PRESION: FieldSpec = FieldSpec {
     name: "presion",
-    label: "Blood pressure",
-    label_es: "Presión arterial",
-    unit: "×100 mmHg",
     min: 0.6,
     max: 1.8,
     kind: FieldKind::Decimal,
 };
 pub const GLUCOSA: FieldSpec = FieldSpec {
     name: "glucosa",
-    label: "Blood glucose",
-    label_es: "Glucosa en sangre",
-    unit: "g/L",
     min: 0.5,
     max: 2.0,
     kind: FieldKind::Decimal,
 };
 pub const EDAD: FieldSpec = FieldSpec {
     name: "edad",
-    label: "Age",
-    label_es: "Edad",
-    unit: "years",
     min: 0.0,
     max: 99.0,
     kind: FieldKind::Whole,
 };
 pub const SOBREPESO: FieldSpec = FieldSpec {
     name: "sobrepeso",
-    label: "Overweight",
-    label_es: "Sobrepeso",
-    unit: "",
     min: 0.0,
     max: 1.0,
     kind: FieldKind::Flag,
 };
 pub const TABAQUISMO: FieldSpec = FieldSpec {
     name: "tabaquismo",
-    label: "Smoker",
-    label_es: "Fumador",
-    unit: "",
     min: 0.0,
     max: 1.0,
     kind: FieldKind::Flag,
@@ -174,37 +191,101 @@ pub enum Problem {
 pub struct FieldError {
     pub field: String,
     pub problem: Problem,
+    /// In English, for logs, the CLI and the gateway; people read [`FieldError::worded`].
     pub message: String,
+    /// The rule it broke, worded as `rule-<rule>` in the catalogues; empty for a
+    /// measurement, whose text follows from its problem and range.
+    #[serde(default)]
+    pub rule: String,
+    /// The arguments of that rule's text.
+    #[serde(default)]
+    pub args: Vec<(String, String)>,
 }
 
 impl Problem {
-    /// What is wrong, in English words that follow the field's name.
-    pub fn words(self) -> &'static str {
+    fn key(self) -> &'static str {
         match self {
-            Problem::Missing => "is missing",
-            Problem::NotANumber => "is not a number",
-            Problem::NotFinite => "is not a finite number",
-            Problem::OutOfRange => "is out of range",
-            Problem::NotWhole => "must be a whole number",
-            Problem::NotFlag => "must be 0 or 1",
-            Problem::Invalid => "is invalid",
+            Problem::Missing => "problem-missing",
+            Problem::NotANumber => "problem-not-a-number",
+            Problem::NotFinite => "problem-not-finite",
+            Problem::OutOfRange => "problem-out-of-range",
+            Problem::NotWhole => "problem-not-whole",
+            Problem::NotFlag => "problem-not-flag",
+            Problem::Invalid => "problem-invalid",
         }
     }
 }
 
 impl FieldError {
+    /// A measurement that broke its rule.
     pub fn new(spec: &FieldSpec, problem: Problem) -> Self {
         FieldError {
             field: spec.name.to_string(),
             problem,
-            message: format!(
-                "{} {}: valid is {}",
-                spec.name,
-                problem.words(),
-                spec.range_text()
-            ),
+            message: measurement_text(spec, problem, Language::English, Units::Original),
+            rule: String::new(),
+            args: Vec::new(),
         }
     }
+
+    /// Any other field that broke its rule, worded as `rule-<field>` with `args`.
+    pub fn rule(field: &str, args: &[(&str, &str)]) -> Self {
+        Self::broke(field, field, args)
+    }
+
+    /// `field` broke a rule worded as `rule-<rule>` (several fields can share one).
+    pub fn broke(field: &str, rule: &str, args: &[(&str, &str)]) -> Self {
+        FieldError {
+            field: field.to_string(),
+            problem: Problem::Invalid,
+            message: word(Language::English, &format!("rule-{rule}"), args),
+            rule: rule.to_string(),
+            args: args
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    /// The message in `language`, with ranges in `units`.
+    pub fn worded(&self, language: Language, units: Units) -> String {
+        let measurement = FIELDS.iter().find(|s| s.name == self.field);
+        match measurement {
+            Some(spec) if self.problem != Problem::Invalid => {
+                measurement_text(spec, self.problem, language, units)
+            }
+            _ => {
+                let key = format!("rule-{}", self.rule);
+                if cardiorisk_i18n::has(language, &key) {
+                    let args: Vec<(&str, &str)> = self
+                        .args
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_str()))
+                        .collect();
+                    word(language, &key, &args)
+                } else {
+                    self.message.clone()
+                }
+            }
+        }
+    }
+}
+
+fn measurement_text(
+    spec: &FieldSpec,
+    problem: Problem,
+    language: Language,
+    units: Units,
+) -> String {
+    word(
+        language,
+        "field-error",
+        &[
+            ("field", spec.name),
+            ("problem", &text(language, problem.key())),
+            ("range", &spec.range_text(language, units)),
+        ],
+    )
 }
 
 /// Every offending field of one set of inputs.

@@ -1,5 +1,6 @@
 //! Patients and their reports: IPC types and the rules for a patient's fields.
 
+use crate::{FieldError, Language};
 use serde::{Deserialize, Serialize};
 
 /// A patient as entered by a clinician.
@@ -14,7 +15,7 @@ pub struct PatientInput {
 
 impl PatientInput {
     /// Every problem, each naming its field.
-    pub fn check(&self) -> Result<(), Vec<(String, String)>> {
+    pub fn check(&self) -> Result<(), Vec<FieldError>> {
         let mut errors = Vec::new();
         let rn = self.record_number.trim();
         if rn.is_empty()
@@ -23,28 +24,19 @@ impl PatientInput {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '/')
         {
-            errors.push((
-                "record_number".into(),
-                "record_number must be 1 to 32 letters, digits, '-' or '/'".into(),
-            ));
+            errors.push(FieldError::rule("record_number", &[]));
         }
         let name = self.name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            errors.push(("name".into(), "name must be 1 to 100 characters".into()));
+            errors.push(FieldError::rule("name", &[]));
         }
         if let Some(y) = self.birth_year {
             if !(1900..=2100).contains(&y) {
-                errors.push((
-                    "birth_year".into(),
-                    "birth_year must be from 1900 to 2100".into(),
-                ));
+                errors.push(FieldError::rule("birth_year", &[]));
             }
         }
         if self.notes.chars().count() > 2000 {
-            errors.push((
-                "notes".into(),
-                "notes must be at most 2000 characters".into(),
-            ));
+            errors.push(FieldError::rule("notes", &[]));
         }
         if errors.is_empty() {
             Ok(())
@@ -117,11 +109,11 @@ names! {
     }
 }
 
-names! {
-    /// The language of the UI and of what it prints.
-    Language {
-        English => "en",
-        Spanish => "es",
+// `names!` declares the enum, so the default cannot be an attribute on its variant.
+#[allow(clippy::derivable_impls)]
+impl Default for Units {
+    fn default() -> Self {
+        Units::Original
     }
 }
 

@@ -1,7 +1,7 @@
 //! The model registry in the data directory: every trained model kept by version,
 //! and which one is active. Falls back to the embedded model, and says why.
 
-use cardiorisk_model::artefact::write_atomic;
+use cardiorisk_files::write_atomic;
 use cardiorisk_model::{ModelPayload, Predictor};
 use serde::Serialize;
 use std::path::{Path, PathBuf};

@@ -16,7 +16,7 @@ pub fn create_dir(dir: &Path) -> io::Result<()> {
 /// Existing files from an older install are tightened too.
 pub fn prepare_database(path: &Path) -> io::Result<()> {
     if !path.exists() {
-        cardiorisk_model::artefact::create_private(path)?;
+        cardiorisk_files::create_private(path)?;
     }
     for suffix in ["", "-wal", "-shm", "-journal"] {
         let mut name = path.as_os_str().to_owned();

@@ -5,12 +5,12 @@
 use crate::data::hex;
 use crate::metrics::Metrics;
 use crate::net::LayerWeights;
-use crate::train::TrainConfig;
+use cardiorisk_contract::TrainConfig;
+pub use cardiorisk_contract::TrainingInfo;
 use cardiorisk_contract::FIELDS;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
-use std::io::Write;
 use std::path::Path;
 
 pub const FORMAT: &str = "cardiorisk-model";
@@ -28,19 +28,6 @@ pub struct InputSchema {
 pub struct Scaler {
     pub mean: Vec<f32>,
     pub std: Vec<f32>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrainingInfo {
-    pub rows: usize,
-    pub train_rows: usize,
-    pub validation_rows: usize,
-    pub positives: usize,
-    pub skipped_rows: usize,
-    pub data_sha256: String,
-    pub epochs_run: usize,
-    pub best_epoch: usize,
-    pub seconds: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -188,50 +175,4 @@ impl ModelPayload {
     }
 }
 
-/// Creates (or truncates) a file only its owner can read and write (0600 on Unix):
-/// models, exports and reports hold clinical data.
-pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)
-}
-
-/// Replaces `path` with `bytes` whole or not at all; the file is private to its owner.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    write_atomic_with(path, |out| out.write_all(bytes))
-}
-
-/// Streams into a private temporary file beside `path`, syncs it, then renames it
-/// over `path`: readers see the old file or the whole new one, never a part.
-pub fn write_atomic_with<T, E: From<std::io::Error>>(
-    path: &Path,
-    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<T, E>,
-) -> Result<T, E> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut out = std::io::BufWriter::with_capacity(1 << 16, create_private(&tmp)?);
-        let value = write(&mut out)?;
-        let file = out.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(value)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
+use cardiorisk_files::write_atomic;

@@ -1,36 +1,6 @@
 //! Classification metrics for a binary model's probabilities.
 
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Confusion {
-    pub true_positive: u64,
-    pub false_positive: u64,
-    pub true_negative: u64,
-    pub false_negative: u64,
-}
-
-/// One point of the ROC curve.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct RocPoint {
-    pub threshold: f64,
-    pub false_positive_rate: f64,
-    pub true_positive_rate: f64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Metrics {
-    pub n: u64,
-    pub accuracy: f64,
-    pub precision: f64,
-    pub recall: f64,
-    pub f1: f64,
-    pub auc: f64,
-    pub brier: f64,
-    pub log_loss: f64,
-    pub confusion: Confusion,
-    pub roc: Vec<RocPoint>,
-}
+pub use cardiorisk_contract::{Confusion, Metrics, RocPoint};
 
 fn ratio(a: u64, b: u64) -> f64 {
     if b == 0 {

@@ -15,32 +15,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct TrainConfig {
-    pub hidden: Vec<usize>,
-    pub max_epochs: usize,
-    pub batch_size: usize,
-    pub learning_rate: f64,
-    pub seed: u64,
-    pub validation_fraction: f64,
-    /// Stop after this many epochs without a better validation loss.
-    pub patience: usize,
-}
-
-impl Default for TrainConfig {
-    fn default() -> Self {
-        TrainConfig {
-            hidden: vec![32, 16],
-            max_epochs: 200,
-            batch_size: 64,
-            learning_rate: 0.01,
-            seed: 42,
-            validation_fraction: 0.2,
-            patience: 25,
-        }
-    }
-}
+pub use cardiorisk_contract::TrainConfig;
 
 /// Progress after one epoch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,8 +29,8 @@ pub struct EpochReport {
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum TrainError {
-    #[error("invalid hyperparameter {name}: {message}")]
-    Hyperparameter { name: &'static str, message: String },
+    #[error("invalid hyperparameter {}: {}", .0.field, .0.message)]
+    Hyperparameter(cardiorisk_contract::FieldError),
     #[error("too few rows to train: {rows} (at least {MIN_ROWS} are needed)")]
     TooFewRows { rows: usize },
     #[error("training data has a single class: every label is {label}")]
@@ -70,39 +45,6 @@ pub enum TrainError {
 
 pub const MIN_ROWS: usize = 50;
 pub const MIN_PER_CLASS: usize = 10;
-
-impl TrainConfig {
-    pub fn check(&self) -> Result<(), TrainError> {
-        let bad = |name, message: &str| {
-            Err(TrainError::Hyperparameter {
-                name,
-                message: message.to_string(),
-            })
-        };
-        if self.hidden.is_empty()
-            || self.hidden.len() > 4
-            || self.hidden.iter().any(|&h| h == 0 || h > 512)
-        {
-            return bad("hidden", "one to four layers, each of 1 to 512 units");
-        }
-        if !(1..=10_000).contains(&self.max_epochs) {
-            return bad("max_epochs", "must be from 1 to 10000");
-        }
-        if !(1..=65_536).contains(&self.batch_size) {
-            return bad("batch_size", "must be from 1 to 65536");
-        }
-        if !(self.learning_rate > 0.0 && self.learning_rate <= 1.0) {
-            return bad("learning_rate", "must be greater than 0 and at most 1");
-        }
-        if !(self.validation_fraction >= 0.05 && self.validation_fraction <= 0.5) {
-            return bad("validation_fraction", "must be from 0.05 to 0.5");
-        }
-        if self.patience == 0 {
-            return bad("patience", "must be at least 1");
-        }
-        Ok(())
-    }
-}
 
 fn check_data(data: &Dataset) -> Result<(), TrainError> {
     if data.len() < MIN_ROWS {
@@ -216,7 +158,7 @@ pub fn train(
     on_epoch: &mut dyn FnMut(&EpochReport),
     cancel: &AtomicBool,
 ) -> Result<ModelPayload, TrainError> {
-    config.check()?;
+    config.check().map_err(TrainError::Hyperparameter)?;
     check_data(data)?;
     let started = Instant::now();
     let mut rng = SplitMix64::new(config.seed);

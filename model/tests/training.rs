@@ -88,8 +88,12 @@ fn unusable_data_and_hyperparameters_are_refused_clearly() {
     };
     let err = train(&data, 0, &bad, &mut |_| {}, &AtomicBool::new(false)).unwrap_err();
     assert!(
+        matches!(&err, TrainError::Hyperparameter(e) if e.field == "learning_rate"),
+        "{err}"
+    );
+    assert!(
         err.to_string()
-            .starts_with("invalid hyperparameter learning_rate"),
+            .contains("learning_rate must be greater than 0"),
         "{err}"
     );
 }

@@ -1,7 +1,6 @@
 //! Administration: clinician accounts and the REST gateway's integration clients.
 
 use crate::i18n::{error_text, t, tr, when};
-use crate::ipc::call;
 use crate::session::Auth;
 use crate::widgets::{ErrorLine, TextInput};
 use cardiorisk_contract::{
@@ -20,13 +19,12 @@ fn row_action<A: serde::Serialize + 'static>(
     reload: impl Fn() + 'static,
 ) {
     spawn_local(async move {
-        match call::<_, ()>(cmd, &args).await {
+        match auth.call::<_, ()>(cmd, args).await {
             Ok(()) => {
                 error.set(None);
                 reload();
             }
             Err(e) => {
-                auth.check(&e);
                 error.set(Some(e));
             }
         }
@@ -44,20 +42,13 @@ pub fn AdminPage() -> impl IntoView {
 #[component]
 fn Users() -> impl IntoView {
     let auth = expect_context::<Auth>();
-    let users = RwSignal::new(None::<Result<Vec<UserInfo>, CommandError>>);
-    let load = move || {
+    let users = LocalResource::new(move || {
         let args = TokenArgs {
             token: auth.token(),
         };
-        spawn_local(async move {
-            let result = call(command::LIST_USERS, &args).await;
-            if let Err(e) = &result {
-                auth.check(e);
-            }
-            users.set(Some(result));
-        });
-    };
-    load();
+        auth.call::<_, Vec<UserInfo>>(command::LIST_USERS, args)
+    });
+    let load = move || users.refetch();
     let username = RwSignal::new(String::new());
     let display_name = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
@@ -79,7 +70,7 @@ fn Users() -> impl IntoView {
             user,
         };
         spawn_local(async move {
-            match call::<_, UserInfo>(command::CREATE_USER, &args).await {
+            match auth.call::<_, UserInfo>(command::CREATE_USER, args).await {
                 Ok(u) => {
                     errors.set(None);
                     username.set(String::new());
@@ -87,14 +78,13 @@ fn Users() -> impl IntoView {
                     password.set(String::new());
                     notice.set(Some(format!(
                         "{} {} ({})",
-                        t("Account created:", "Cuenta creada:"),
+                        t("account-created"),
                         u.username,
                         u.display_name
                     )));
                     load();
                 }
                 Err(e) => {
-                    auth.check(&e);
                     notice.set(None);
                     errors.set(Some(e));
                 }
@@ -130,19 +120,18 @@ fn Users() -> impl IntoView {
             new_password: new_password.get_untracked(),
         };
         spawn_local(async move {
-            match call::<_, ()>(command::RESET_PASSWORD, &args).await {
+            match auth.call::<_, ()>(command::RESET_PASSWORD, args).await {
                 Ok(()) => {
                     row_error.set(None);
                     resetting.set(None);
                     new_password.set(String::new());
                     notice.set(Some(format!(
                         "{} {}",
-                        t("Password reset for", "Contraseña restablecida para"),
+                        t("password-reset-for"),
                         user.username
                     )));
                 }
                 Err(e) => {
-                    auth.check(&e);
                     row_error.set(Some(e));
                 }
             }
@@ -151,17 +140,17 @@ fn Users() -> impl IntoView {
 
     view! {
         <section class="card" aria-labelledby="users-title">
-            <h1 id="users-title">{tr("Accounts", "Cuentas")}</h1>
+            <h1 id="users-title">{tr("accounts")}</h1>
             {move || notice.get().map(|n| view! { <p class="ok" id="users-notice">{n}</p> })}
             <ErrorLine id="users-error" error=row_error/>
             {move || match users.get() {
-                None => view! { <p class="empty">{tr("Loading…", "Cargando…")}</p> }.into_any(),
+                None => view! { <p class="empty">{tr("loading")}</p> }.into_any(),
                 Some(Err(e)) => view! { <p class="alert" role="alert">{error_text(&e)}</p> }.into_any(),
                 Some(Ok(list)) => view! {
                     <table class="table" id="users">
                         <thead><tr>
-                            <th>{tr("Username", "Usuario")}</th><th>{tr("Name", "Nombre")}</th>
-                            <th>{tr("Role", "Rol")}</th><th>{tr("State", "Estado")}</th><th></th>
+                            <th>{tr("username")}</th><th>{tr("name")}</th>
+                            <th>{tr("role")}</th><th>{tr("state")}</th><th></th>
                         </tr></thead>
                         <tbody>
                             {list.into_iter().map(|u| {
@@ -173,15 +162,15 @@ fn Users() -> impl IntoView {
                                     <tr data-username=u.username.clone()>
                                         <td>{u.username.clone()}</td>
                                         <td>{u.display_name.clone()}</td>
-                                        <td>{move || if is_admin { t("administrator", "administrador") } else { t("clinician", "clínico") }}</td>
-                                        <td>{move || if disabled { t("disabled", "desactivada") } else { t("active", "activa") }}</td>
+                                        <td>{move || if is_admin { t("administrator") } else { t("clinician") }}</td>
+                                        <td>{move || if disabled { t("disabled") } else { t("active") }}</td>
                                         <td class="actions">
                                             <button class="secondary small user-role" on:click=move |_| set_role(id, if is_admin { Role::Clinician } else { Role::Admin })>
-                                                {move || if is_admin { t("Make clinician", "Hacer clínico") } else { t("Make administrator", "Hacer administrador") }}</button>
+                                                {move || if is_admin { t("make-clinician") } else { t("make-administrator") }}</button>
                                             <button class="secondary small user-toggle" on:click=move |_| set_disabled(id, !disabled)>
-                                                {move || if disabled { t("Enable", "Activar") } else { t("Disable", "Desactivar") }}</button>
+                                                {move || if disabled { t("enable") } else { t("disable") }}</button>
                                             <button class="secondary small user-reset" on:click=move |_| resetting.set(Some(for_reset.clone()))>
-                                                {tr("Reset password", "Restablecer contraseña")}</button>
+                                                {tr("reset-password")}</button>
                                         </td>
                                     </tr>
                                 }
@@ -192,30 +181,30 @@ fn Users() -> impl IntoView {
             }}
             {move || resetting.get().map(|u| view! {
                 <form class="subcard" id="reset-form" on:submit=reset>
-                    <h2>{move || format!("{} {}", t("New password for", "Nueva contraseña para"), u.username)}</h2>
-                    <TextInput id="reset-password" label=("New password (at least 10 characters)", "Nueva contraseña (al menos 10 caracteres)") kind="password" value=new_password/>
+                    <h2>{move || format!("{} {}", t("new-password-for"), u.username)}</h2>
+                    <TextInput id="reset-password" label="new-password-at-least-10-characters" kind="password" value=new_password/>
                     <div class="row">
-                        <button id="reset-save" type="submit" class="primary">{tr("Set password", "Establecer contraseña")}</button>
-                        <button type="button" class="secondary" on:click=move |_| resetting.set(None)>{tr("Cancel", "Cancelar")}</button>
+                        <button id="reset-save" type="submit" class="primary">{tr("set-password")}</button>
+                        <button type="button" class="secondary" on:click=move |_| resetting.set(None)>{tr("cancel")}</button>
                     </div>
                 </form>
             })}
             <form class="subcard" id="user-form" on:submit=create novalidate>
-                <h2>{tr("New account", "Nueva cuenta")}</h2>
+                <h2>{tr("new-account")}</h2>
                 <div class="fields">
-                    <TextInput id="user-username" label=("Username", "Usuario") value=username field="username" errors=errors/>
-                    <TextInput id="user-display-name" label=("Full name", "Nombre completo") value=display_name field="display_name" errors=errors/>
-                    <TextInput id="user-password" label=("Password (at least 10 characters)", "Contraseña (al menos 10 caracteres)") kind="password" value=password field="password" errors=errors/>
+                    <TextInput id="user-username" label="username" value=username field="username" errors=errors/>
+                    <TextInput id="user-display-name" label="full-name" value=display_name field="display_name" errors=errors/>
+                    <TextInput id="user-password" label="password-at-least-10-characters" kind="password" value=password field="password" errors=errors/>
                     <div class="field">
-                        <label for="user-role"><span class="label">{tr("Role", "Rol")}</span></label>
+                        <label for="user-role"><span class="label">{tr("role")}</span></label>
                         <select id="user-role" prop:value=move || role.get() on:change=move |ev| role.set(event_target_value(&ev))>
-                            <option value="clinician">{tr("Clinician", "Clínico")}</option>
-                            <option value="admin">{tr("Administrator", "Administrador")}</option>
+                            <option value="clinician">{tr("clinician-2")}</option>
+                            <option value="admin">{tr("administrator-2")}</option>
                         </select>
                     </div>
                 </div>
                 {move || errors.get().filter(|e| e.fields.is_empty()).map(|e| view! { <p class="alert" id="user-form-error" role="alert">{error_text(&e)}</p> })}
-                <button id="user-create" type="submit" class="primary">{tr("Create account", "Crear cuenta")}</button>
+                <button id="user-create" type="submit" class="primary">{tr("create-account")}</button>
             </form>
         </section>
     }
@@ -224,20 +213,13 @@ fn Users() -> impl IntoView {
 #[component]
 fn Clients() -> impl IntoView {
     let auth = expect_context::<Auth>();
-    let clients = RwSignal::new(None::<Result<Vec<ApiClient>, CommandError>>);
-    let load = move || {
+    let clients = LocalResource::new(move || {
         let args = TokenArgs {
             token: auth.token(),
         };
-        spawn_local(async move {
-            let result = call(command::LIST_CLIENTS, &args).await;
-            if let Err(e) = &result {
-                auth.check(e);
-            }
-            clients.set(Some(result));
-        });
-    };
-    load();
+        auth.call::<_, Vec<ApiClient>>(command::LIST_CLIENTS, args)
+    });
+    let load = move || clients.refetch();
     let name = RwSignal::new(String::new());
     let plan = RwSignal::new("FREEMIUM".to_string());
     let errors = RwSignal::new(None::<CommandError>);
@@ -252,7 +234,10 @@ fn Clients() -> impl IntoView {
             plan: plan.get_untracked(),
         };
         spawn_local(async move {
-            match call::<_, NewApiClient>(command::CREATE_CLIENT, &args).await {
+            match auth
+                .call::<_, NewApiClient>(command::CREATE_CLIENT, args)
+                .await
+            {
                 Ok(c) => {
                     errors.set(None);
                     name.set(String::new());
@@ -260,7 +245,6 @@ fn Clients() -> impl IntoView {
                     load();
                 }
                 Err(e) => {
-                    auth.check(&e);
                     errors.set(Some(e));
                 }
             }
@@ -276,33 +260,29 @@ fn Clients() -> impl IntoView {
 
     view! {
         <section class="card" aria-labelledby="clients-title">
-            <h1 id="clients-title">{tr("Integration clients (REST gateway)", "Clientes de integración (pasarela REST)")}</h1>
-            <p class="meta">{tr(
-                "Programs of the clinic that request predictions from the local REST gateway with an API key, in the header api-Key. FREEMIUM allows 5 requests a minute, PREMIUM 50.",
-                "Programas de la clínica que piden predicciones a la pasarela REST local con una clave de API, en la cabecera api-Key. FREEMIUM permite 5 peticiones por minuto, PREMIUM 50.")}</p>
+            <h1 id="clients-title">{tr("integration-clients-rest-gateway")}</h1>
+            <p class="meta">{tr("programs-of-the-clinic-that-request")}</p>
             {move || created.get().map(|c| view! {
                 <div class="key-once" id="new-key" role="status">
-                    <p><strong>{move || format!("{} {}", t("API key for", "Clave de API para"), c.client.name)}</strong></p>
+                    <p><strong>{move || format!("{} {}", t("api-key-for"), c.client.name)}</strong></p>
                     <code id="new-key-value">{c.api_key.clone()}</code>
-                    <p class="meta">{tr(
-                        "Copy it now: it is shown this once and stored only as a hash. If it is lost, delete the client and create a new one.",
-                        "Cópiela ahora: se muestra solo esta vez y se guarda únicamente su hash. Si se pierde, elimine el cliente y cree otro.")}</p>
-                    <button id="new-key-done" class="secondary" on:click=move |_| created.set(None)>{tr("I have copied it", "Ya la he copiado")}</button>
+                    <p class="meta">{tr("copy-it-now-it-is-shown")}</p>
+                    <button id="new-key-done" class="secondary" on:click=move |_| created.set(None)>{tr("i-have-copied-it")}</button>
                 </div>
             })}
             <ErrorLine id="clients-error" error=row_error/>
             {move || match clients.get() {
-                None => view! { <p class="empty">{tr("Loading…", "Cargando…")}</p> }.into_any(),
+                None => view! { <p class="empty">{tr("loading")}</p> }.into_any(),
                 Some(Err(e)) => view! { <p class="alert" role="alert">{error_text(&e)}</p> }.into_any(),
                 Some(Ok(list)) if list.is_empty() => view! {
-                    <p class="empty" id="clients-empty">{tr("No integration clients. Create one below to give a program access.", "No hay clientes de integración. Cree uno abajo para dar acceso a un programa.")}</p>
+                    <p class="empty" id="clients-empty">{tr("no-integration-clients-create-one-below")}</p>
                 }.into_any(),
                 Some(Ok(list)) => view! {
                     <table class="table" id="clients">
                         <thead><tr>
-                            <th>{tr("Name", "Nombre")}</th><th>{tr("Plan", "Plan")}</th>
-                            <th>{tr("Requests per minute", "Peticiones por minuto")}</th>
-                            <th>{tr("Key starts with", "La clave empieza por")}</th><th>{tr("Created", "Creado")}</th><th></th>
+                            <th>{tr("name")}</th><th>{tr("plan")}</th>
+                            <th>{tr("requests-per-minute")}</th>
+                            <th>{tr("key-starts-with")}</th><th>{tr("created")}</th><th></th>
                         </tr></thead>
                         <tbody>
                             {list.into_iter().map(|c| {
@@ -313,7 +293,7 @@ fn Clients() -> impl IntoView {
                                         <td class="num">{c.per_minute}</td>
                                         <td><code>{c.key_prefix.clone()}</code></td>
                                         <td>{when(&c.created_at)}</td>
-                                        <td><button class="secondary small client-delete" on:click=move |_| delete(id)>{tr("Delete", "Eliminar")}</button></td>
+                                        <td><button class="secondary small client-delete" on:click=move |_| delete(id)>{tr("delete")}</button></td>
                                     </tr>
                                 }
                             }).collect_view()}
@@ -322,15 +302,15 @@ fn Clients() -> impl IntoView {
                 }.into_any(),
             }}
             <form class="subcard row" id="client-form" on:submit=create novalidate>
-                <TextInput id="client-name" label=("Client name", "Nombre del cliente") value=name field="name" errors=errors/>
+                <TextInput id="client-name" label="client-name" value=name field="name" errors=errors/>
                 <div class="field">
-                    <label for="client-plan"><span class="label">{tr("Plan", "Plan")}</span></label>
+                    <label for="client-plan"><span class="label">{tr("plan")}</span></label>
                     <select id="client-plan" prop:value=move || plan.get() on:change=move |ev| plan.set(event_target_value(&ev))>
                         <option value="FREEMIUM">"FREEMIUM (5/min)"</option>
                         <option value="PREMIUM">"PREMIUM (50/min)"</option>
                     </select>
                 </div>
-                <button id="client-create" type="submit" class="primary">{tr("Create client", "Crear cliente")}</button>
+                <button id="client-create" type="submit" class="primary">{tr("create-client")}</button>
             </form>
         </section>
     }

@@ -3,10 +3,9 @@
 
 use crate::charts;
 use crate::i18n::{
-    band_label, error_text, factor, field_error, field_label, field_unit, lang, parse_shown,
-    range_text, show_value, t, tr, yes_no, Lang,
+    band_label, error_text, factor, field_error, field_label, field_unit, parse_shown, range_text,
+    show_value, t, tf, tr, yes_no,
 };
-use crate::ipc::call;
 use crate::patients::HistoryTable;
 use crate::session::Auth;
 use crate::{Nav, Page};
@@ -88,16 +87,16 @@ fn Contributions(items: Vec<Contribution>) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <h3>{tr("What drove this result", "Qué ha influido en este resultado")}</h3>
+        <h3>{tr("what-drove-this-result")}</h3>
         <p class="meta">{move || {
             let r = REFERENCE_PATIENT;
             let v = |i: usize| format!("{} {}", show_value(&FIELDS[i], r[i]), field_unit(&FIELDS[i]));
-            match lang() {
-                Lang::En => format!("Change in risk, in percentage points, from a healthy reference patient ({} years, cholesterol {}, pressure {}, glucose {}, not overweight, non-smoker). Red raises the risk, green lowers it.",
-                    r[3], v(0), v(1), v(2)),
-                Lang::Es => format!("Cambio del riesgo, en puntos porcentuales, respecto a un paciente de referencia sano ({} años, colesterol {}, presión {}, glucosa {}, sin sobrepeso, no fumador). El rojo aumenta el riesgo, el verde lo reduce.",
-                    r[3], v(0), v(1), v(2)),
-            }
+            tf("contribution-reference", &[
+                ("age", &r[3].to_string()),
+                ("colesterol", &v(0)),
+                ("presion", &v(1)),
+                ("glucosa", &v(2)),
+            ])
         }}</p>
         <ul class="contributions" id="contributions">{rows}</ul>
     }
@@ -133,42 +132,27 @@ fn summary_parts(probability: f64, band: RiskBand, contributions: &[Contribution
         .take(1)
         .map(|(s, v)| format!("{} ({v:+.1})", field_label(s).to_lowercase()))
         .collect();
-    let es = lang() == Lang::Es;
     let band = band_label(band).to_lowercase();
-    let mut text = if es {
-        format!(
-            "La probabilidad estimada de riesgo cardíaco es {} ({band}).",
-            percent_text(probability)
-        )
-    } else {
-        format!(
-            "The estimated probability of cardiac risk is {} ({band}).",
-            percent_text(probability)
-        )
-    };
-    match (raising.is_empty(), es) {
-        (true, false) => {
-            text.push_str(" No input raises it by a point or more over the healthy reference.")
-        }
-        (true, true) => {
-            text.push_str(" Ningún dato lo eleva un punto o más sobre la referencia sana.")
-        }
-        (false, false) => text.push_str(&format!(" Mostly raised by {}", raising.join(" and "))),
-        (false, true) => text.push_str(&format!(" Lo elevan sobre todo {}", raising.join(" y "))),
-    }
+    let percent = percent_text(probability);
+    let mut text = tf(
+        "summary-probability",
+        &[("percent", &percent), ("band", &band)],
+    );
+    text.push(' ');
+    text.push_str(&match raising.as_slice() {
+        [] => t("summary-nothing-raises").to_string(),
+        [one] => tf("summary-raised-by", &[("first", one)]),
+        [first, second, ..] => tf(
+            "summary-raised-by-two",
+            &[("first", first), ("second", second)],
+        ),
+    });
     if !raising.is_empty() {
         if let Some(l) = lowering.first() {
-            text.push_str(&if es {
-                format!("; lo reduce {l}")
-            } else {
-                format!("; lowered by {l}")
-            });
+            text.push_str(&tf("summary-lowered-by", &[("field", l)]));
         }
-        text.push_str(if es {
-            " (puntos porcentuales)."
-        } else {
-            " (percentage points)."
-        });
+        text.push(' ');
+        text.push_str(t("summary-in-points"));
     }
     text
 }
@@ -183,8 +167,8 @@ fn Field(state: FieldState) -> impl IntoView {
             <select id=id name=id
                 on:change=move |ev| { state.text.set(event_target_value(&ev)); state.touched.set(true); }
                 prop:value=move || state.text.get()>
-                <option value="0">{tr("No", "No")}</option>
-                <option value="1">{tr("Yes", "Sí")}</option>
+                <option value="0">{tr("no")}</option>
+                <option value="1">{tr("yes")}</option>
             </select>
         }
         .into_any()
@@ -230,13 +214,11 @@ fn WhatIf(base: Measurements, base_probability: f64) -> impl IntoView {
         sequence.set_value(n);
         let started = js_sys::Date::now();
         spawn_local(async move {
-            let answer =
-                call::<_, Prediction>(command::WHAT_IF, &WhatIfArgs { token, inputs }).await;
+            let answer = auth
+                .call::<_, Prediction>(command::WHAT_IF, WhatIfArgs { token, inputs })
+                .await;
             if sequence.get_value() == n {
                 round_trip.set(Some(js_sys::Date::now() - started));
-                if let Err(e) = &answer {
-                    auth.check(e);
-                }
                 result.set(Some(answer));
             }
         });
@@ -290,17 +272,15 @@ fn WhatIf(base: Measurements, base_probability: f64) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="whatif-title" id="whatif">
             <div class="row spread">
-                <h2 id="whatif-title">{tr("What if…", "¿Y si…?")}</h2>
-                <button class="secondary" id="whatif-reset" on:click=reset>{tr("Back to the assessed values", "Volver a los valores evaluados")}</button>
+                <h2 id="whatif-title">{tr("what-if")}</h2>
+                <button class="secondary" id="whatif-reset" on:click=reset>{tr("back-to-the-assessed-values")}</button>
             </div>
-            <p class="meta">{tr(
-                "Move a slider or tick a box to see how the risk would change. Nothing here is saved.",
-                "Mueva un control o marque una casilla para ver cómo cambiaría el riesgo. Nada de esto se guarda.")}</p>
+            <p class="meta">{tr("move-a-slider-or-tick-a")}</p>
             <div class="whatif-grid">
                 <div class="whatif-controls">{controls}</div>
                 <div class="whatif-result" aria-live="polite">
                     {move || match result.get() {
-                        None => view! { <p class="empty" id="whatif-empty">{tr("Showing the assessed result.", "Se muestra el resultado evaluado.")}</p> }.into_any(),
+                        None => view! { <p class="empty" id="whatif-empty">{tr("showing-the-assessed-result")}</p> }.into_any(),
                         Some(Err(e)) => view! { <p class="alert" role="alert">{error_text(&e)}</p> }.into_any(),
                         Some(Ok(p)) => {
                             let delta = (p.probability - base_probability) * 100.0;
@@ -310,7 +290,7 @@ fn WhatIf(base: Measurements, base_probability: f64) -> impl IntoView {
                                     <span class="band-label">{band_label(p.band)}</span>
                                 </div>
                                 <p id="whatif-delta" data-round-trip-ms=round_trip.get().map(|ms| format!("{ms:.1}")).unwrap_or_default()>
-                                    {format!("{delta:+.1} {} · {}", t("points against the assessed result", "puntos respecto al resultado evaluado"),
+                                    {format!("{delta:+.1} {} · {}", t("points-against-the-assessed-result"),
                                         round_trip.get().map(|ms| format!("{ms:.0} ms")).unwrap_or_default())}
                                 </p>
                             }.into_any()
@@ -328,26 +308,35 @@ pub fn AssessmentPage(patient: Option<Patient>) -> impl IntoView {
     let fields: Vec<FieldState> = FIELDS.iter().copied().map(FieldState::new).collect();
     let outcome = RwSignal::new(None::<(AssessmentOutcome, Measurements)>);
     let failure = RwSignal::new(None::<CommandError>);
-    let busy = RwSignal::new(false);
-    let recent = RwSignal::new(None::<Result<Vec<AssessmentRecord>, CommandError>>);
     let patient_id = patient.as_ref().map(|p| p.id);
 
     let auth = expect_context::<Auth>();
-    let load_recent = move || {
-        let token = auth.token();
-        spawn_local(async move {
-            let args = RecentArgs {
-                token,
-                limit: RECENT_SHOWN,
-            };
-            let result = call(command::RECENT_ASSESSMENTS, &args).await;
-            if let Err(e) = &result {
-                auth.check(e);
+    let recent = LocalResource::new(move || {
+        let args = RecentArgs {
+            token: auth.token(),
+            limit: RECENT_SHOWN,
+        };
+        auth.call::<_, Vec<AssessmentRecord>>(command::RECENT_ASSESSMENTS, args)
+    });
+    let assess = Action::new_local(move |args: &PredictArgs| {
+        let (args, inputs) = (args.clone(), args.inputs);
+        async move {
+            match auth
+                .call::<_, AssessmentOutcome>(command::PREDICT, args)
+                .await
+            {
+                Ok(o) => {
+                    outcome.set(Some((o, inputs)));
+                    recent.refetch();
+                }
+                Err(e) => {
+                    outcome.set(None);
+                    failure.set(Some(e));
+                }
             }
-            recent.set(Some(result));
-        })
-    };
-    load_recent();
+        }
+    });
+    let busy = assess.pending();
 
     let submit_fields = fields.clone();
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -365,27 +354,11 @@ pub fn AssessmentPage(patient: Option<Patient>) -> impl IntoView {
             outcome.set(None);
             return;
         }
-        busy.set(true);
         failure.set(None);
-        let inputs = Measurements::from_array(values);
-        let args = PredictArgs {
+        assess.dispatch(PredictArgs {
             token: auth.token(),
             patient_id,
-            inputs,
-        };
-        spawn_local(async move {
-            match call::<_, AssessmentOutcome>(command::PREDICT, &args).await {
-                Ok(o) => {
-                    outcome.set(Some((o, inputs)));
-                    load_recent();
-                }
-                Err(e) => {
-                    auth.check(&e);
-                    outcome.set(None);
-                    failure.set(Some(e));
-                }
-            }
-            busy.set(false);
+            inputs: Measurements::from_array(values),
         });
     };
 
@@ -397,9 +370,9 @@ pub fn AssessmentPage(patient: Option<Patient>) -> impl IntoView {
     let patient_line = patient.map(|p| {
         view! {
             <p class="patient-line" id="assess-patient">
-                {move || format!("{} {} ({} {})", t("For", "Para"), p.name, t("record no.", "n.º historia"), p.record_number)}
+                {move || format!("{} {} ({} {})", t("for"), p.name, t("record-no"), p.record_number)}
                 " · "
-                <a href="#" on:click=move |ev| { ev.prevent_default(); nav.go(Page::Patient(p.id)) }>{tr("patient page", "ficha del paciente")}</a>
+                <a href="#" on:click=move |ev| { ev.prevent_default(); nav.go(Page::Patient(p.id)) }>{tr("patient-page")}</a>
             </p>
         }
     });
@@ -408,30 +381,30 @@ pub fn AssessmentPage(patient: Option<Patient>) -> impl IntoView {
     view! {
         <div class="columns">
             <section class="card form-card" aria-labelledby="form-title">
-                <h1 id="form-title">{tr("New assessment", "Nueva evaluación")}</h1>
+                <h1 id="form-title">{tr("new-assessment")}</h1>
                 {patient_line.map(|v| v.into_any()).unwrap_or_else(|| view! {
                     <p class="patient-line" id="assess-patient">
-                        {tr("No patient chosen: the result is saved unassigned. ", "Sin paciente elegido: el resultado se guarda sin asignar. ")}
-                        <a href="#" id="choose-patient" on:click=move |ev| { ev.prevent_default(); nav.go(Page::Patients) }>{tr("Choose a patient", "Elegir un paciente")}</a>
+                        {tr("no-patient-chosen-the-result-is")}
+                        <a href="#" id="choose-patient" on:click=move |ev| { ev.prevent_default(); nav.go(Page::Patients) }>{tr("choose-a-patient")}</a>
                     </p>
                 }.into_any())}
                 <form on:submit=submit novalidate>
                     <div class="fields">{field_views}</div>
                     <button id="assess" type="submit" class="primary" disabled=move || busy.get()>
                         {move || match (busy.get(), has_patient) {
-                            (true, _) => t("Assessing…", "Evaluando…"),
-                            (false, true) => t("Assess and save to the record", "Evaluar y guardar en la historia"),
-                            (false, false) => t("Assess", "Evaluar"),
+                            (true, _) => t("assessing"),
+                            (false, true) => t("assess-and-save-to-the-record"),
+                            (false, false) => t("assess"),
                         }}
                     </button>
                 </form>
                 {move || failure.get().map(|e| view! { <p class="alert" id="assess-error" role="alert">{error_text(&e)}</p> })}
             </section>
             <section class="card result-card" aria-live="polite" aria-labelledby="result-title">
-                <h2 id="result-title">{tr("Result", "Resultado")}</h2>
+                <h2 id="result-title">{tr("result")}</h2>
                 {move || match outcome.get() {
                     None => view! {
-                        <p class="empty" id="result-empty">{tr("Enter the six measurements and press Assess.", "Introduzca las seis mediciones y pulse Evaluar.")}</p>
+                        <p class="empty" id="result-empty">{tr("enter-the-six-measurements-and-press")}</p>
                     }.into_any(),
                     Some((o, _)) => {
                         let p = o.prediction;
@@ -449,19 +422,19 @@ pub fn AssessmentPage(patient: Option<Patient>) -> impl IntoView {
                                     </div>
                                 </div>
                                 <p class="verdict" id="result-class" data-at-risk=at_risk.to_string()>
-                                    {move || format!("{}: {}", t("Cardiac risk", "Riesgo cardíaco"), yes_no(at_risk))}
+                                    {move || format!("{}: {}", t("cardiac-risk"), yes_no(at_risk))}
                                 </p>
                                 <p class="summary" id="result-summary">{move || summary(&pp)}</p>
                                 <p class="meta" id="result-meta">
                                     {move || {
                                         let saved = match &saved_to {
-                                            Some(name) => format!("{} {name}", t("saved to the record of", "guardada en la historia de")),
-                                            None => t("saved unassigned", "guardada sin asignar").to_string(),
+                                            Some(name) => format!("{} {name}", t("saved-to-the-record-of")),
+                                            None => t("saved-unassigned").to_string(),
                                         };
                                         format!("{} {:.2}. {} {} · {:.2} ms · {} #{} {saved}.",
-                                            t("Probability of cardiac risk at decision threshold", "Probabilidad de riesgo cardíaco con umbral de decisión"),
-                                            p.threshold, t("Model", "Modelo"), p.model_version, p.elapsed_ms,
-                                            t("assessment", "evaluación"), o.assessment_id)
+                                            t("probability-of-cardiac-risk-at-decision"),
+                                            p.threshold, t("model"), p.model_version, p.elapsed_ms,
+                                            t("assessment"), o.assessment_id)
                                     }}
                                 </p>
                                 <Contributions items=p.contributions.clone()/>
@@ -473,12 +446,12 @@ pub fn AssessmentPage(patient: Option<Patient>) -> impl IntoView {
         </div>
         {move || outcome.get().map(|(o, inputs)| view! { <WhatIf base=inputs base_probability=o.prediction.probability/> })}
         <section class="card" aria-labelledby="recent-title">
-            <h2 id="recent-title">{tr("Recent assessments", "Evaluaciones recientes")}</h2>
+            <h2 id="recent-title">{tr("recent-assessments")}</h2>
             {move || match recent.get() {
-                None => view! { <p class="empty">{tr("Loading…", "Cargando…")}</p> }.into_any(),
+                None => view! { <p class="empty">{tr("loading")}</p> }.into_any(),
                 Some(Err(e)) => view! { <p class="alert" role="alert">{error_text(&e)}</p> }.into_any(),
                 Some(Ok(rows)) if rows.is_empty() => view! {
-                    <p class="empty" id="recent-empty">{tr("No assessments yet. Results you assess are saved here.", "Aún no hay evaluaciones. Los resultados que evalúe se guardan aquí.")}</p>
+                    <p class="empty" id="recent-empty">{tr("no-assessments-yet-results-you-assess")}</p>
                 }.into_any(),
                 Some(Ok(rows)) => view! { <HistoryTable id="recent" rows=rows/> }.into_any(),
             }}

@@ -1,14 +1,11 @@
 //! Audit log for administrators: filters, paging and CSV export.
 
-use crate::i18n::{error_text, t, tr, when};
-use crate::ipc::call;
+use crate::i18n::{error_text, t, tf, tr, when};
 use crate::session::Auth;
 use cardiorisk_contract::{
-    command, AuditAction, AuditFilter, AuditPage, AuditQueryArgs, AuditStatus, CommandError,
-    ExportAuditArgs,
+    command, AuditAction, AuditFilter, AuditPage, AuditQueryArgs, AuditStatus, ExportAuditArgs,
 };
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 const PAGE: u32 = 50;
 
@@ -26,8 +23,6 @@ pub fn AuditPage() -> impl IntoView {
     let from = RwSignal::new(String::new());
     let to = RwSignal::new(String::new());
     let offset = RwSignal::new(0u32);
-    let page = RwSignal::new(None::<Result<AuditPage, CommandError>>);
-    let exported = RwSignal::new(None::<Result<Option<String>, CommandError>>);
 
     let filter = move || AuditFilter {
         username: some(username.get_untracked()),
@@ -37,90 +32,90 @@ pub fn AuditPage() -> impl IntoView {
         from: some(from.get_untracked()).map(|d| format!("{d}T00:00:00.000Z")),
         to: some(to.get_untracked()).map(|d| format!("{d}T23:59:59.999Z")),
     };
-    let load = move || {
+    let page = LocalResource::new(move || {
         let args = AuditQueryArgs {
             token: auth.token(),
             filter: filter(),
             limit: PAGE,
             offset: offset.get_untracked(),
         };
-        spawn_local(async move {
-            let result = call(command::AUDIT_LOG, &args).await;
-            if let Err(e) = &result {
-                auth.check(e);
-            }
-            page.set(Some(result));
-        });
-    };
-    load();
+        auth.call::<_, AuditPage>(command::AUDIT_LOG, args)
+    });
+    let load = move || page.refetch();
+    // Live: each event the backend commits reloads the first page, where it shows.
+    let feed = expect_context::<crate::AuditFeed>().0;
+    Effect::new(move |seen: Option<u64>| {
+        let now = feed.get();
+        if seen.is_some_and(|n| n != now) && offset.get_untracked() == 0 {
+            page.refetch();
+        }
+        now
+    });
     let apply = move || {
         offset.set(0);
         load();
     };
+    let export_action = Action::new_local(move |args: &ExportAuditArgs| {
+        auth.call::<_, Option<String>>(command::EXPORT_AUDIT, args.clone())
+    });
+    let exported = export_action.value();
     let export = move |_| {
-        let args = ExportAuditArgs {
+        export_action.dispatch(ExportAuditArgs {
             token: auth.token(),
             filter: filter(),
-        };
-        spawn_local(async move {
-            let result = call::<_, Option<String>>(command::EXPORT_AUDIT, &args).await;
-            if let Err(e) = &result {
-                auth.check(e);
-            }
-            exported.set(Some(result));
         });
     };
 
     view! {
         <section class="card" aria-labelledby="audit-title">
             <div class="row spread">
-                <h1 id="audit-title">{tr("Audit log", "Registro de auditoría")}</h1>
-                <button id="audit-export" class="secondary" on:click=export>{tr("Export to CSV…", "Exportar a CSV…")}</button>
+                <h1 id="audit-title">{tr("audit-log")}</h1>
+                <button id="audit-export" class="secondary" on:click=export>{tr("export-to-csv")}</button>
             </div>
             {move || exported.get().map(|r| match r {
-                Ok(Some(path)) => view! { <p class="ok" id="audit-exported">{format!("{} {path}", t("Saved to", "Guardado en"))}</p> }.into_any(),
-                Ok(None) => view! { <p class="meta" id="audit-exported">{tr("Export cancelled.", "Exportación cancelada.")}</p> }.into_any(),
+                Ok(Some(path)) => view! { <p class="ok" id="audit-exported">{format!("{} {path}", t("saved-to"))}</p> }.into_any(),
+                Ok(None) => view! { <p class="meta" id="audit-exported">{tr("export-cancelled")}</p> }.into_any(),
                 Err(e) => view! { <p class="alert" id="audit-exported" role="alert">{error_text(&e)}</p> }.into_any(),
             })}
             <form class="filters" on:submit=move |ev| { ev.prevent_default(); apply(); }>
                 <div class="field compact">
-                    <label for="audit-user"><span class="label">{tr("User", "Usuario")}</span></label>
+                    <label for="audit-user"><span class="label">{tr("user")}</span></label>
                     <input id="audit-user" type="text" autocomplete="off"
                         prop:value=move || username.get() on:input=move |ev| username.set(event_target_value(&ev))/>
                 </div>
                 <div class="field compact">
-                    <label for="audit-action"><span class="label">{tr("Action", "Acción")}</span></label>
+                    <label for="audit-action"><span class="label">{tr("action")}</span></label>
                     <select id="audit-action" prop:value=move || action.get()
                         on:change=move |ev| { action.set(event_target_value(&ev)); apply(); }>
-                        <option value="">{tr("All", "Todas")}</option>
+                        <option value="">{tr("all")}</option>
                         {AuditAction::ALL.iter().map(|a| view! { <option value=a.as_str()>{a.as_str()}</option> }).collect_view()}
                     </select>
                 </div>
                 <div class="field compact">
-                    <label for="audit-status"><span class="label">{tr("Status", "Estado")}</span></label>
+                    <label for="audit-status"><span class="label">{tr("status")}</span></label>
                     <select id="audit-status" prop:value=move || status.get()
                         on:change=move |ev| { status.set(event_target_value(&ev)); apply(); }>
-                        <option value="">{tr("All", "Todos")}</option>
+                        <option value="">{tr("all-2")}</option>
                         {AuditStatus::ALL.iter().map(|a| view! { <option value=a.as_str()>{a.as_str()}</option> }).collect_view()}
                     </select>
                 </div>
                 <div class="field compact">
-                    <label for="audit-from"><span class="label">{tr("From (UTC)", "Desde (UTC)")}</span></label>
+                    <label for="audit-from"><span class="label">{tr("from-utc")}</span></label>
                     <input id="audit-from" type="date" prop:value=move || from.get()
                         on:change=move |ev| { from.set(event_target_value(&ev)); apply(); }/>
                 </div>
                 <div class="field compact">
-                    <label for="audit-to"><span class="label">{tr("To (UTC)", "Hasta (UTC)")}</span></label>
+                    <label for="audit-to"><span class="label">{tr("to-utc")}</span></label>
                     <input id="audit-to" type="date" prop:value=move || to.get()
                         on:change=move |ev| { to.set(event_target_value(&ev)); apply(); }/>
                 </div>
-                <button id="audit-apply" type="submit" class="primary">{tr("Apply", "Aplicar")}</button>
+                <button id="audit-apply" type="submit" class="primary">{tr("apply")}</button>
             </form>
             {move || match page.get() {
-                None => view! { <p class="empty">{tr("Loading…", "Cargando…")}</p> }.into_any(),
+                None => view! { <p class="empty">{tr("loading")}</p> }.into_any(),
                 Some(Err(e)) => view! { <p class="alert" role="alert">{error_text(&e)}</p> }.into_any(),
                 Some(Ok(p)) if p.entries.is_empty() => view! {
-                    <p class="empty" id="audit-empty">{tr("No entries match these filters. Clear a filter to see more.", "Ninguna entrada coincide con estos filtros. Quite alguno para ver más.")}</p>
+                    <p class="empty" id="audit-empty">{tr("no-entries-match-these-filters-clear")}</p>
                 }.into_any(),
                 Some(Ok(p)) => {
                     let first = offset.get_untracked() + 1;
@@ -128,12 +123,12 @@ pub fn AuditPage() -> impl IntoView {
                     let total = p.total;
                     let at_end = u64::from(last) >= total;
                     view! {
-                        <p class="meta" id="audit-count">{move || format!("{} {first}–{last} {} {total}", t("Entries", "Entradas"), t("of", "de"))}</p>
+                        <p class="meta" id="audit-count">{move || tf("audit-entries-shown", &[("first", &first.to_string()), ("last", &last.to_string()), ("total", &total.to_string())])}</p>
                         <table class="table" id="audit">
                             <thead><tr>
-                                <th>{tr("When (UTC)", "Cuándo (UTC)")}</th><th>{tr("User", "Usuario")}</th>
-                                <th>{tr("Action", "Acción")}</th><th>{tr("Status", "Estado")}</th>
-                                <th>{tr("ms", "ms")}</th><th>{tr("About", "Sobre")}</th><th>{tr("Detail", "Detalle")}</th>
+                                <th>{tr("when-utc")}</th><th>{tr("user")}</th>
+                                <th>{tr("action")}</th><th>{tr("status")}</th>
+                                <th>{tr("ms")}</th><th>{tr("about")}</th><th>{tr("detail")}</th>
                             </tr></thead>
                             <tbody>
                                 {p.entries.into_iter().map(|e| { let action = e.action.clone(); view! {
@@ -152,10 +147,10 @@ pub fn AuditPage() -> impl IntoView {
                         <div class="row pager">
                             <button id="audit-prev" class="secondary" disabled=move || offset.get() == 0
                                 on:click=move |_| { offset.set(offset.get_untracked().saturating_sub(PAGE)); load(); }>
-                                {tr("← Newer", "← Más recientes")}</button>
+                                {tr("newer")}</button>
                             <button id="audit-next" class="secondary" disabled=at_end
                                 on:click=move |_| { offset.set(offset.get_untracked() + PAGE); load(); }>
-                                {tr("Older →", "Más antiguas →")}</button>
+                                {tr("older")}</button>
                         </div>
                     }.into_any()
                 }

@@ -129,7 +129,7 @@ impl LineChart<'_> {
                 .background_style(WHITE.mix(0.85))
                 .border_style(RGBColor(213, 219, 227))
                 .label_font(("sans-serif", 12))
-                .position(SeriesLabelPosition::LowerRight)
+                .position(SeriesLabelPosition::UpperRight)
                 .draw()?;
         }
         Ok(())

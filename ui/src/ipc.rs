@@ -39,11 +39,22 @@ pub fn listen<T: DeserializeOwned + 'static>(
 
 thread_local! {
     static LAST_CALL: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
+    static LAST_INPUT: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
 }
 
-/// When the UI last called the backend (ms since the epoch): the session's idle clock.
+/// When the UI last called the backend for the user (ms since the epoch).
 pub fn last_call() -> f64 {
     LAST_CALL.with(|c| c.get())
+}
+
+/// When the user last pressed a key, clicked or scrolled (ms since the epoch).
+pub fn last_input() -> f64 {
+    LAST_INPUT.with(|c| c.get())
+}
+
+/// Notes the user's input: the session's idle time is measured from it.
+pub fn note_input() {
+    LAST_INPUT.with(|c| c.set(js_sys::Date::now()));
 }
 
 /// Invokes command `cmd` with `args` (a struct whose fields are the command's parameters).

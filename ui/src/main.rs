@@ -17,7 +17,7 @@ use cardiorisk_contract::{
     command, ModelStatus, NoArgs, Patient, PreferenceArgs, Preferences, Role, PREF_LANGUAGE,
     PREF_UNITS,
 };
-use i18n::{t, tr, Lang, Units};
+use i18n::{t, tr, Language, Units};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use session::{Auth, SetupForm, SignInForm};
@@ -52,6 +52,12 @@ pub struct ModelInfo(pub RwSignal<Option<ModelStatus>>);
 #[derive(Clone, Copy)]
 pub struct TrainingFeed(pub RwSignal<Option<cardiorisk_contract::TrainingStatus>>);
 
+/// How many audit events the backend has pushed (event "audit", after each commit):
+/// the audit log page follows it, and the status bar reloads the model on activation
+/// or restore, whoever caused them.
+#[derive(Clone, Copy)]
+pub struct AuditFeed(pub RwSignal<u64>);
+
 impl ModelInfo {
     pub fn reload(&self) {
         let status = self.0;
@@ -74,33 +80,32 @@ fn remember(key: &'static str, value: &'static str) {
                 key: key.to_string(),
                 value: value.to_string(),
             };
-            if let Err(e) = ipc::call::<_, ()>(command::SET_PREFERENCE, &args).await {
-                auth.check(&e);
-            }
+            // The choice already applies on screen; a refusal only means it is not kept.
+            let _ = auth.call::<_, ()>(command::SET_PREFERENCE, args).await;
         });
     }
 }
 
 /// Switches the interface language.
-pub fn choose_language(lang: Lang) {
+pub fn choose_language(lang: Language) {
     i18n::init().set(lang);
-    remember(PREF_LANGUAGE, lang.code());
+    remember(PREF_LANGUAGE, lang.as_str());
 }
 
 /// Switches the units the measurements are shown and typed in.
 pub fn choose_units(units: Units) {
     i18n::init_units().set(units);
-    remember(PREF_UNITS, units.code());
+    remember(PREF_UNITS, units.as_str());
 }
 
 #[component]
 fn LanguageSwitch(id: &'static str) -> impl IntoView {
     view! {
         <label class="lang" for=id>
-            <span class="sr-only">{tr("Language", "Idioma")}</span>
+            <span class="sr-only">{tr("language")}</span>
             <select id=id
-                prop:value=move || i18n::lang().code()
-                on:change=move |ev| choose_language(Lang::from_code(&event_target_value(&ev)))>
+                prop:value=move || i18n::lang().as_str()
+                on:change=move |ev| choose_language(Language::parse(&event_target_value(&ev)).unwrap_or_default())>
                 <option value="en">"English"</option>
                 <option value="es">"Español"</option>
             </select>
@@ -109,7 +114,7 @@ fn LanguageSwitch(id: &'static str) -> impl IntoView {
 }
 
 #[component]
-fn Tab(id: &'static str, page: Page, label: (&'static str, &'static str)) -> impl IntoView {
+fn Tab(id: &'static str, page: Page, label: &'static str) -> impl IntoView {
     let nav = expect_context::<Nav>();
     let kind = std::mem::discriminant(&page);
     let is_patients = page == Page::Patients;
@@ -121,7 +126,7 @@ fn Tab(id: &'static str, page: Page, label: (&'static str, &'static str)) -> imp
     view! {
         <button id=id class="tab" class:active=active
             aria-current=move || if active() { "page" } else { "false" }
-            on:click=move |_| nav.go(page.clone())>{move || t(label.0, label.1)}</button>
+            on:click=move |_| nav.go(page.clone())>{move || t(label)}</button>
     }
 }
 
@@ -134,6 +139,15 @@ fn App() -> impl IntoView {
     let training = TrainingFeed(RwSignal::new(None));
     ipc::listen("training", move |status| training.0.set(Some(status)));
     provide_context(training);
+    let audit_feed = AuditFeed(RwSignal::new(0));
+    ipc::listen("audit", move |action: cardiorisk_contract::AuditAction| {
+        audit_feed.0.update(|n| *n += 1);
+        use cardiorisk_contract::AuditAction::{DatabaseRestored, ModelActivated};
+        if matches!(action, ModelActivated | DatabaseRestored) {
+            model.reload();
+        }
+    });
+    provide_context(audit_feed);
     let auth = Auth {
         session: RwSignal::new(None),
         notice: RwSignal::new(None),
@@ -150,20 +164,24 @@ fn App() -> impl IntoView {
         }
     });
     Effect::new(move || {
-        let code = lang.get().code();
+        let code = lang.get().as_str();
         if let Some(root) = document().document_element() {
             let _ = root.set_attribute("lang", code);
         }
     });
     model.reload();
+    // The session's idle clock runs from the user's last key, click or scroll.
+    let _ = window_event_listener(leptos::ev::keydown, |_| ipc::note_input());
+    let _ = window_event_listener(leptos::ev::pointerdown, |_| ipc::note_input());
+    let _ = window_event_listener(leptos::ev::wheel, |_| ipc::note_input());
     set_interval(
         move || auth.expire_when_idle(),
         std::time::Duration::from_secs(1),
     );
     spawn_local(async move {
         if let Ok(p) = ipc::call::<_, Preferences>(command::PREFERENCES, &NoArgs {}).await {
-            lang.set(Lang::from_code(&p.language));
-            units.set(Units::from_code(&p.units));
+            lang.set(p.language);
+            units.set(p.units);
         }
         match ipc::call::<_, bool>(command::NEEDS_SETUP, &NoArgs {}).await {
             Ok(v) => needs_setup.set(Some(v)),
@@ -171,21 +189,21 @@ fn App() -> impl IntoView {
         }
     });
     view! {
-        <a class="skip" href="#main">{tr("Skip to content", "Saltar al contenido")}</a>
+        <a class="skip" href="#main">{tr("skip-to-content")}</a>
         <header class="topbar">
             <span class="brand">"CardioRisk"</span>
             {move || auth.session.get().map(|s| {
                 let admin = s.user.role == Role::Admin;
                 view! {
-                    <nav class="tabs" aria-label=tr("Sections", "Secciones")>
-                        <Tab id="tab-patients" page=Page::Patients label=("Patients", "Pacientes")/>
-                        <Tab id="tab-assess" page=Page::Assess(None) label=("New assessment", "Nueva evaluación")/>
+                    <nav class="tabs" aria-label=tr("sections")>
+                        <Tab id="tab-patients" page=Page::Patients label="patients"/>
+                        <Tab id="tab-assess" page=Page::Assess(None) label="new-assessment"/>
                         {admin.then(|| view! {
-                            <Tab id="tab-audit" page=Page::Audit label=("Audit log", "Registro de auditoría")/>
-                            <Tab id="tab-admin" page=Page::Admin label=("Administration", "Administración")/>
-                            <Tab id="tab-model" page=Page::Model label=("Model", "Modelo")/>
+                            <Tab id="tab-audit" page=Page::Audit label="audit-log"/>
+                            <Tab id="tab-admin" page=Page::Admin label="administration"/>
+                            <Tab id="tab-model" page=Page::Model label="model"/>
                         })}
-                        <Tab id="tab-settings" page=Page::Settings label=("Settings", "Ajustes")/>
+                        <Tab id="tab-settings" page=Page::Settings label="settings"/>
                     </nav>
                 }
             })}
@@ -193,8 +211,8 @@ fn App() -> impl IntoView {
             <LanguageSwitch id="language-top"/>
             {move || auth.session.get().map(|s| view! {
                 <span class="who" id="who">{move || format!("{} ({})", s.user.display_name,
-                    if s.user.role == Role::Admin { t("admin", "administrador") } else { t("clinician", "clínico") })}</span>
-                <button id="sign-out" class="link" on:click=move |_| auth.sign_out()>{tr("Sign out", "Cerrar sesión")}</button>
+                    if s.user.role == Role::Admin { t("admin") } else { t("clinician") })}</span>
+                <button id="sign-out" class="link" on:click=move |_| auth.sign_out()>{tr("sign-out")}</button>
             })}
         </header>
         {move || model.0.get().and_then(|s| s.warning).map(|w| view! {
@@ -214,14 +232,14 @@ fn App() -> impl IntoView {
                 },
                 (false, Some(true)) if auth.notice.get().is_none() => view! { <SetupForm/> }.into_any(),
                 (false, Some(_)) => view! { <SignInForm/> }.into_any(),
-                (false, None) => view! { <p class="empty">{tr("Starting…", "Iniciando…")}</p> }.into_any(),
+                (false, None) => view! { <p class="empty">{tr("starting")}</p> }.into_any(),
             }}
         </main>
         <footer class="statusbar">
             <span id="model-version">
-                {move || model.0.get().map(|s| format!("{} {}", t("Model", "Modelo"), s.version)).unwrap_or_default()}
+                {move || model.0.get().map(|s| format!("{} {}", t("model"), s.version)).unwrap_or_default()}
             </span>
-            <span>{tr("Works offline: nothing leaves this computer.", "Funciona sin conexión: nada sale de este equipo.")}</span>
+            <span>{tr("works-offline-nothing-leaves-this-computer")}</span>
         </footer>
     }
 }

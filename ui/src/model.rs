@@ -2,39 +2,44 @@
 //! comparison of the candidate with the active model, activation and roll-back.
 
 use crate::charts::{LineChart, Series, BLUE, GREY, RED};
-use crate::i18n::{error_text, t, tr, when};
-use crate::ipc::{call, call_passive};
+use crate::i18n::{error_text, t, tf, tr, when};
+use crate::ipc::call_passive;
 use crate::session::Auth;
 use crate::widgets::{ErrorLine, TextInput};
 use crate::{ModelInfo, TrainingFeed};
 use cardiorisk_contract::{
-    command, CommandError, ModelCard, StartTrainingArgs, TokenArgs, TrainRequest, TrainingPhase,
-    TrainingStatus, VersionArgs, EMBEDDED_LABEL,
+    command, CommandError, FieldError, ModelCard, StartTrainingArgs, TokenArgs, TrainConfig,
+    TrainRequest, TrainingPhase, TrainingStatus, VersionArgs, EMBEDDED_LABEL,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 fn roc_chart(card: &ModelCard) -> String {
     let mut points = vec![(0.0, 0.0)];
-    points.extend(card.roc.iter().copied());
+    points.extend(
+        card.metrics
+            .roc
+            .iter()
+            .map(|p| (p.false_positive_rate, p.true_positive_rate)),
+    );
     points.push((1.0, 1.0));
     LineChart {
         width: 300,
         height: 260,
         x: 0.0..1.0,
         y: 0.0..1.0,
-        x_desc: t("False positive rate", "Tasa de falsos positivos"),
-        y_desc: t("True positive rate", "Tasa de verdaderos positivos"),
+        x_desc: t("false-positive-rate"),
+        y_desc: t("true-positive-rate"),
         x_labels: &[],
         bands: &[],
         series: &[
             Series {
-                label: format!("ROC (AUC {:.4})", card.auc),
+                label: format!("ROC (AUC {:.4})", card.metrics.auc),
                 color: BLUE,
                 points,
             },
             Series {
-                label: t("Chance", "Azar").into(),
+                label: t("chance").into(),
                 color: GREY,
                 points: vec![(0.0, 0.0), (1.0, 1.0)],
             },
@@ -48,7 +53,7 @@ fn progress_chart(status: &TrainingStatus, accuracy: bool) -> String {
     let n = status.epochs.len().max(2) as f64;
     let series = if accuracy {
         vec![Series {
-            label: t("Validation accuracy", "Exactitud de validación").into(),
+            label: t("validation-accuracy").into(),
             color: BLUE,
             points: status
                 .epochs
@@ -59,7 +64,7 @@ fn progress_chart(status: &TrainingStatus, accuracy: bool) -> String {
     } else {
         vec![
             Series {
-                label: t("Training loss", "Pérdida de entrenamiento").into(),
+                label: t("training-loss").into(),
                 color: BLUE,
                 points: status
                     .epochs
@@ -68,7 +73,7 @@ fn progress_chart(status: &TrainingStatus, accuracy: bool) -> String {
                     .collect(),
             },
             Series {
-                label: t("Validation loss", "Pérdida de validación").into(),
+                label: t("validation-loss").into(),
                 color: RED,
                 points: status
                     .epochs
@@ -104,12 +109,8 @@ fn progress_chart(status: &TrainingStatus, accuracy: bool) -> String {
         height: 220,
         x: 1.0..n.max(status.epochs.last().map(|e| e.epoch as f64).unwrap_or(2.0)),
         y: bottom..top,
-        x_desc: t("Epoch", "Época"),
-        y_desc: if accuracy {
-            t("Accuracy", "Exactitud")
-        } else {
-            t("Loss", "Pérdida")
-        },
+        x_desc: t("epoch"),
+        y_desc: if accuracy { t("accuracy") } else { t("loss") },
         x_labels: &[],
         bands: &[],
         series: &series,
@@ -126,33 +127,43 @@ fn Card(card: ModelCard) -> impl IntoView {
     view! {
         <div class="model-card" data-version=card.version.clone()>
             <div class="card-text">
-                <p class="meta">{move || format!("{} {} · {} {} {} ({} {}, {} {}) · {} {}…",
-                    t("Trained", "Entrenado"), when(&c.created_at),
-                    t("on", "con"), c.rows, t("rows", "filas"),
-                    c.train_rows, t("to train", "para entrenar"), c.validation_rows, t("to validate", "para validar"),
-                    t("data SHA-256", "SHA-256 de los datos"), c.data_sha256.chars().take(12).collect::<String>())}</p>
-                <p class="meta">{move || format!("{} {:?} · {} {} ({} {}) · {} {} · {} {} · {} {} · {} {:.2}",
-                    t("Layers", "Capas"), c.hidden, t("epochs", "épocas"), c.epochs_run, t("best", "mejor"), c.best_epoch,
-                    t("batch", "lote"), c.batch_size, t("learning rate", "tasa de aprendizaje"), c.learning_rate,
-                    t("seed", "semilla"), c.seed, t("threshold", "umbral"), c.threshold)}</p>
+                <p class="meta">{move || tf("model-provenance", &[
+                    ("when", &when(&c.created_at)),
+                    ("rows", &c.training.rows.to_string()),
+                    ("train", &c.training.train_rows.to_string()),
+                    ("validate", &c.training.validation_rows.to_string()),
+                    ("sha", &c.training.data_sha256.chars().take(12).collect::<String>()),
+                ])}</p>
+                <p class="meta">{move || {
+                    let h = &c.hyperparameters;
+                    tf("model-settings", &[
+                        ("layers", &format!("{:?}", h.hidden)),
+                        ("epochs", &c.training.epochs_run.to_string()),
+                        ("best", &c.training.best_epoch.to_string()),
+                        ("batch", &h.batch_size.to_string()),
+                        ("rate", &h.learning_rate.to_string()),
+                        ("seed", &h.seed.to_string()),
+                        ("threshold", &format!("{:.2}", c.threshold)),
+                    ])
+                }}</p>
                 <table class="table metrics">
-                    <thead><tr><th>{tr("Accuracy", "Exactitud")}</th><th>{tr("Precision", "Precisión")}</th><th>{tr("Recall", "Sensibilidad")}</th>
+                    <thead><tr><th>{tr("accuracy")}</th><th>{tr("precision")}</th><th>{tr("recall")}</th>
                         <th>"F1"</th><th>"AUC"</th><th>"Brier"</th></tr></thead>
                     <tbody><tr>
-                        <td class="num metric-accuracy">{format!("{:.4}", card.accuracy)}</td>
-                        <td class="num">{format!("{:.4}", card.precision)}</td>
-                        <td class="num">{format!("{:.4}", card.recall)}</td>
-                        <td class="num">{format!("{:.4}", card.f1)}</td>
-                        <td class="num">{format!("{:.4}", card.auc)}</td>
-                        <td class="num">{format!("{:.4}", card.brier)}</td>
+                        <td class="num metric-accuracy">{format!("{:.4}", card.metrics.accuracy)}</td>
+                        <td class="num">{format!("{:.4}", card.metrics.precision)}</td>
+                        <td class="num">{format!("{:.4}", card.metrics.recall)}</td>
+                        <td class="num">{format!("{:.4}", card.metrics.f1)}</td>
+                        <td class="num">{format!("{:.4}", card.metrics.auc)}</td>
+                        <td class="num">{format!("{:.4}", card.metrics.brier)}</td>
                     </tr></tbody>
                 </table>
-                <h3>{move || format!("{} ({} {})", t("Confusion matrix", "Matriz de confusión"), card.n, t("validation patients", "pacientes de validación"))}</h3>
+                <h3>{move || format!("{} ({} {})", t("confusion-matrix"), card.metrics.n, t("validation-patients"))}</h3>
                 <table class="table confusion">
-                    <thead><tr><th></th><th>{tr("Predicted: risk", "Predicho: riesgo")}</th><th>{tr("Predicted: no risk", "Predicho: sin riesgo")}</th></tr></thead>
+                    <thead><tr><th></th><th>{tr("predicted-risk")}</th><th>{tr("predicted-no-risk")}</th></tr></thead>
                     <tbody>
-                        <tr><th>{tr("Actual: risk", "Real: riesgo")}</th><td class="num good">{card.true_positive}</td><td class="num bad">{card.false_negative}</td></tr>
-                        <tr><th>{tr("Actual: no risk", "Real: sin riesgo")}</th><td class="num bad">{card.false_positive}</td><td class="num good">{card.true_negative}</td></tr>
+                        <tr><th>{tr("actual-risk")}</th><td class="num good">{card.metrics.confusion.true_positive}</td><td class="num bad">{card.metrics.confusion.false_negative}</td></tr>
+                        <tr><th>{tr("actual-no-risk")}</th><td class="num bad">{card.metrics.confusion.false_positive}</td><td class="num good">{card.metrics.confusion.true_negative}</td></tr>
                     </tbody>
                 </table>
             </div>
@@ -161,13 +172,7 @@ fn Card(card: ModelCard) -> impl IntoView {
     }
 }
 
-fn compare_row(
-    label: &'static str,
-    es: &'static str,
-    a: f64,
-    b: f64,
-    higher_is_better: bool,
-) -> impl IntoView {
+fn compare_row(label: &'static str, a: f64, b: f64, higher_is_better: bool) -> impl IntoView {
     let better = if higher_is_better { b > a } else { b < a };
     let class = if (a - b).abs() < 1e-9 {
         "num"
@@ -177,7 +182,7 @@ fn compare_row(
         "num bad"
     };
     view! {
-        <tr><th>{move || t(label, es)}</th><td class="num">{format!("{a:.4}")}</td><td class=class>{format!("{b:.4}")}</td></tr>
+        <tr><th>{move || t(label)}</th><td class="num">{format!("{a:.4}")}</td><td class=class>{format!("{b:.4}")}</td></tr>
     }
 }
 
@@ -186,20 +191,19 @@ fn Compare(active: ModelCard, candidate: ModelCard) -> impl IntoView {
     view! {
         <table class="table compare" id="compare">
             <thead><tr><th></th>
-                <th>{move || format!("{} {}", t("Active:", "Activo:"), active.version)}</th>
-                <th>{move || format!("{} {}", t("Candidate:", "Candidato:"), candidate.version)}</th></tr></thead>
+                <th>{move || format!("{} {}", t("active-2"), active.version)}</th>
+                <th>{move || format!("{} {}", t("candidate"), candidate.version)}</th></tr></thead>
             <tbody>
-                {compare_row("Accuracy", "Exactitud", active.accuracy, candidate.accuracy, true)}
-                {compare_row("Precision", "Precisión", active.precision, candidate.precision, true)}
-                {compare_row("Recall", "Sensibilidad", active.recall, candidate.recall, true)}
-                {compare_row("F1", "F1", active.f1, candidate.f1, true)}
-                {compare_row("AUC", "AUC", active.auc, candidate.auc, true)}
-                {compare_row("Brier score", "Puntuación de Brier", active.brier, candidate.brier, false)}
-                <tr><th>{tr("Training rows", "Filas de entrenamiento")}</th><td class="num">{active.rows}</td><td class="num">{candidate.rows}</td></tr>
+                {compare_row("accuracy", active.metrics.accuracy, candidate.metrics.accuracy, true)}
+                {compare_row("precision", active.metrics.precision, candidate.metrics.precision, true)}
+                {compare_row("recall", active.metrics.recall, candidate.metrics.recall, true)}
+                {compare_row("f1", active.metrics.f1, candidate.metrics.f1, true)}
+                {compare_row("auc", active.metrics.auc, candidate.metrics.auc, true)}
+                {compare_row("brier-score", active.metrics.brier, candidate.metrics.brier, false)}
+                <tr><th>{tr("training-rows")}</th><td class="num">{active.training.rows}</td><td class="num">{candidate.training.rows}</td></tr>
             </tbody>
         </table>
-        <p class="meta">{tr("Green: the candidate is better on that measure; red: worse. Each model is measured on its own validation split.",
-            "Verde: el candidato es mejor en esa medida; rojo: peor. Cada modelo se mide con su propia partición de validación.")}</p>
+        <p class="meta">{tr("green-the-candidate-is-better-on")}</p>
     }
 }
 
@@ -217,24 +221,17 @@ fn keep_newer(status: RwSignal<Option<TrainingStatus>>, read: TrainingStatus) {
 pub fn ModelPage() -> impl IntoView {
     let auth = expect_context::<Auth>();
     let model_info = expect_context::<ModelInfo>();
-    let models = RwSignal::new(None::<Result<Vec<ModelCard>, CommandError>>);
     // Pushed by the backend after each epoch and when the job ends: never polled.
     let status = expect_context::<TrainingFeed>().0;
     let failure = RwSignal::new(None::<CommandError>);
 
-    let load_models = move || {
+    let models = LocalResource::new(move || {
         let args = TokenArgs {
             token: auth.token(),
         };
-        spawn_local(async move {
-            let result = call(command::LIST_MODELS, &args).await;
-            if let Err(e) = &result {
-                auth.check(e);
-            }
-            models.set(Some(result));
-        });
-    };
-    load_models();
+        auth.call::<_, Vec<ModelCard>>(command::LIST_MODELS, args)
+    });
+    let load_models = move || models.refetch();
 
     // The status as it stands when the page opens; later changes arrive as events.
     {
@@ -259,13 +256,118 @@ pub fn ModelPage() -> impl IntoView {
         phase
     });
 
-    let hidden = RwSignal::new("32,16".to_string());
-    let max_epochs = RwSignal::new("200".to_string());
-    let batch_size = RwSignal::new("64".to_string());
-    let learning_rate = RwSignal::new("0.01".to_string());
-    let seed = RwSignal::new("42".to_string());
-    let validation = RwSignal::new("0.2".to_string());
-    let patience = RwSignal::new("25".to_string());
+    let activate = move |version: String| {
+        let args = VersionArgs {
+            token: auth.token(),
+            version,
+        };
+        spawn_local(async move {
+            match auth.call::<_, ()>(command::ACTIVATE_MODEL, args).await {
+                Ok(()) => {
+                    failure.set(None);
+                    model_info.reload();
+                    load_models();
+                }
+                Err(e) => {
+                    failure.set(Some(e));
+                }
+            }
+        });
+    };
+    view! {
+        <ErrorLine id="model-error" error=failure/>
+        <Versions models=models activate=activate/>
+        <Retrain models=models activate=activate/>
+    }
+}
+
+type Models = LocalResource<Result<Vec<ModelCard>, CommandError>>;
+
+/// The active model's card and every stored version, each one click from activation.
+#[component]
+fn Versions(
+    models: Models,
+    activate: impl Fn(String) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    // The registry name of a card (the built-in one is activated by its label).
+    let key = |c: &ModelCard| {
+        if c.builtin {
+            EMBEDDED_LABEL.to_string()
+        } else {
+            c.version.clone()
+        }
+    };
+
+    view! {
+        {move || match models.get() {
+            None => view! { <section class="card"><p class="empty">{tr("loading")}</p></section> }.into_any(),
+            Some(Err(e)) => view! { <section class="card"><p class="alert" role="alert">{error_text(&e)}</p></section> }.into_any(),
+            Some(Ok(list)) => {
+                let active = list.iter().find(|c| c.active).cloned();
+                let rows = list.iter().rev().cloned().collect::<Vec<_>>();
+                view! {
+                    <section class="card" aria-labelledby="active-title" id="active-model">
+                        <h1 id="active-title">{move || format!("{} {}", t("active-model"),
+                            active.as_ref().map(|c| c.version.clone()).unwrap_or_default())}</h1>
+                        {list.iter().find(|c| c.active).cloned().map(|c| view! { <Card card=c/> })}
+                    </section>
+                    <section class="card" aria-labelledby="versions-title">
+                        <h2 id="versions-title">{tr("all-versions")}</h2>
+                        <p class="meta">{tr("activating-an-earlier-version-rolls-back")}</p>
+                        <table class="table" id="versions">
+                            <thead><tr><th>{tr("version")}</th><th>{tr("trained")}</th>
+                                <th>{tr("rows-2")}</th><th>{tr("accuracy")}</th><th>"AUC"</th><th></th></tr></thead>
+                            <tbody>
+                                {rows.into_iter().map(|c| {
+                                    let name = key(&c);
+                                    let is_active = c.active;
+                                    view! {
+                                        <tr data-version=name.clone() class:active-row=is_active>
+                                            <td>{c.version.clone()}</td><td>{when(&c.created_at)}</td>
+                                            <td class="num">{c.training.rows}</td>
+                                            <td class="num">{format!("{:.4}", c.metrics.accuracy)}</td><td class="num">{format!("{:.4}", c.metrics.auc)}</td>
+                                            <td>{if is_active {
+                                                view! { <span class="pill band-low">{tr("active-3")}</span> }.into_any()
+                                            } else {
+                                                let name = name.clone();
+                                                view! { <button class="secondary small model-activate" on:click=move |_| activate(name.clone())>{tr("activate")}</button> }.into_any()
+                                            }}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </section>
+                }.into_any()
+            }
+        }}
+    }
+}
+
+/// Retraining: the hyperparameters, progress as it is pushed, and the candidate
+/// compared with the active model.
+#[component]
+fn Retrain(
+    models: Models,
+    activate: impl Fn(String) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    let status = expect_context::<TrainingFeed>().0;
+    let defaults = TrainConfig::default();
+    let hidden = RwSignal::new(
+        defaults
+            .hidden
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    let max_epochs = RwSignal::new(defaults.max_epochs.to_string());
+    let batch_size = RwSignal::new(defaults.batch_size.to_string());
+    let learning_rate = RwSignal::new(defaults.learning_rate.to_string());
+    let seed = RwSignal::new(defaults.seed.to_string());
+    let validation = RwSignal::new(defaults.validation_fraction.to_string());
+    let patience = RwSignal::new(defaults.patience.to_string());
     let skip_invalid = RwSignal::new(false);
     let form_errors = RwSignal::new(None::<CommandError>);
 
@@ -278,30 +380,20 @@ pub fn ModelPage() -> impl IntoView {
             .filter_map(|p| p.trim().parse().ok())
             .collect();
         if hidden_layers.is_empty() {
-            problems.push((
-                "hidden".to_string(),
-                t(
-                    "hidden must list layer sizes, e.g. 32,16",
-                    "hidden debe indicar tamaños de capa, p. ej. 32,16",
-                )
-                .to_string(),
-            ));
+            problems.push(FieldError::rule("hidden", &[]));
         }
         macro_rules! number {
             ($signal:expr, $name:literal, $ty:ty) => {
                 match $signal.get_untracked().trim().parse::<$ty>() {
                     Ok(v) => v,
                     Err(_) => {
-                        problems.push((
-                            $name.to_string(),
-                            format!("{} {}", $name, t("must be a number", "debe ser un número")),
-                        ));
+                        problems.push(FieldError::rule($name, &[]));
                         Default::default()
                     }
                 }
             };
         }
-        let request = TrainRequest {
+        let config = TrainConfig {
             hidden: hidden_layers,
             max_epochs: number!(max_epochs, "max_epochs", usize),
             batch_size: number!(batch_size, "batch_size", usize),
@@ -309,6 +401,12 @@ pub fn ModelPage() -> impl IntoView {
             seed: number!(seed, "seed", u64),
             validation_fraction: number!(validation, "validation_fraction", f64),
             patience: number!(patience, "patience", usize),
+        };
+        if problems.is_empty() {
+            problems.extend(config.check().err());
+        }
+        let request = TrainRequest {
+            config,
             skip_invalid: skip_invalid.get_untracked(),
         };
         if !problems.is_empty() {
@@ -321,11 +419,13 @@ pub fn ModelPage() -> impl IntoView {
             request,
         };
         spawn_local(async move {
-            match call::<_, Option<TrainingStatus>>(command::START_TRAINING, &args).await {
+            match auth
+                .call::<_, Option<TrainingStatus>>(command::START_TRAINING, args)
+                .await
+            {
                 Ok(Some(s)) => keep_newer(status, s),
                 Ok(None) => {}
                 Err(e) => {
-                    auth.check(&e);
                     form_errors.set(Some(e));
                 }
             }
@@ -336,109 +436,33 @@ pub fn ModelPage() -> impl IntoView {
             token: auth.token(),
         };
         spawn_local(async move {
-            let _ = call::<_, ()>(command::CANCEL_TRAINING, &args).await;
+            let _ = auth.call::<_, ()>(command::CANCEL_TRAINING, args).await;
         });
-    };
-    let activate = move |version: String| {
-        let args = VersionArgs {
-            token: auth.token(),
-            version,
-        };
-        spawn_local(async move {
-            match call::<_, ()>(command::ACTIVATE_MODEL, &args).await {
-                Ok(()) => {
-                    failure.set(None);
-                    model_info.reload();
-                    let list = TokenArgs {
-                        token: auth.token(),
-                    };
-                    models.set(Some(call(command::LIST_MODELS, &list).await));
-                }
-                Err(e) => {
-                    auth.check(&e);
-                    failure.set(Some(e));
-                }
-            }
-        });
-    };
-    // The registry name of a card (the built-in one is activated by its label).
-    let key = |c: &ModelCard| {
-        if c.builtin {
-            EMBEDDED_LABEL.to_string()
-        } else {
-            c.version.clone()
-        }
     };
 
     view! {
-        <ErrorLine id="model-error" error=failure/>
-        {move || match models.get() {
-            None => view! { <section class="card"><p class="empty">{tr("Loading…", "Cargando…")}</p></section> }.into_any(),
-            Some(Err(e)) => view! { <section class="card"><p class="alert" role="alert">{error_text(&e)}</p></section> }.into_any(),
-            Some(Ok(list)) => {
-                let active = list.iter().find(|c| c.active).cloned();
-                let rows = list.iter().rev().cloned().collect::<Vec<_>>();
-                view! {
-                    <section class="card" aria-labelledby="active-title" id="active-model">
-                        <h1 id="active-title">{move || format!("{} {}", t("Active model:", "Modelo activo:"),
-                            active.as_ref().map(|c| c.version.clone()).unwrap_or_default())}</h1>
-                        {list.iter().find(|c| c.active).cloned().map(|c| view! { <Card card=c/> })}
-                    </section>
-                    <section class="card" aria-labelledby="versions-title">
-                        <h2 id="versions-title">{tr("All versions", "Todas las versiones")}</h2>
-                        <p class="meta">{tr("Activating an earlier version rolls back to it; predictions from then on use it. Nothing is deleted.",
-                            "Activar una versión anterior vuelve a ella; las predicciones desde entonces la usan. No se borra nada.")}</p>
-                        <table class="table" id="versions">
-                            <thead><tr><th>{tr("Version", "Versión")}</th><th>{tr("Trained", "Entrenado")}</th>
-                                <th>{tr("Rows", "Filas")}</th><th>{tr("Accuracy", "Exactitud")}</th><th>"AUC"</th><th></th></tr></thead>
-                            <tbody>
-                                {rows.into_iter().map(|c| {
-                                    let name = key(&c);
-                                    let is_active = c.active;
-                                    view! {
-                                        <tr data-version=name.clone() class:active-row=is_active>
-                                            <td>{c.version.clone()}</td><td>{when(&c.created_at)}</td>
-                                            <td class="num">{c.rows}</td>
-                                            <td class="num">{format!("{:.4}", c.accuracy)}</td><td class="num">{format!("{:.4}", c.auc)}</td>
-                                            <td>{if is_active {
-                                                view! { <span class="pill band-low">{tr("Active", "Activo")}</span> }.into_any()
-                                            } else {
-                                                let name = name.clone();
-                                                view! { <button class="secondary small model-activate" on:click=move |_| activate(name.clone())>{tr("Activate", "Activar")}</button> }.into_any()
-                                            }}</td>
-                                        </tr>
-                                    }
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    </section>
-                }.into_any()
-            }
-        }}
         <section class="card" aria-labelledby="train-title">
-            <h2 id="train-title">{tr("Retrain", "Reentrenar")}</h2>
-            <p class="meta">{tr(
-                "Train a new model on a CSV file with the columns colesterol, presion, glucosa, edad, sobrepeso, tabaquismo and riesgo_cardiaco (0 or 1). The result is kept as a candidate; it scores patients only once you activate it.",
-                "Entrene un modelo nuevo con un archivo CSV con las columnas colesterol, presion, glucosa, edad, sobrepeso, tabaquismo y riesgo_cardiaco (0 o 1). El resultado queda como candidato; solo evalúa pacientes cuando lo active.")}</p>
+            <h2 id="train-title">{tr("retrain")}</h2>
+            <p class="meta">{tr("train-a-new-model-on-a")}</p>
             <form id="train-form" on:submit=start novalidate>
                 <div class="fields three">
-                    <TextInput id="train-hidden" label=("Hidden layers (units, comma-separated)", "Capas ocultas (unidades, separadas por comas)") value=hidden field="hidden" errors=form_errors/>
-                    <TextInput id="train-epochs" label=("Maximum epochs", "Épocas máximas") value=max_epochs field="max_epochs" errors=form_errors/>
-                    <TextInput id="train-batch" label=("Batch size", "Tamaño de lote") value=batch_size field="batch_size" errors=form_errors/>
-                    <TextInput id="train-lr" label=("Learning rate", "Tasa de aprendizaje") value=learning_rate field="learning_rate" errors=form_errors/>
-                    <TextInput id="train-seed" label=("Random seed", "Semilla aleatoria") value=seed field="seed" errors=form_errors/>
-                    <TextInput id="train-validation" label=("Validation fraction", "Fracción de validación") value=validation field="validation_fraction" errors=form_errors/>
-                    <TextInput id="train-patience" label=("Early-stopping patience (epochs)", "Paciencia de parada temprana (épocas)") value=patience field="patience" errors=form_errors/>
+                    <TextInput id="train-hidden" label="hidden-layers-units-comma-separated" value=hidden field="hidden" errors=form_errors/>
+                    <TextInput id="train-epochs" label="maximum-epochs" value=max_epochs field="max_epochs" errors=form_errors/>
+                    <TextInput id="train-batch" label="batch-size" value=batch_size field="batch_size" errors=form_errors/>
+                    <TextInput id="train-lr" label="learning-rate-2" value=learning_rate field="learning_rate" errors=form_errors/>
+                    <TextInput id="train-seed" label="random-seed" value=seed field="seed" errors=form_errors/>
+                    <TextInput id="train-validation" label="validation-fraction" value=validation field="validation_fraction" errors=form_errors/>
+                    <TextInput id="train-patience" label="early-stopping-patience-epochs" value=patience field="patience" errors=form_errors/>
                     <label class="toggle" for="train-skip">
                         <input type="checkbox" id="train-skip" prop:checked=move || skip_invalid.get()
                             on:change=move |ev| skip_invalid.set(event_target_checked(&ev))/>
-                        {tr("Leave out invalid rows (otherwise the file is refused)", "Omitir filas no válidas (si no, se rechaza el archivo)")}
+                        {tr("leave-out-invalid-rows-otherwise-the")}
                     </label>
                 </div>
                 {move || form_errors.get().filter(|e| e.fields.is_empty()).map(|e| view! { <p class="alert" id="train-error" role="alert">{error_text(&e)}</p> })}
                 <button id="train-start" type="submit" class="primary"
                     disabled=move || status.get().map(|s| s.phase == TrainingPhase::Running).unwrap_or(false)>
-                    {tr("Choose CSV file and train…", "Elegir archivo CSV y entrenar…")}</button>
+                    {tr("choose-csv-file-and-train")}</button>
             </form>
             {move || status.get().filter(|s| s.phase != TrainingPhase::Idle).map(|s| {
                 let done = s.epochs.last().map(|e| e.epoch).unwrap_or(0);
@@ -453,17 +477,18 @@ pub fn ModelPage() -> impl IntoView {
                 view! {
                     <div class="training" id="training" data-phase=format!("{phase:?}").to_lowercase()>
                         <p id="training-state">{move || match phase {
-                            TrainingPhase::Running => format!("{} {source} · {} {done} / {}", t("Training on", "Entrenando con"), t("epoch", "época"), s.max_epochs),
-                            TrainingPhase::Finished => format!("{} {source} {} {done} {} {} {}", t("Finished training on", "Entrenamiento terminado con"),
-                                t("after", "tras"), t("of", "de"), s.max_epochs, t("epochs; the best one is kept.", "épocas; se guarda la mejor.")),
-                            TrainingPhase::Cancelled => t("Training cancelled; no model was kept.", "Entrenamiento cancelado; no se ha guardado ningún modelo.").to_string(),
-                            TrainingPhase::Failed => format!("{} {}", t("Training failed:", "El entrenamiento ha fallado:"), error.clone().unwrap_or_default()),
+                            TrainingPhase::Running => tf("training-running", &[
+                                ("source", &source), ("done", &done.to_string()), ("max", &s.max_epochs.to_string())]),
+                            TrainingPhase::Finished => tf("training-finished", &[
+                                ("source", &source), ("done", &done.to_string()), ("max", &s.max_epochs.to_string())]),
+                            TrainingPhase::Cancelled => t("training-cancelled-no-model-was-kept").to_string(),
+                            TrainingPhase::Failed => format!("{} {}", t("training-failed"), error.clone().unwrap_or_default()),
                             TrainingPhase::Idle => String::new(),
                         }}</p>
-                        {rows.map(|r| view! { <p class="meta">{move || format!("{r} {} {skipped} {}", t("rows read;", "filas leídas;"), t("left out as invalid", "omitidas por no válidas"))}</p> })}
+                        {rows.map(|r| view! { <p class="meta">{move || tf("training-rows-read", &[("rows", &r.to_string()), ("skipped", &skipped.to_string())])}</p> })}
                         <progress id="training-progress" max="100" value=format!("{pct:.0}")>{format!("{pct:.0}%")}</progress>
                         {(phase == TrainingPhase::Running).then(|| view! {
-                            <button id="train-cancel" class="secondary" on:click=cancel>{tr("Cancel", "Cancelar")}</button>
+                            <button id="train-cancel" class="secondary" on:click=cancel>{tr("cancel")}</button>
                         })}
                         <div class="chart-grid two">
                             <div class="chart small" id="loss-chart" inner_html=loss></div>
@@ -480,11 +505,11 @@ pub fn ModelPage() -> impl IntoView {
                 let active = list.iter().find(|c| c.active)?.clone();
                 let is_active = cand.active;
                 Some(view! {
-                    <h3>{tr("Candidate compared with the active model", "Candidato comparado con el modelo activo")}</h3>
+                    <h3>{tr("candidate-compared-with-the-active-model")}</h3>
                     <Compare active=active candidate=cand/>
                     {(!is_active).then(|| {
                         let c = candidate.clone();
-                        view! { <button id="candidate-activate" class="primary" on:click=move |_| activate(c.clone())>{tr("Activate the candidate", "Activar el candidato")}</button> }
+                        view! { <button id="candidate-activate" class="primary" on:click=move |_| activate(c.clone())>{tr("activate-the-candidate")}</button> }
                     })}
                 })
             }}

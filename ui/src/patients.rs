@@ -4,16 +4,15 @@ use crate::charts::{index_range, Band, LineChart, Series, AMBER, BLUE, GREEN, RE
 use crate::i18n::{
     band_label, error_text, factor, field_label, field_unit, show_value, t, tr, when,
 };
-use crate::ipc::call;
 use crate::session::Auth;
 use crate::widgets::{ErrorLine, TextInput};
 use crate::{Nav, Page};
 use cardiorisk_contract::{
-    command, percent_text, AssessmentRecord, CommandError, CreatePatientArgs, FieldKind, Patient,
-    PatientArgs, PatientInput, PatientRecord, SearchPatientsArgs, UpdatePatientArgs, FIELDS,
+    command, percent_text, AssessmentRecord, CommandError, CreatePatientArgs, FieldError,
+    FieldKind, Patient, PatientArgs, PatientInput, PatientRecord, SearchPatientsArgs,
+    UpdatePatientArgs, FIELDS,
 };
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 const SEARCH_LIMIT: u32 = 50;
 
@@ -22,37 +21,24 @@ pub fn PatientsPage() -> impl IntoView {
     let auth = expect_context::<Auth>();
     let nav = expect_context::<Nav>();
     let query = RwSignal::new(String::new());
-    let found = RwSignal::new(None::<Result<Vec<Patient>, CommandError>>);
     let registering = RwSignal::new(false);
 
-    // One search per keystroke; only the answer to the latest is shown.
-    let sequence = StoredValue::new(0u64);
-    let search = move || {
+    // Searched again at every keystroke; the resource shows the answer to the latest.
+    let found = LocalResource::new(move || {
         let args = SearchPatientsArgs {
             token: auth.token(),
-            query: query.get_untracked(),
+            query: query.get(),
             limit: SEARCH_LIMIT,
         };
-        let n = sequence.get_value() + 1;
-        sequence.set_value(n);
-        spawn_local(async move {
-            let result = call(command::SEARCH_PATIENTS, &args).await;
-            if let Err(e) = &result {
-                auth.check(e);
-            }
-            if sequence.try_get_value() == Some(n) {
-                found.set(Some(result));
-            }
-        });
-    };
-    search();
+        auth.call::<_, Vec<Patient>>(command::SEARCH_PATIENTS, args)
+    });
 
     view! {
         <section class="card" aria-labelledby="patients-title">
             <div class="row spread">
-                <h1 id="patients-title">{tr("Patients", "Pacientes")}</h1>
+                <h1 id="patients-title">{tr("patients")}</h1>
                 <button id="patient-new" class="primary" on:click=move |_| registering.set(true)>
-                    {tr("Register patient", "Registrar paciente")}
+                    {tr("register-patient")}
                 </button>
             </div>
             {move || registering.get().then(|| view! {
@@ -60,36 +46,32 @@ pub fn PatientsPage() -> impl IntoView {
                     on_saved=move |p: Patient| { registering.set(false); nav.go(Page::Patient(p.id)); }
                     on_cancel=move || registering.set(false)/>
             })}
-            <form class="row" on:submit=move |ev| { ev.prevent_default(); search(); }>
+            <form class="row" on:submit=move |ev| { ev.prevent_default(); found.refetch(); }>
                 <div class="field compact wide">
                     <label for="patient-search"><span class="label">
-                        {tr("Search by name or record number", "Buscar por nombre o número de historia")}
+                        {tr("search-by-name-or-record-number")}
                     </span></label>
                     <input id="patient-search" type="search" autocomplete="off"
                         prop:value=move || query.get()
-                        on:input=move |ev| { query.set(event_target_value(&ev)); search(); }/>
+                        on:input=move |ev| query.set(event_target_value(&ev))/>
                 </div>
             </form>
             {move || match found.get() {
-                None => view! { <p class="empty">{tr("Loading…", "Cargando…")}</p> }.into_any(),
+                None => view! { <p class="empty">{tr("loading")}</p> }.into_any(),
                 Some(Err(e)) => view! { <p class="alert" role="alert">{error_text(&e)}</p> }.into_any(),
                 Some(Ok(list)) if list.is_empty() && query.get_untracked().trim().is_empty() => view! {
-                    <p class="empty" id="patients-empty">{tr(
-                        "No patients yet. Register the first one with the button above.",
-                        "Aún no hay pacientes. Registre el primero con el botón de arriba.")}</p>
+                    <p class="empty" id="patients-empty">{tr("no-patients-yet-register-the-first")}</p>
                 }.into_any(),
                 Some(Ok(list)) if list.is_empty() => view! {
-                    <p class="empty" id="patients-none">{tr(
-                        "No patient matches. Check the spelling, or register the patient.",
-                        "Ningún paciente coincide. Revise lo escrito o registre al paciente.")}</p>
+                    <p class="empty" id="patients-none">{tr("no-patient-matches-check-the-spelling")}</p>
                 }.into_any(),
                 Some(Ok(list)) => view! {
                     <table class="table clickable" id="patients">
                         <thead><tr>
-                            <th>{tr("Record no.", "N.º historia")}</th>
-                            <th>{tr("Name", "Nombre")}</th>
-                            <th>{tr("Born", "Nacimiento")}</th>
-                            <th>{tr("Last change", "Último cambio")}</th>
+                            <th>{tr("record-no-2")}</th>
+                            <th>{tr("name")}</th>
+                            <th>{tr("born")}</th>
+                            <th>{tr("last-change")}</th>
                         </tr></thead>
                         <tbody>
                             {list.into_iter().map(|p| {
@@ -143,7 +125,30 @@ pub fn PatientForm(
     );
     let notes = RwSignal::new(existing.map(|p| p.notes).unwrap_or_default());
     let errors = RwSignal::new(None::<CommandError>);
-    let busy = RwSignal::new(false);
+    let save = Action::new_local(move |patient: &PatientInput| {
+        let (token, patient) = (auth.token(), patient.clone());
+        async move {
+            let result = match editing {
+                None => {
+                    let args = CreatePatientArgs { token, patient };
+                    auth.call::<_, Patient>(command::CREATE_PATIENT, args).await
+                }
+                Some(patient_id) => {
+                    let args = UpdatePatientArgs {
+                        token,
+                        patient_id,
+                        patient,
+                    };
+                    auth.call::<_, Patient>(command::UPDATE_PATIENT, args).await
+                }
+            };
+            match result {
+                Ok(p) => on_saved(p),
+                Err(e) => errors.set(Some(e)),
+            }
+        }
+    });
+    let busy = save.pending();
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -153,14 +158,7 @@ pub fn PatientForm(
             text => match text.parse::<i32>() {
                 Ok(y) => Some(y),
                 Err(_) => {
-                    errors.set(Some(CommandError::fields(vec![(
-                        "birth_year".into(),
-                        t(
-                            "birth_year must be a year from 1900 to 2100, or empty",
-                            "birth_year debe ser un año de 1900 a 2100, o quedar vacío",
-                        )
-                        .into(),
-                    )])));
+                    errors.set(Some(FieldError::rule("birth_year", &[]).into()));
                     return;
                 }
             },
@@ -175,49 +173,18 @@ pub fn PatientForm(
             errors.set(Some(CommandError::fields(problems)));
             return;
         }
-        busy.set(true);
-        let token = auth.token();
-        spawn_local(async move {
-            let result = match editing {
-                None => {
-                    call::<_, Patient>(
-                        command::CREATE_PATIENT,
-                        &CreatePatientArgs { token, patient },
-                    )
-                    .await
-                }
-                Some(patient_id) => {
-                    call::<_, Patient>(
-                        command::UPDATE_PATIENT,
-                        &UpdatePatientArgs {
-                            token,
-                            patient_id,
-                            patient,
-                        },
-                    )
-                    .await
-                }
-            };
-            busy.set(false);
-            match result {
-                Ok(p) => on_saved(p),
-                Err(e) => {
-                    auth.check(&e);
-                    errors.set(Some(e));
-                }
-            }
-        });
+        save.dispatch(patient);
     };
 
     view! {
         <form class="subcard" id="patient-form" on:submit=submit novalidate>
-            <h2>{move || if editing.is_some() { t("Edit patient", "Editar paciente") } else { t("Register patient", "Registrar paciente") }}</h2>
+            <h2>{move || if editing.is_some() { t("edit-patient") } else { t("register-patient") }}</h2>
             <div class="fields">
-                <TextInput id="patient-record" label=("Record number", "Número de historia") value=record_number field="record_number" errors=errors/>
-                <TextInput id="patient-name" label=("Full name", "Nombre completo") value=name field="name" errors=errors/>
-                <TextInput id="patient-birth-year" label=("Year of birth (optional)", "Año de nacimiento (opcional)") value=birth_year field="birth_year" errors=errors/>
+                <TextInput id="patient-record" label="record-number" value=record_number field="record_number" errors=errors/>
+                <TextInput id="patient-name" label="full-name" value=name field="name" errors=errors/>
+                <TextInput id="patient-birth-year" label="year-of-birth-optional" value=birth_year field="birth_year" errors=errors/>
                 <div class="field">
-                    <label for="patient-notes"><span class="label">{tr("Notes (optional)", "Notas (opcional)")}</span></label>
+                    <label for="patient-notes"><span class="label">{tr("notes-optional")}</span></label>
                     <textarea id="patient-notes" rows="2"
                         prop:value=move || notes.get()
                         on:input=move |ev| notes.set(event_target_value(&ev))></textarea>
@@ -228,9 +195,9 @@ pub fn PatientForm(
             })}
             <div class="row">
                 <button id="patient-save" type="submit" class="primary" disabled=move || busy.get()>
-                    {tr("Save", "Guardar")}
+                    {tr("save")}
                 </button>
-                <button type="button" class="secondary" on:click=move |_| on_cancel()>{tr("Cancel", "Cancelar")}</button>
+                <button type="button" class="secondary" on:click=move |_| on_cancel()>{tr("cancel")}</button>
             </div>
         </form>
     }
@@ -252,7 +219,7 @@ fn measurement_chart(spec_index: usize, history: &[AssessmentRecord], labels: &[
     let unit = field_unit(&spec);
     // The field's name is the chart's heading; the axis carries only the unit.
     let desc = if unit.is_empty() {
-        t("0 = no, 1 = yes", "0 = no, 1 = sí").to_string()
+        t("n-0-no-1-yes").to_string()
     } else {
         unit.to_string()
     };
@@ -286,8 +253,8 @@ fn risk_chart(history: &[AssessmentRecord], labels: &[String]) -> String {
         height: 260,
         x: index_range(history.len()),
         y: 0.0..100.0,
-        x_desc: t("Assessment date", "Fecha de la evaluación"),
-        y_desc: t("Risk (%)", "Riesgo (%)"),
+        x_desc: t("assessment-date"),
+        y_desc: t("risk"),
         x_labels: labels,
         bands: &[
             Band {
@@ -307,7 +274,7 @@ fn risk_chart(history: &[AssessmentRecord], labels: &[String]) -> String {
             },
         ],
         series: &[Series {
-            label: t("Risk", "Riesgo").into(),
+            label: t("risk-2").into(),
             color: BLUE,
             points,
         }],
@@ -320,30 +287,23 @@ fn risk_chart(history: &[AssessmentRecord], labels: &[String]) -> String {
 pub fn PatientPage(patient_id: i64) -> impl IntoView {
     let auth = expect_context::<Auth>();
     let nav = expect_context::<Nav>();
-    let record = RwSignal::new(None::<Result<PatientRecord, CommandError>>);
     let editing = RwSignal::new(false);
-    let load = move || {
+    let record = LocalResource::new(move || {
         let args = PatientArgs {
             token: auth.token(),
             patient_id,
         };
-        spawn_local(async move {
-            let result = call(command::PATIENT_RECORD, &args).await;
-            if let Err(e) = &result {
-                auth.check(e);
-            }
-            record.set(Some(result));
-        });
-    };
-    load();
+        auth.call::<_, PatientRecord>(command::PATIENT_RECORD, args)
+    });
+    let load = move || record.refetch();
     let failure = RwSignal::new(None::<CommandError>);
 
     view! {
         <p><a href="#" id="back-to-patients" on:click=move |ev| { ev.prevent_default(); nav.go(Page::Patients) }>
-            {tr("← All patients", "← Todos los pacientes")}</a></p>
+            {tr("all-patients")}</a></p>
         <ErrorLine id="patient-error" error=failure/>
         {move || match record.get() {
-            None => view! { <p class="empty">{tr("Loading…", "Cargando…")}</p> }.into_any(),
+            None => view! { <p class="empty">{tr("loading")}</p> }.into_any(),
             Some(Err(e)) => view! { <p class="alert" role="alert">{error_text(&e)}</p> }.into_any(),
             Some(Ok(rec)) => {
                 let p = rec.patient.clone();
@@ -354,18 +314,18 @@ pub fn PatientPage(patient_id: i64) -> impl IntoView {
                         <div class="row spread">
                             <h1 id="patient-title">{p.name.clone()}</h1>
                             <div class="row">
-                                <button id="patient-edit" class="secondary" on:click=move |_| editing.set(true)>{tr("Edit", "Editar")}</button>
-                                <button id="patient-report" class="secondary" on:click=move |_| nav.go(Page::Report(patient_id))>{tr("Report", "Informe")}</button>
+                                <button id="patient-edit" class="secondary" on:click=move |_| editing.set(true)>{tr("edit")}</button>
+                                <button id="patient-report" class="secondary" on:click=move |_| nav.go(Page::Report(patient_id))>{tr("report")}</button>
                                 <button id="patient-assess" class="primary"
                                     on:click=move |_| nav.go(Page::Assess(Some(for_assess.clone())))>
-                                    {tr("New assessment", "Nueva evaluación")}</button>
+                                    {tr("new-assessment")}</button>
                             </div>
                         </div>
                         <p class="meta" id="patient-details">
                             {move || format!("{} {} · {} {} · {}",
-                                t("Record no.", "N.º historia"), p.record_number,
-                                t("born", "nacido en"), p.birth_year.map(|y| y.to_string()).unwrap_or_else(|| "—".into()),
-                                if p.notes.is_empty() { t("no notes", "sin notas").to_string() } else { p.notes.clone() })}
+                                t("record-no-2"), p.record_number,
+                                t("born-2"), p.birth_year.map(|y| y.to_string()).unwrap_or_else(|| "—".into()),
+                                if p.notes.is_empty() { t("no-notes").to_string() } else { p.notes.clone() })}
                         </p>
                         {move || editing.get().then(|| view! {
                             <PatientForm existing=Some(rec.patient.clone())
@@ -385,10 +345,8 @@ fn History(history: Vec<AssessmentRecord>) -> impl IntoView {
     if history.is_empty() {
         return view! {
             <section class="card">
-                <h2>{tr("History", "Historial")}</h2>
-                <p class="empty" id="history-empty">{tr(
-                    "No assessments for this patient yet. Press New assessment to make the first.",
-                    "Este paciente aún no tiene evaluaciones. Pulse Nueva evaluación para hacer la primera.")}</p>
+                <h2>{tr("history")}</h2>
+                <p class="empty" id="history-empty">{tr("no-assessments-for-this-patient-yet")}</p>
             </section>
         }
         .into_any();
@@ -433,13 +391,13 @@ fn History(history: Vec<AssessmentRecord>) -> impl IntoView {
     let rows = history.into_iter().rev().collect::<Vec<_>>();
     view! {
         <section class="card" aria-labelledby="history-title">
-            <h2 id="history-title">{tr("Risk over time", "Riesgo a lo largo del tiempo")}</h2>
+            <h2 id="history-title">{tr("risk-over-time")}</h2>
             <div class="chart" id="risk-chart" inner_html=risk></div>
-            <h3>{tr("Measurements over time", "Mediciones a lo largo del tiempo")}</h3>
+            <h3>{tr("measurements-over-time")}</h3>
             <div class="chart-grid" id="measure-charts">{measures}</div>
         </section>
         <section class="card">
-            <h2>{tr("History", "Historial")}</h2>
+            <h2>{tr("history")}</h2>
             <HistoryTable id="history" rows=rows/>
         </section>
     }
@@ -451,11 +409,11 @@ pub fn HistoryTable(id: &'static str, rows: Vec<AssessmentRecord>) -> impl IntoV
     view! {
         <table id=id class="table">
             <thead><tr>
-                <th>"#"</th><th>{tr("When (UTC)", "Cuándo (UTC)")}</th>
+                <th>"#"</th><th>{tr("when-utc")}</th>
                 {FIELDS.iter().map(|f| view! { <th>{move || field_label(f)}
                     <span class="th-unit">{move || field_unit(f)}</span></th> }).collect_view()}
-                <th>{tr("Risk", "Riesgo")}</th><th>{tr("Result", "Resultado")}</th>
-                <th>{tr("Model", "Modelo")}</th><th>{tr("By", "Por")}</th>
+                <th>{tr("risk-2")}</th><th>{tr("result")}</th>
+                <th>{tr("model")}</th><th>{tr("by")}</th>
             </tr></thead>
             <tbody>
                 {rows.into_iter().map(|r| {

@@ -9,6 +9,9 @@ use cardiorisk_contract::{
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+/// How often, at most, input that calls nothing is reported to the backend.
+const KEEP_ALIVE_EVERY_MS: f64 = 60_000.0;
+
 /// The signed-in session, shared through context.
 #[derive(Clone, Copy)]
 pub struct Auth {
@@ -25,6 +28,20 @@ impl Auth {
             .unwrap_or_default()
     }
 
+    /// Calls a command as the signed-in user; an answer that the session is over
+    /// sends the user back to sign-in. Every screen's call goes through here.
+    pub async fn call<A: serde::Serialize, R: serde::de::DeserializeOwned>(
+        self,
+        cmd: &'static str,
+        args: A,
+    ) -> Result<R, CommandError> {
+        let result = call(cmd, &args).await;
+        if let Err(e) = &result {
+            self.check(e);
+        }
+        result
+    }
+
     /// Sends the user back to sign-in when the backend says the session is over.
     pub fn check(&self, e: &CommandError) {
         if e.kind == ErrorKind::Unauthenticated {
@@ -33,21 +50,32 @@ impl Auth {
         }
     }
 
-    /// Ends the session on screen once it has been idle as long as the backend allows
-    /// (the backend has ended it too; this only saves a failed click).
+    /// Ends the session on screen once the user has done nothing for as long as the
+    /// backend allows (the backend has ended it too; this only saves a failed click).
+    /// Input that calls nothing (typing a long form) is reported to the backend once a
+    /// minute at most, so its idle clock also runs from the user's last input.
     pub fn expire_when_idle(&self) {
         let Some(s) = self.session.get_untracked() else {
             return;
         };
-        let idle_ms = js_sys::Date::now() - crate::ipc::last_call();
-        if idle_ms > s.idle_timeout_secs as f64 * 1000.0 {
-            self.notice.set(Some(
-                t(
-                    "Your session ended after a period without activity. Please sign in again.",
-                    "Su sesión terminó tras un periodo sin actividad. Inicie sesión de nuevo.",
-                )
-                .into(),
-            ));
+        let now = js_sys::Date::now();
+        let (input, called) = (crate::ipc::last_input(), crate::ipc::last_call());
+        let idle_ms = now - input.max(called);
+        let limit_ms = s.idle_timeout_secs as f64 * 1000.0;
+        if idle_ms <= limit_ms
+            && input > called
+            && now - called >= KEEP_ALIVE_EVERY_MS.min(limit_ms / 2.0)
+        {
+            let auth = *self;
+            let args = TokenArgs { token: s.token };
+            spawn_local(async move {
+                let _ = auth.call::<_, ()>(command::KEEP_ALIVE, args).await;
+            });
+            return;
+        }
+        if idle_ms > limit_ms {
+            self.notice
+                .set(Some(t("your-session-ended-after-a-period").into()));
             self.session.set(None);
         }
     }
@@ -74,13 +102,7 @@ pub fn SetupForm() -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if password.get_untracked() != confirm.get_untracked() {
-            error.set(Some(
-                t(
-                    "The two passwords differ.",
-                    "Las dos contraseñas no coinciden.",
-                )
-                .into(),
-            ));
+            error.set(Some(t("the-two-passwords-differ").into()));
             return;
         }
         let args = SetupArgs {
@@ -97,14 +119,14 @@ pub fn SetupForm() -> impl IntoView {
     };
     view! {
         <section class="card narrow" aria-labelledby="setup-title">
-            <h1 id="setup-title">{tr("Welcome to CardioRisk", "Bienvenido a CardioRisk")}</h1>
-            <p>{tr("Create the administrator account. It manages clinicians' accounts and the model; there is no built-in password.", "Cree la cuenta de administrador. Gestiona las cuentas de los clínicos y el modelo; no hay contraseña predefinida.")}</p>
+            <h1 id="setup-title">{tr("welcome-to-cardiorisk")}</h1>
+            <p>{tr("create-the-administrator-account-it-manages")}</p>
             <form on:submit=submit>
-                <TextInput id="setup-username" label=("Username", "Usuario") value=username/>
-                <TextInput id="setup-display-name" label=("Full name", "Nombre completo") value=display_name/>
-                <TextInput id="setup-password" label=("Password (at least 10 characters)", "Contraseña (al menos 10 caracteres)") kind="password" value=password/>
-                <TextInput id="setup-confirm" label=("Repeat the password", "Repita la contraseña") kind="password" value=confirm/>
-                <button id="setup-submit" type="submit" class="primary">{tr("Create administrator", "Crear administrador")}</button>
+                <TextInput id="setup-username" label="username" value=username/>
+                <TextInput id="setup-display-name" label="full-name" value=display_name/>
+                <TextInput id="setup-password" label="password-at-least-10-characters" kind="password" value=password/>
+                <TextInput id="setup-confirm" label="repeat-the-password" kind="password" value=confirm/>
+                <button id="setup-submit" type="submit" class="primary">{tr("create-administrator")}</button>
             </form>
             {move || error.get().map(|e| view! { <p class="alert" id="setup-error" role="alert">{e}</p> })}
         </section>
@@ -131,19 +153,19 @@ pub fn SignInForm() -> impl IntoView {
                 }
                 Err(e) => {
                     password.set(String::new());
-                    error.set(Some(crate::i18n::sign_in_error_text(&e)));
+                    error.set(Some(crate::i18n::error_text(&e)));
                 }
             }
         });
     };
     view! {
         <section class="card narrow" aria-labelledby="signin-title">
-            <h1 id="signin-title">{tr("Sign in", "Iniciar sesión")}</h1>
+            <h1 id="signin-title">{tr("sign-in")}</h1>
             {move || auth.notice.get().map(|n| view! { <p class="notice" id="signin-notice">{n}</p> })}
             <form on:submit=submit>
-                <TextInput id="signin-username" label=("Username", "Usuario") value=username/>
-                <TextInput id="signin-password" label=("Password", "Contraseña") kind="password" value=password/>
-                <button id="signin-submit" type="submit" class="primary">{tr("Sign in", "Entrar")}</button>
+                <TextInput id="signin-username" label="username" value=username/>
+                <TextInput id="signin-password" label="password" kind="password" value=password/>
+                <button id="signin-submit" type="submit" class="primary">{tr("sign-in-2")}</button>
             </form>
             {move || error.get().map(|e| view! { <p class="alert" id="signin-error" role="alert">{e}</p> })}
         </section>

@@ -4,8 +4,8 @@ use crate::i18n::t;
 use cardiorisk_contract::CommandError;
 use leptos::prelude::*;
 
-/// English and Spanish text of a label.
-pub type Text = (&'static str, &'static str);
+/// The catalogue key of a label's text.
+pub type Text = &'static str;
 
 /// A labelled text input with its inline error (from the backend's field errors).
 #[component]
@@ -27,11 +27,11 @@ pub fn TextInput(
             .fields
             .into_iter()
             .find(|f| f.field == field)
-            .map(|f| crate::i18n::field_message(&f.field, &f.message))
+            .map(|f| crate::i18n::field_message(&f))
     };
     view! {
         <div class="field" class:invalid=move || message().is_some()>
-            <label for=id><span class="label">{move || t(label.0, label.1)}</span></label>
+            <label for=id><span class="label">{move || t(label)}</span></label>
             <input id=id name=id type=kind autocomplete="off"
                 aria-describedby=error_id.clone()
                 aria-invalid=move || message().is_some().to_string()

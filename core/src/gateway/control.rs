@@ -114,13 +114,8 @@ impl Control {
     ) -> Result<cardiorisk_contract::GatewayStatus, CommandError> {
         self.services.require_admin(token)?;
         if port < cardiorisk_contract::MIN_GATEWAY_PORT {
-            return Err(CommandError::fields(vec![(
-                "port".into(),
-                format!(
-                    "port must be from {} to 65535",
-                    cardiorisk_contract::MIN_GATEWAY_PORT
-                ),
-            )]));
+            let min = cardiorisk_contract::MIN_GATEWAY_PORT.to_string();
+            return Err(cardiorisk_contract::FieldError::rule("port", &[("min", &min)]).into());
         }
         self.services.set_settings(
             token,

@@ -8,7 +8,7 @@ use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
-use cardiorisk_contract::{AuditFilter, CommandError, ErrorKind};
+use cardiorisk_contract::{AuditFilter, ErrorKind};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -136,10 +136,9 @@ pub(super) async fn delete_client(
         });
     let response = match (body, id) {
         (Err(rejection), _) => body_rejected(&rejection),
-        (Ok(_), None) => answer::command_error(CommandError::fields(vec![(
-            "id".into(),
-            "id is missing: give the client's id as ?id=N".into(),
-        )])),
+        (Ok(_), None) => {
+            answer::command_error(cardiorisk_contract::FieldError::rule("id", &[]).into())
+        }
         (Ok(_), Some(id)) => match g.services.delete_client(&bearer(&headers), id) {
             Ok(()) => {
                 g.limiter.forget(id);

@@ -4,7 +4,6 @@
 //! `cardiorisk serve` runs it without the window.
 
 pub mod answer;
-pub mod clients;
 mod control;
 mod internal;
 pub mod limiter;
@@ -13,6 +12,7 @@ mod server;
 pub mod throttle;
 
 use crate::audit::{Action, Event, Status};
+use crate::clients;
 use crate::service::Services;
 use answer::command_error;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, RawQuery, Request, State};

@@ -1,6 +1,6 @@
 //! The report as one standalone HTML file: inline style, no scripts, nothing fetched.
 
-use super::{Content, Context};
+use cardiorisk_contract::Report;
 
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -37,17 +37,23 @@ fn table<'a>(heads: &[&str], rows: impl Iterator<Item = Vec<&'a str>>) -> String
     out
 }
 
-pub(super) fn html(c: &Content, cx: &Context) -> String {
+pub(super) fn html(c: &Report) -> String {
     let mut body = String::new();
     body.push_str(&format!(
         "<header><div><h1>{}</h1><p class=\"meta\">{}</p></div><div class=\"patient\"><strong>{}</strong><br>{}</div></header>\n",
-        escape(c.title),
+        escape(&c.title),
         escape(&c.printed),
         escape(&c.patient),
         escape(&c.patient_line)
     ));
     match (&c.latest_heading, &c.result) {
-        (Some(heading), Some((pct, band, kind, line))) => {
+        (Some(heading), Some(result)) => {
+            let (pct, band, kind, line) = (
+                &result.percent,
+                &result.band_label,
+                result.band,
+                &result.line,
+            );
             body.push_str(&format!(
                 "<h2>{}</h2>\n<p class=\"band {}\"><span class=\"pct\">{}</span> {}</p>\n<p>{}</p>\n",
                 escape(heading),
@@ -59,26 +65,35 @@ pub(super) fn html(c: &Content, cx: &Context) -> String {
             let rows = c
                 .measurements
                 .iter()
-                .map(|(l, v, k)| vec![l.as_str(), v, k]);
-            body.push_str(&table(&c.measurement_heads, rows));
+                .map(|r| r.iter().map(String::as_str).collect());
+            body.push_str(&table(
+                &c.measurement_heads.each_ref().map(String::as_str),
+                rows,
+            ));
         }
-        _ => body.push_str(&format!("<p>{}</p>\n", escape(c.no_assessments))),
+        _ => body.push_str(&format!("<p>{}</p>\n", escape(&c.no_assessments))),
     }
     if !c.history.is_empty() {
-        body.push_str(&format!("<h2>{}</h2>", escape(c.history_title)));
+        body.push_str(&format!("<h2>{}</h2>", escape(&c.history_title)));
         let rows = c
             .history
             .iter()
             .map(|r| r.iter().map(String::as_str).collect());
-        body.push_str(&table(&c.history_heads, rows));
+        body.push_str(&table(
+            &c.history_heads.each_ref().map(String::as_str),
+            rows,
+        ));
     }
-    body.push_str(&format!("<p class=\"meta\">{}</p>\n", escape(c.disclaimer)));
+    body.push_str(&format!(
+        "<p class=\"meta\">{}</p>\n",
+        escape(&c.disclaimer)
+    ));
     format!(
         "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\">\
          <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\
          <title>{} — {}</title><style>{}</style></head><body>\n{}</body></html>\n",
-        if cx.spanish { "es" } else { "en" },
-        escape(c.title),
+        c.language.as_str(),
+        escape(&c.title),
         escape(&c.patient),
         STYLE,
         body

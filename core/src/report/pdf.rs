@@ -2,7 +2,7 @@
 //! long text wrapped inside its column.
 
 use super::fonts::Fonts;
-use super::{Content, Context};
+use cardiorisk_contract::Report;
 use cardiorisk_contract::RiskBand;
 use krilla::color::rgb;
 use krilla::geom::{PathBuilder, Point, Rect};
@@ -124,15 +124,15 @@ fn band_colours(band: RiskBand) -> ((u8, u8, u8), (u8, u8, u8)) {
     }
 }
 
-pub(super) fn pdf(c: &Content, cx: &Context) -> Result<Vec<u8>, String> {
+pub(super) fn pdf(c: &Report) -> Result<Vec<u8>, String> {
     let mut fonts = Fonts::new();
     fonts.prepare(&c.every_text());
     let mut document = Document::new();
     document.set_metadata(
         Metadata::new()
-            .title(format!("{} — {}", c.title, c.patient))
+            .title(format!("{} — {}", &c.title, c.patient))
             .creator("CardioRisk".into())
-            .language(if cx.spanish { "es" } else { "en" }.into()),
+            .language(c.language.as_str().into()),
     );
     {
         let settings = PageSettings::from_wh(PAGE_W, PAGE_H).ok_or("bad page size")?;
@@ -151,10 +151,10 @@ pub(super) fn pdf(c: &Content, cx: &Context) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("the PDF could not be written: {e:?}"))
 }
 
-fn draw(pen: &mut Pen, c: &Content) {
+fn draw(pen: &mut Pen, c: &Report) {
     let right = PAGE_W - MARGIN;
     let width = right - MARGIN;
-    let title_end = pen.paragraph(MARGIN, 70.0, width, 20.0, true, INK, c.title);
+    let title_end = pen.paragraph(MARGIN, 70.0, width, 20.0, true, INK, &c.title);
     let printed_end = pen.paragraph(
         MARGIN,
         title_end + 16.0,
@@ -186,10 +186,16 @@ fn draw(pen: &mut Pen, c: &Content) {
     pen.rect(MARGIN, header_end, width, 1.5, (20, 50, 79));
     let mut y = header_end + 32.0;
     match (&c.latest_heading, &c.result) {
-        (Some(heading), Some((pct, band, kind, line))) => {
+        (Some(heading), Some(result)) => {
+            let (pct, band, kind, line) = (
+                &result.percent,
+                &result.band_label,
+                result.band,
+                &result.line,
+            );
             pen.text(MARGIN, y, 13.0, true, INK, heading);
             y += 14.0;
-            let (bg, ink) = band_colours(*kind);
+            let (bg, ink) = band_colours(kind);
             pen.rect(MARGIN, y, PAGE_W - 2.0 * MARGIN, 44.0, bg);
             pen.text(MARGIN + 12.0, y + 31.0, 24.0, true, ink, pct);
             pen.text(MARGIN + 150.0, y + 28.0, 14.0, true, ink, band);
@@ -200,23 +206,33 @@ fn draw(pen: &mut Pen, c: &Content) {
             let rows = c
                 .measurements
                 .iter()
-                .map(|(l, v, k)| vec![l.as_str(), v, k]);
-            y = pen.table(&cols, y, &c.measurement_heads, rows);
+                .map(|r| r.iter().map(String::as_str).collect());
+            y = pen.table(
+                &cols,
+                y,
+                &c.measurement_heads.each_ref().map(String::as_str),
+                rows,
+            );
             y += 6.0;
             pen.rule(y);
         }
-        _ => pen.text(MARGIN, y, 11.0, false, INK, c.no_assessments),
+        _ => pen.text(MARGIN, y, 11.0, false, INK, &c.no_assessments),
     }
     if !c.history.is_empty() {
         y += 36.0;
-        pen.text(MARGIN, y, 13.0, true, INK, c.history_title);
+        pen.text(MARGIN, y, 13.0, true, INK, &c.history_title);
         y += 20.0;
         let cols = [MARGIN, MARGIN + 130.0, MARGIN + 210.0, MARGIN + 330.0];
         let rows = c
             .history
             .iter()
             .map(|r| r.iter().map(String::as_str).collect());
-        pen.table(&cols, y, &c.history_heads, rows);
+        pen.table(
+            &cols,
+            y,
+            &c.history_heads.each_ref().map(String::as_str),
+            rows,
+        );
     }
     pen.paragraph(
         MARGIN,
@@ -225,6 +241,6 @@ fn draw(pen: &mut Pen, c: &Content) {
         8.0,
         false,
         MUTED,
-        c.disclaimer,
+        &c.disclaimer,
     );
 }

@@ -23,18 +23,15 @@ impl Services {
 
     fn check_new_user(user: &NewUser) -> Result<(), CommandError> {
         let mut problems = Vec::new();
-        if let Err(m) = check_username(user.username.trim()) {
-            problems.push(("username".to_string(), m));
+        if let Err(e) = check_username(user.username.trim()) {
+            problems.push(e);
         }
         let name = user.display_name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            problems.push((
-                "display_name".into(),
-                "display_name must be 1 to 100 characters".into(),
-            ));
+            problems.push(FieldError::rule("display_name", &[]));
         }
-        if let Err(m) = check_password(&user.password) {
-            problems.push(("password".into(), m));
+        if let Err(e) = check_password("password", &user.password) {
+            problems.push(e);
         }
         if problems.is_empty() {
             Ok(())
@@ -65,10 +62,7 @@ impl Services {
             },
             |tx| {
                 if auth::count_users(tx).map_err(internal)? > 0 {
-                    return Err(CommandError::new(
-                        ErrorKind::Conflict,
-                        "CardioRisk is already set up: sign in instead.",
-                    ));
+                    return Err(CommandError::coded(ErrorCode::AlreadySetUp, &[]));
                 }
                 let id = auth::insert(tx, &user.username, &user.display_name, Role::Admin, &hash)
                     .map_err(internal)?;
@@ -130,10 +124,7 @@ impl Services {
                     .by(info.id, &info.username)
                     .detail("account disabled"),
             );
-            return Err(CommandError::new(
-                ErrorKind::Locked,
-                "This account is disabled. Ask an administrator.",
-            ));
+            return Err(CommandError::coded(ErrorCode::AccountDisabled, &[]));
         }
         self.commit(
             |_| {
@@ -177,6 +168,12 @@ impl Services {
         }
     }
 
+    /// The person is still at the keyboard (typing or clicking without calling
+    /// anything else): the session's idle time starts again.
+    pub fn keep_alive(&self, token: &str) -> Result<(), CommandError> {
+        self.session(token).map(drop)
+    }
+
     pub fn sign_out(&self, token: &str) -> Result<(), CommandError> {
         let started = Instant::now();
         if let Some(actor) = self.sessions.end(token) {
@@ -214,9 +211,9 @@ impl Services {
                 )
                 .map_err(|e| {
                     if unique_violation(&e) {
-                        CommandError::new(
-                            ErrorKind::Conflict,
-                            format!("The username {} is taken.", user.username.trim()),
+                        CommandError::coded(
+                            ErrorCode::UsernameTaken,
+                            &[("username", user.username.trim())],
                         )
                     } else {
                         internal(e)
@@ -240,7 +237,7 @@ impl Services {
         let started = Instant::now();
         let actor = self.admin(token, Action::AccountChanged)?;
         if actor.user_id == user_id {
-            return Err(CommandError::invalid("You cannot change your own role."));
+            return Err(CommandError::coded(ErrorCode::OwnRole, &[]));
         }
         self.change_account(
             &actor,
@@ -270,9 +267,9 @@ impl Services {
                     .detail(detail)
             },
             |tx| match update(tx).map_err(internal)? {
-                0 => Err(CommandError::new(
-                    ErrorKind::NotFound,
-                    format!("No account has id {user_id}."),
+                0 => Err(CommandError::coded(
+                    ErrorCode::NoAccount,
+                    &[("id", &user_id.to_string())],
                 )),
                 _ => Ok(()),
             },
@@ -288,9 +285,7 @@ impl Services {
         let started = Instant::now();
         let actor = self.admin(token, Action::AccountChanged)?;
         if actor.user_id == user_id && disabled {
-            return Err(CommandError::invalid(
-                "You cannot disable your own account.",
-            ));
+            return Err(CommandError::coded(ErrorCode::OwnAccount, &[]));
         }
         let detail = if disabled { "disabled" } else { "enabled" };
         self.change_account(&actor, started, user_id, detail.into(), |tx| {
@@ -310,8 +305,7 @@ impl Services {
     ) -> Result<(), CommandError> {
         let started = Instant::now();
         let actor = self.admin(token, Action::AccountChanged)?;
-        check_password(new_password)
-            .map_err(|m| CommandError::fields(vec![("new_password".into(), m)]))?;
+        check_password("new_password", new_password)?;
         let hash = auth::hash_password(new_password);
         self.change_account(&actor, started, user_id, "password reset".into(), |tx| {
             auth::set_password(tx, user_id, &hash)
@@ -322,26 +316,22 @@ impl Services {
 }
 
 fn wrong_credentials() -> CommandError {
-    CommandError::new(ErrorKind::Unauthenticated, "Wrong username or password.")
+    CommandError::coded(ErrorCode::WrongCredentials, &[])
 }
 
 fn locked_error() -> CommandError {
-    CommandError::new(
-        ErrorKind::Locked,
-        format!(
-            "This account is locked after {} failed sign-ins. Try again in {} minutes or ask an administrator to reset the password.",
-            auth::MAX_FAILED,
-            auth::LOCK_MINUTES
-        ),
+    CommandError::coded(
+        ErrorCode::AccountLocked,
+        &[
+            ("attempts", &auth::MAX_FAILED.to_string()),
+            ("minutes", &auth::LOCK_MINUTES.to_string()),
+        ],
     )
 }
 
 fn now_locked_error() -> CommandError {
-    CommandError::new(
-        ErrorKind::Locked,
-        format!(
-            "Too many failed sign-ins: this account is locked for {} minutes.",
-            auth::LOCK_MINUTES
-        ),
+    CommandError::coded(
+        ErrorCode::AccountNowLocked,
+        &[("minutes", &auth::LOCK_MINUTES.to_string())],
     )
 }

@@ -251,17 +251,14 @@ fn write_assessments(conn: &mut Connection, batch: Vec<PendingAssessment>) -> Ve
     events
 }
 fn not_found_patient(id: i64) -> CommandError {
-    CommandError::new(ErrorKind::NotFound, format!("No patient has id {id}."))
+    CommandError::coded(ErrorCode::NoPatient, &[("id", &id.to_string())])
 }
 
 fn conflict_or_internal(e: rusqlite::Error, p: &PatientInput) -> CommandError {
     if unique_violation(&e) {
-        CommandError::new(
-            ErrorKind::Conflict,
-            format!(
-                "Record number {} is already in use.",
-                p.record_number.trim()
-            ),
+        CommandError::coded(
+            ErrorCode::RecordNumberTaken,
+            &[("record_number", p.record_number.trim())],
         )
     } else {
         internal(e)

@@ -23,10 +23,13 @@ impl Services {
                 model.predictor.predict(inputs)
             })
             .map_err(|e| {
-                CommandError::internal(format!(
-                    "model {} could not score this patient: {e}. Nothing was saved; ask an administrator to roll back to another model.",
-                    model.predictor.version()
-                ))
+                CommandError::coded(
+                    ErrorCode::ScoringFailed,
+                    &[
+                        ("version", model.predictor.version()),
+                        ("detail", &e.to_string()),
+                    ],
+                )
             })
     }
 
@@ -47,13 +50,10 @@ impl Services {
         let name = name.trim();
         let mut problems = Vec::new();
         if name.is_empty() || name.chars().count() > 100 {
-            problems.push((
-                "name".to_string(),
-                "name must be 1 to 100 characters".to_string(),
-            ));
+            problems.push(FieldError::rule("name", &[]));
         }
         if !clients::plan_exists(&self.conn(), plan).map_err(internal)? {
-            problems.push(("plan".into(), format!("plan {plan:?} does not exist (FREEMIUM or PREMIUM, or one an administrator added)")));
+            problems.push(FieldError::rule("plan", &[("plan", plan)]));
         }
         if !problems.is_empty() {
             return Err(CommandError::fields(problems));
@@ -87,9 +87,9 @@ impl Services {
                     .detail("integration client deleted")
             },
             |tx| match clients::delete(tx, id).map_err(internal)? {
-                0 => Err(CommandError::new(
-                    ErrorKind::NotFound,
-                    format!("No integration client has id {id}."),
+                0 => Err(CommandError::coded(
+                    ErrorCode::NoClient,
+                    &[("id", &id.to_string())],
                 )),
                 _ => Ok(()),
             },
@@ -108,9 +108,7 @@ impl Services {
                 .chars()
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
         if !valid_name || per_minute == 0 {
-            return Err(CommandError::invalid(
-                "plan must be 1 to 32 capitals, digits or '_', and per_minute at least 1",
-            ));
+            return Err(CommandError::coded(ErrorCode::BadPlan, &[]));
         }
         self.commit(
             |_| {

@@ -1,7 +1,7 @@
 //! The app's services behind every entry point (Tauri commands, CLI, gateway, tests):
 //! sessions and roles, validation, the model, storage and the audit trail, with no
 //! UI framework in sight. One file per capability (`accounts`, `clinic`, `records`,
-//! `integrations`, `preferences`; models in `crate::training`), all on [`Services`].
+//! `integrations`, `preferences`, `training`), all on [`Services`].
 //!
 //! Every public method that acts for a person takes the session token and turns it
 //! into a guard on its first line: [`Session`] for anyone signed in, [`AdminSession`]
@@ -11,16 +11,16 @@
 use crate::audit::{self, Action, Event, Status};
 use crate::auth::{self, Actor, Sessions, IDLE_TIMEOUT};
 use crate::cache::PredictionCache;
-use crate::gateway::clients::{self, ClientAuth, KeyCache};
+use crate::clients::{self, ClientAuth, KeyCache};
 use crate::models::{ModelSource, Registry};
-use crate::training::Training;
 use crate::{assessments, db, patients, report};
 use cardiorisk_contract::TrainingStatus;
 use cardiorisk_contract::{
-    check_password, check_username, ApiClient, AssessmentOutcome, AssessmentRecord, AuditFilter,
-    AuditPage, CacheStats, CommandError, ErrorKind, Measurements, ModelStatus, NewApiClient,
-    NewUser, Patient, PatientInput, PatientRecord, Prediction, Preferences, Role, SessionInfo,
-    UserInfo, MAX_PAGE, PREFERENCE_VALUES, PREF_LANGUAGE, PREF_UNITS,
+    check_password, check_username, preference_values, ApiClient, AssessmentOutcome,
+    AssessmentRecord, AuditFilter, AuditPage, CacheStats, CommandError, ErrorCode, FieldError,
+    Language, Measurements, ModelStatus, NewApiClient, NewUser, Patient, PatientInput,
+    PatientRecord, Prediction, Preferences, Role, SessionInfo, Units, UserInfo, MAX_PAGE,
+    PREF_LANGUAGE, PREF_UNITS,
 };
 use cardiorisk_model::Predictor;
 use rusqlite::Connection;
@@ -28,12 +28,14 @@ use std::path::Path;
 use std::sync::{mpsc, Arc, Mutex, OnceLock, RwLock, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
+use training::Training;
 
 mod accounts;
 mod clinic;
 mod integrations;
 mod preferences;
 mod records;
+mod training;
 
 use clinic::PendingAssessment;
 
@@ -82,18 +84,12 @@ impl Session {
                 .by(self.user_id, &self.username)
                 .detail("administrator role required"),
         );
-        Err(CommandError::new(
-            ErrorKind::Forbidden,
-            "Only an administrator can do this.",
-        ))
+        Err(CommandError::coded(ErrorCode::AdminOnly, &[]))
     }
 }
 
 fn session_ended() -> CommandError {
-    CommandError::new(
-        ErrorKind::Unauthenticated,
-        "Your session has ended (signed out, or inactive for too long). Please sign in again.",
-    )
+    CommandError::coded(ErrorCode::SessionEnded, &[])
 }
 
 /// A loaded model and where it came from.
@@ -122,14 +118,15 @@ pub struct Services {
 }
 
 fn internal(e: impl std::fmt::Display) -> CommandError {
-    CommandError::internal(format!("the database could not complete the request: {e}"))
+    CommandError::coded(ErrorCode::Database, &[("detail", &e.to_string())])
 }
 
 fn check_limit(limit: u32) -> Result<(), CommandError> {
     if limit == 0 || limit > MAX_PAGE {
-        Err(CommandError::invalid(format!(
-            "limit must be from 1 to {MAX_PAGE}"
-        )))
+        Err(CommandError::coded(
+            ErrorCode::PageLimit,
+            &[("max", &MAX_PAGE.to_string())],
+        ))
     } else {
         Ok(())
     }

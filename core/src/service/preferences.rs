@@ -23,20 +23,14 @@ impl Services {
 
     /// The display preferences of this installation (defaults until someone chooses).
     pub fn preferences(&self) -> Result<Preferences, CommandError> {
-        let value = |key: &str| -> Result<String, CommandError> {
-            let allowed = PREFERENCE_VALUES
-                .iter()
-                .find(|(k, _)| *k == key)
-                .map(|(_, v)| *v)
-                .unwrap_or(&[""]);
-            Ok(self
-                .setting(key)?
-                .filter(|v| allowed.contains(&v.as_str()))
-                .unwrap_or_else(|| allowed[0].to_string()))
-        };
+        let stored = |key: &str| self.setting(key);
         Ok(Preferences {
-            language: value(PREF_LANGUAGE)?,
-            units: value(PREF_UNITS)?,
+            language: stored(PREF_LANGUAGE)?
+                .and_then(|v| Language::parse(&v))
+                .unwrap_or_default(),
+            units: stored(PREF_UNITS)?
+                .and_then(|v| Units::parse(&v))
+                .unwrap_or_default(),
         })
     }
 
@@ -45,19 +39,20 @@ impl Services {
     pub fn set_preference(&self, token: &str, key: &str, value: &str) -> Result<(), CommandError> {
         let started = Instant::now();
         let actor = self.session(token)?;
-        let Some((key, allowed)) = PREFERENCE_VALUES.iter().find(|(k, _)| *k == key) else {
-            return Err(CommandError::fields(vec![(
-                "key".into(),
-                format!("key must be {PREF_LANGUAGE} or {PREF_UNITS}"),
-            )]));
+        let (key, allowed) = match preference_values(key) {
+            Some(allowed) if key == PREF_LANGUAGE => (PREF_LANGUAGE, allowed),
+            Some(allowed) => (PREF_UNITS, allowed),
+            None => {
+                let keys = format!("{PREF_LANGUAGE} or {PREF_UNITS}");
+                return Err(FieldError::rule("key", &[("keys", &keys)]).into());
+            }
         };
         if !allowed.contains(&value) {
-            return Err(CommandError::fields(vec![(
-                (*key).into(),
-                format!("{key} must be one of {}", allowed.join(", ")),
-            )]));
+            let values = allowed.join(", ");
+            let args = [("key", key), ("values", values.as_str())];
+            return Err(FieldError::broke(key, "value", &args).into());
         }
-        self.write_settings(&actor, started, &[(*key, value.to_string())])
+        self.write_settings(&actor, started, &[(key, value.to_string())])
     }
 
     fn write_settings(

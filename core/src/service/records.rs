@@ -2,7 +2,6 @@
 //! reports, backup and restore.
 
 use super::*;
-use cardiorisk_contract::{Language, Units};
 
 impl Services {
     pub fn audit(
@@ -27,8 +26,7 @@ impl Services {
         let started = Instant::now();
         let actor = self.admin(token, Action::AuditExported)?;
         let bytes = audit::export_csv(&self.read(), filter).map_err(internal)?;
-        cardiorisk_model::artefact::write_atomic(path, &bytes)
-            .map_err(|e| CommandError::internal(format!("cannot write {}: {e}", path.display())))?;
+        cardiorisk_files::write_atomic(path, &bytes).map_err(|e| cannot_write(path, e))?;
         self.record(
             Event::new(Action::AuditExported, Status::Ok, started)
                 .by(actor.user_id, &actor.username)
@@ -56,14 +54,13 @@ impl Services {
             .map(|u| u.info.display_name)
             .unwrap_or_else(|| actor.username.clone());
         let cx = report::Context {
-            spanish: language == Language::Spanish,
-            conventional_units: units == Units::Conventional,
+            language,
+            units,
             printed_by: &user,
             printed_at: &printed_at,
         };
         let bytes = report::render(&record, &cx, format).map_err(CommandError::internal)?;
-        cardiorisk_model::artefact::write_atomic(path, &bytes)
-            .map_err(|e| CommandError::internal(format!("cannot write {}: {e}", path.display())))?;
+        cardiorisk_files::write_atomic(path, &bytes).map_err(|e| cannot_write(path, e))?;
         self.record(
             Event::new(Action::ReportExported, Status::Ok, started)
                 .by(actor.user_id, &actor.username)
@@ -80,24 +77,26 @@ impl Services {
         let actor = self.admin(token, Action::DatabaseBackup)?;
         let tmp = path.with_extension("partial");
         // Created empty and private first: SQLite then writes into it, keeping the mode.
-        cardiorisk_model::artefact::create_private(&tmp)
-            .map_err(|e| CommandError::internal(format!("cannot write {}: {e}", tmp.display())))?;
+        cardiorisk_files::create_private(&tmp).map_err(|e| cannot_write(&tmp, e))?;
         {
-            let failed = |e: rusqlite::Error| CommandError::internal(format!("backup failed: {e}"));
+            let failed = |e: rusqlite::Error| {
+                CommandError::coded(ErrorCode::BackupFailed, &[("detail", &e.to_string())])
+            };
             let mut copy = Connection::open(&tmp).map_err(failed)?;
             let reader = self.read();
             let backup = rusqlite::backup::Backup::new(&reader, &mut copy).map_err(failed)?;
             match backup.step(-1).map_err(failed)? {
                 rusqlite::backup::StepResult::Done => {}
                 other => {
-                    return Err(CommandError::internal(format!(
-                        "backup failed: the database stayed busy ({other:?}); try again"
-                    )))
+                    let detail = format!("the database stayed busy ({other:?}); try again");
+                    return Err(CommandError::coded(
+                        ErrorCode::BackupFailed,
+                        &[("detail", &detail)],
+                    ));
                 }
             }
         }
-        std::fs::rename(&tmp, path)
-            .map_err(|e| CommandError::internal(format!("cannot write {}: {e}", path.display())))?;
+        std::fs::rename(&tmp, path).map_err(|e| cannot_write(path, e))?;
         self.record(
             Event::new(Action::DatabaseBackup, Status::Ok, started)
                 .by(actor.user_id, &actor.username)
@@ -114,7 +113,9 @@ impl Services {
     pub fn restore(&self, token: &str, path: &Path) -> Result<(), CommandError> {
         let started = Instant::now();
         let actor = self.admin(token, Action::DatabaseRestored)?;
-        db::check_backup(path).map_err(|e| CommandError::invalid(e.to_string()))?;
+        db::check_backup(path).map_err(|e| {
+            CommandError::coded(ErrorCode::NotABackup, &[("detail", &e.to_string())])
+        })?;
         let newest = audit::newest_in(path).map_err(internal)?;
         let event = {
             let mut conn = self.conn();
@@ -124,7 +125,9 @@ impl Services {
                 path,
                 None::<fn(rusqlite::backup::Progress)>,
             )
-            .map_err(|e| CommandError::internal(format!("restore failed: {e}")))?;
+            .map_err(|e| {
+                CommandError::coded(ErrorCode::RestoreFailed, &[("detail", &e.to_string())])
+            })?;
             db::migrate(&mut conn).map_err(|e| CommandError::internal(e.to_string()))?;
             let event = Event::new(Action::DatabaseRestored, Status::Ok, started)
                 .by(actor.user_id, &actor.username)
@@ -149,4 +152,14 @@ impl Services {
         self.swap_model(ActiveModel { predictor, source });
         Ok(())
     }
+}
+
+fn cannot_write(path: &Path, e: impl std::fmt::Display) -> CommandError {
+    CommandError::coded(
+        ErrorCode::CannotWrite,
+        &[
+            ("path", &path.display().to_string()),
+            ("detail", &e.to_string()),
+        ],
+    )
 }

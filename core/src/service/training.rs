@@ -1,18 +1,18 @@
 //! Model management for administrators: model cards, retraining in the background
 //! with progress, and activating any stored version (or the built-in one) at run time.
 
+use super::{ActiveModel, Services};
 use crate::audit::{Action, Event, Status};
 use crate::auth::Actor;
 use crate::models::{ModelSource, RegistryError};
-use crate::service::{ActiveModel, Services};
 use cardiorisk_contract::{
-    CommandError, EpochPoint, ErrorKind, ModelCard, TrainRequest, TrainingPhase, TrainingStatus,
-    EMBEDDED_LABEL,
+    CommandError, EpochPoint, ErrorCode, FieldError, ModelCard, TrainRequest, TrainingPhase,
+    TrainingStatus, EMBEDDED_LABEL,
 };
 use cardiorisk_model::data::InvalidRows;
 use cardiorisk_model::job::{JobError, Progress, TrainingJob};
 use cardiorisk_model::predictor::EMBEDDED_MODEL;
-use cardiorisk_model::{ModelPayload, Predictor, TrainConfig, TrainError};
+use cardiorisk_model::{ModelPayload, Predictor, TrainError};
 use std::path::Path;
 use std::time::Instant;
 
@@ -47,9 +47,6 @@ impl Default for Training {
 }
 
 fn card(payload: &ModelPayload, builtin: bool, active: bool) -> ModelCard {
-    let h = &payload.hyperparameters;
-    let t = &payload.training;
-    let m = &payload.metrics;
     ModelCard {
         version: if builtin {
             format!("{} ({EMBEDDED_LABEL})", payload.version)
@@ -60,63 +57,19 @@ fn card(payload: &ModelPayload, builtin: bool, active: bool) -> ModelCard {
         builtin,
         active,
         threshold: payload.threshold,
-        hidden: h.hidden.clone(),
-        max_epochs: h.max_epochs,
-        batch_size: h.batch_size,
-        learning_rate: h.learning_rate,
-        seed: h.seed,
-        validation_fraction: h.validation_fraction,
-        patience: h.patience,
-        rows: t.rows,
-        train_rows: t.train_rows,
-        validation_rows: t.validation_rows,
-        positives: t.positives,
-        skipped_rows: t.skipped_rows,
-        data_sha256: t.data_sha256.clone(),
-        epochs_run: t.epochs_run,
-        best_epoch: t.best_epoch,
-        seconds: t.seconds,
-        n: m.n,
-        accuracy: m.accuracy,
-        precision: m.precision,
-        recall: m.recall,
-        f1: m.f1,
-        auc: m.auc,
-        brier: m.brier,
-        true_positive: m.confusion.true_positive,
-        false_positive: m.confusion.false_positive,
-        true_negative: m.confusion.true_negative,
-        false_negative: m.confusion.false_negative,
-        roc: m
-            .roc
-            .iter()
-            .map(|p| (p.false_positive_rate, p.true_positive_rate))
-            .collect(),
+        hyperparameters: payload.hyperparameters.clone(),
+        training: payload.training.clone(),
+        metrics: payload.metrics.clone(),
     }
 }
 
 fn registry_error(e: RegistryError) -> CommandError {
     match e {
-        RegistryError::Unknown(v) => CommandError::new(
-            ErrorKind::NotFound,
-            format!("No stored model has version {v}."),
-        ),
-        RegistryError::Model(e) => CommandError::invalid(format!(
-            "This model cannot be used, so it was not activated: {e}"
-        )),
+        RegistryError::Unknown(v) => CommandError::coded(ErrorCode::NoModel, &[("version", &v)]),
+        RegistryError::Model(e) => {
+            CommandError::coded(ErrorCode::ModelUnusable, &[("detail", &e.to_string())])
+        }
         other => CommandError::internal(other.to_string()),
-    }
-}
-
-fn config(r: &TrainRequest) -> TrainConfig {
-    TrainConfig {
-        hidden: r.hidden.clone(),
-        max_epochs: r.max_epochs,
-        batch_size: r.batch_size,
-        learning_rate: r.learning_rate,
-        seed: r.seed,
-        validation_fraction: r.validation_fraction,
-        patience: r.patience,
     }
 }
 
@@ -155,25 +108,14 @@ impl Services {
     ) -> Result<TrainingStatus, CommandError> {
         let started = Instant::now();
         let actor = self.admin(token, Action::ModelTrained)?;
-        let cfg = config(request);
-        if let Err(TrainError::Hyperparameter { name, message }) = cfg.check() {
-            return Err(CommandError::fields(vec![(
-                name.to_string(),
-                format!("{name} {message}"),
-            )]));
-        }
+        let cfg = request.config.clone();
+        cfg.check()?;
         if !path.is_file() {
-            return Err(CommandError::fields(vec![(
-                "path".into(),
-                format!("no file at {}", path.display()),
-            )]));
+            return Err(FieldError::rule("path", &[("path", &path.display().to_string())]).into());
         }
         let mut training = self.training();
         if training.job.is_some() {
-            return Err(CommandError::new(
-                ErrorKind::Conflict,
-                "A retraining is already running; wait for it or cancel it.",
-            ));
+            return Err(CommandError::coded(ErrorCode::TrainingRunning, &[]));
         }
         let invalid = if request.skip_invalid {
             InvalidRows::Skip
@@ -207,7 +149,7 @@ impl Services {
         training.status = TrainingStatus {
             phase: TrainingPhase::Running,
             source: path.file_name().map(|n| n.to_string_lossy().into_owned()),
-            max_epochs: request.max_epochs,
+            max_epochs: request.config.max_epochs,
             ..Training::default().status
         };
         let _ = self.training_bus.send(training.status.clone());

@@ -1,0 +1,192 @@
+//! The one-page patient report as people read it, worded once: the UI's report page,
+//! the HTML file and the PDF all render this.
+
+use crate::FIELDS;
+use crate::{percent_text, AssessmentRecord, FieldKind, Language, PatientRecord, RiskBand, Units};
+use cardiorisk_i18n::text;
+
+/// Assessments listed in the report's history table, newest first.
+pub const HISTORY_ROWS: usize = 8;
+
+/// Who printed the report, when, and how: language and units.
+pub struct ReportContext<'a> {
+    pub language: Language,
+    pub units: Units,
+    pub printed_by: &'a str,
+    /// UTC, RFC 3339.
+    pub printed_at: &'a str,
+}
+
+/// The latest assessment's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportResult {
+    pub percent: String,
+    pub band_label: String,
+    pub band: RiskBand,
+    /// "Cardiac risk: yes · model v1 · assessed by ada".
+    pub line: String,
+}
+
+/// Every line of the report, in the chosen language and units.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub language: Language,
+    pub title: String,
+    pub patient: String,
+    pub patient_line: String,
+    pub printed: String,
+    pub latest_heading: Option<String>,
+    pub result: Option<ReportResult>,
+    pub measurement_heads: [String; 3],
+    /// Label, value with unit, contribution in points.
+    pub measurements: Vec<[String; 3]>,
+    /// Shown instead of the latest result when there is none.
+    pub no_assessments: String,
+    pub history_title: String,
+    pub history_heads: [String; 4],
+    /// When, risk, band, by.
+    pub history: Vec<[String; 4]>,
+    pub disclaimer: String,
+}
+
+/// "2026-11-29T10:15:03.123Z" as "2026-11-29 10:15".
+pub fn day_time(rfc3339: &str) -> String {
+    rfc3339.replace('T', " ").chars().take(16).collect()
+}
+
+/// A contribution in percentage points, "+1.5 pts".
+pub fn points(value: f64) -> String {
+    format!("{:+.1} pts", (value * 1000.0).round() / 10.0 + 0.0)
+}
+
+/// A stored value as shown with its unit: "2.4 g/L", "240 mg/dL", "61 years", "yes".
+pub fn value_text(language: Language, units: Units, field: usize, value: f64) -> String {
+    let spec = FIELDS[field];
+    let factor = spec.factor(units);
+    let number = match spec.kind {
+        FieldKind::Flag if value == 1.0 => return text(language, "word-yes"),
+        FieldKind::Flag => return text(language, "word-no"),
+        FieldKind::Whole => format!("{value:.0}"),
+        FieldKind::Decimal if factor > 1.0 => format!("{:.0}", value * factor),
+        FieldKind::Decimal => format!("{value:.1}"),
+    };
+    format!("{number} {}", spec.unit(language, units))
+}
+
+impl Report {
+    pub fn new(rec: &PatientRecord, cx: &ReportContext) -> Report {
+        let t = |key: &str| text(cx.language, key);
+        let p = &rec.patient;
+        let latest: Option<&AssessmentRecord> = rec.history.last();
+        let born = p
+            .birth_year
+            .map(|y| format!(" · {} {y}", t("report-born")))
+            .unwrap_or_default();
+        Report {
+            language: cx.language,
+            title: t("report-cardiac-risk-report"),
+            patient: p.name.clone(),
+            patient_line: format!("{} {}{born}", t("report-record-no"), p.record_number),
+            printed: format!(
+                "CardioRisk · {} {} UTC {} {}",
+                t("report-printed"),
+                day_time(cx.printed_at),
+                t("report-by"),
+                cx.printed_by
+            ),
+            latest_heading: latest.map(|a| {
+                format!(
+                    "{} {} UTC",
+                    t("report-latest-assessment"),
+                    day_time(&a.created_at)
+                )
+            }),
+            result: latest.map(|a| ReportResult {
+                percent: percent_text(a.probability),
+                band_label: a.band.label(cx.language),
+                band: a.band,
+                line: format!(
+                    "{}: {} · {} {} · {} {}",
+                    t("report-cardiac-risk"),
+                    t(if a.at_risk { "word-yes" } else { "word-no" }),
+                    t("report-model"),
+                    a.model_version,
+                    t("report-assessed-by"),
+                    a.username.as_deref().unwrap_or("—")
+                ),
+            }),
+            measurements: latest
+                .map(|a| {
+                    let values = a.inputs.to_array();
+                    FIELDS
+                        .iter()
+                        .enumerate()
+                        .map(|(i, f)| {
+                            [
+                                f.label(cx.language),
+                                value_text(cx.language, cx.units, i, values[i]),
+                                a.contributions
+                                    .get(i)
+                                    .map(|c| points(c.value))
+                                    .unwrap_or_default(),
+                            ]
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            history: rec
+                .history
+                .iter()
+                .rev()
+                .take(HISTORY_ROWS)
+                .map(|a| {
+                    [
+                        day_time(&a.created_at),
+                        percent_text(a.probability),
+                        a.band.label(cx.language),
+                        a.username.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect(),
+            measurement_heads: [
+                t("report-measurement"),
+                t("report-value"),
+                t("report-contribution"),
+            ],
+            no_assessments: t("report-no-assessments-for-this-patient-yet"),
+            history_title: t("report-recent-history"),
+            history_heads: [
+                t("report-when-utc"),
+                t("report-risk"),
+                t("report-band"),
+                t("report-by-2"),
+            ],
+            disclaimer: t("report-estimated-by-a-statistical-model-from"),
+        }
+    }
+
+    /// Everything the report prints, so a PDF writer can find a font for each character.
+    pub fn every_text(&self) -> String {
+        let mut all: Vec<&str> = vec![
+            &self.title,
+            &self.patient,
+            &self.patient_line,
+            &self.printed,
+        ];
+        all.extend(self.latest_heading.as_deref());
+        if let Some(r) = &self.result {
+            all.extend([r.percent.as_str(), &r.band_label, &r.line]);
+        }
+        all.extend(self.measurement_heads.iter().map(String::as_str));
+        all.extend([self.no_assessments.as_str(), &self.history_title]);
+        all.extend(self.history_heads.iter().map(String::as_str));
+        for row in &self.measurements {
+            all.extend(row.iter().map(String::as_str));
+        }
+        for row in &self.history {
+            all.extend(row.iter().map(String::as_str));
+        }
+        all.push(&self.disclaimer);
+        all.join("\n")
+    }
+}

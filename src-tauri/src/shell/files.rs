@@ -1,0 +1,183 @@
+//! Commands that go through a native file dialog (the webview never sees or chooses
+//! a path), and the data directory shown in Settings.
+
+use super::{Reply, State};
+use crate::audit::Action;
+use crate::gateway::Control;
+use cardiorisk_contract::{
+    AuditFilter, CommandError, ErrorCode, Language, ReportFormat, TrainRequest, TrainingStatus,
+    Units,
+};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tauri_plugin_dialog::DialogExt;
+
+/// The data directory in use, shown in Settings.
+pub(super) struct DataDir(pub(super) PathBuf);
+
+/// What a native file dialog is for.
+enum Pick {
+    Save {
+        name: String,
+        filter: (&'static str, &'static [&'static str]),
+    },
+    Open {
+        filter: (&'static str, &'static [&'static str]),
+    },
+}
+
+/// Shows a native file dialog (the webview never sees or chooses paths itself);
+/// `None` when the user cancels.
+async fn pick(app: &tauri::AppHandle, what: Pick) -> Option<PathBuf> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let dialog = app.dialog().file();
+    match what {
+        Pick::Save { name, filter } => dialog
+            .add_filter(filter.0, filter.1)
+            .set_file_name(name)
+            .save_file(move |p| {
+                let _ = tx.send(p);
+            }),
+        Pick::Open { filter } => dialog.add_filter(filter.0, filter.1).pick_file(move |p| {
+            let _ = tx.send(p);
+        }),
+    }
+    rx.await.ok().flatten().and_then(|p| p.into_path().ok())
+}
+
+fn today() -> String {
+    humantime::format_rfc3339(std::time::SystemTime::now())
+        .to_string()
+        .chars()
+        .take(10)
+        .collect()
+}
+
+const CSV: (&str, &[&str]) = ("CSV", &["csv"]);
+const DATABASE: (&str, &[&str]) = ("CardioRisk backup", &["db", "sqlite"]);
+
+/// Saves the filtered audit log as CSV where the user chooses; the path, or `None` if cancelled.
+#[tauri::command(rename_all = "snake_case")]
+pub(super) async fn export_audit(
+    app: tauri::AppHandle,
+    s: State<'_>,
+    token: String,
+    filter: AuditFilter,
+) -> Reply<Option<String>> {
+    s.require_admin_for(&token, Action::AuditExported)?;
+    let name = format!("cardiorisk-audit-{}.csv", today());
+    let Some(path) = pick(&app, Pick::Save { name, filter: CSV }).await else {
+        return Ok(None);
+    };
+    s.export_audit(&token, &filter, &path)?;
+    Ok(Some(path.display().to_string()))
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub(super) async fn backup(
+    app: tauri::AppHandle,
+    s: State<'_>,
+    token: String,
+) -> Reply<Option<String>> {
+    s.require_admin_for(&token, Action::DatabaseBackup)?;
+    let name = format!("cardiorisk-backup-{}.db", today());
+    let Some(path) = pick(
+        &app,
+        Pick::Save {
+            name,
+            filter: DATABASE,
+        },
+    )
+    .await
+    else {
+        return Ok(None);
+    };
+    s.backup(&token, &path)?;
+    Ok(Some(path.display().to_string()))
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub(super) async fn restore(
+    app: tauri::AppHandle,
+    s: State<'_>,
+    gateway: tauri::State<'_, Arc<Control>>,
+    token: String,
+) -> Reply<Option<String>> {
+    s.require_admin_for(&token, Action::DatabaseRestored)?;
+    let Some(path) = pick(&app, Pick::Open { filter: DATABASE }).await else {
+        return Ok(None);
+    };
+    s.restore(&token, &path)?;
+    // The restored database has its own gateway setting (and clients).
+    gateway.reload();
+    Ok(Some(path.display().to_string()))
+}
+
+/// Saves the patient's report (HTML or PDF, in the UI's language) where the user chooses.
+#[tauri::command(rename_all = "snake_case")]
+pub(super) async fn export_report(
+    app: tauri::AppHandle,
+    s: State<'_>,
+    token: String,
+    patient_id: i64,
+    format: ReportFormat,
+    language: Language,
+    units: Units,
+) -> Reply<Option<String>> {
+    let kind = format;
+    // Fails (session, unknown patient) before any dialog opens.
+    let record = s.patient_record(&token, patient_id)?;
+    let name = format!(
+        "cardiorisk-report-{}-{}.{}",
+        record.patient.record_number.replace('/', "-"),
+        today(),
+        kind.as_str()
+    );
+    let filter = match kind {
+        crate::report::Format::Html => ("HTML", &["html"][..]),
+        crate::report::Format::Pdf => ("PDF", &["pdf"][..]),
+    };
+    let Some(path) = pick(&app, Pick::Save { name, filter }).await else {
+        return Ok(None);
+    };
+    s.export_report(&token, patient_id, kind, language, units, &path)?;
+    Ok(Some(path.display().to_string()))
+}
+
+/// Opens the system's print dialog for what the window shows (the webview's own
+/// `window.print()` does nothing in WebKitGTK). Only the report page offers it.
+#[tauri::command(rename_all = "snake_case")]
+pub(super) fn print_page(window: tauri::WebviewWindow) -> Reply<()> {
+    window.print().map_err(|e| {
+        CommandError::coded(
+            ErrorCode::PrintingUnavailable,
+            &[("detail", &e.to_string())],
+        )
+    })
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub(super) fn data_location(
+    s: State<'_>,
+    dir: tauri::State<'_, DataDir>,
+    token: String,
+) -> Reply<String> {
+    s.require_admin(&token)?;
+    Ok(dir.0.join(crate::service::DB_FILE).display().to_string())
+}
+
+/// Asks for the training CSV with the native dialog, then starts retraining;
+/// `None` when the user cancels the dialog.
+#[tauri::command(rename_all = "snake_case")]
+pub(super) async fn start_training(
+    app: tauri::AppHandle,
+    s: State<'_>,
+    token: String,
+    request: TrainRequest,
+) -> Reply<Option<TrainingStatus>> {
+    s.require_admin_for(&token, Action::ModelTrained)?;
+    let Some(path) = pick(&app, Pick::Open { filter: CSV }).await else {
+        return Ok(None);
+    };
+    s.start_training(&token, &path, &request).map(Some)
+}

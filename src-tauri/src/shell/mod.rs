@@ -1,0 +1,376 @@
+//! The Tauri shell: window, state and the IPC commands, each a thin wrapper over
+//! [`Services`]. Also starts the UI notifier, a bus subscriber.
+
+use crate::gateway::Control;
+use crate::service::{Services, DATA_DIR_ENV};
+use cardiorisk_contract::{
+    ApiClient, AssessmentOutcome, AssessmentRecord, AuditFilter, AuditPage, CacheStats,
+    CommandError, ErrorCode, GatewayStatus, Measurements, ModelStatus, NewApiClient, NewUser,
+    Patient, PatientInput, PatientRecord, Prediction, Preferences, Role, SessionInfo, UserInfo,
+};
+use cardiorisk_contract::{ModelCard, TrainingStatus};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tauri::{Emitter, Manager};
+
+mod files;
+
+use files::DataDir;
+
+type State<'a> = tauri::State<'a, Arc<Services>>;
+type Reply<T> = Result<T, CommandError>;
+
+/// Runs a service call on the blocking pool: commands are async, so the window's
+/// thread never waits on hashing, the disk or the model.
+async fn off_main<S: Send + Sync + 'static, T: Send + 'static>(
+    s: &Arc<S>,
+    call: impl FnOnce(&S) -> Reply<T> + Send + 'static,
+) -> Reply<T> {
+    let s = Arc::clone(s);
+    tauri::async_runtime::spawn_blocking(move || call(&s))
+        .await
+        .unwrap_or_else(|e| {
+            Err(CommandError::coded(
+                ErrorCode::CommandStopped,
+                &[("detail", &e.to_string())],
+            ))
+        })
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn needs_setup(s: State<'_>) -> Reply<bool> {
+    off_main(s.inner(), move |s| s.needs_setup()).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn set_up(
+    s: State<'_>,
+    username: String,
+    display_name: String,
+    password: String,
+) -> Reply<SessionInfo> {
+    off_main(s.inner(), move |s| {
+        s.set_up(&username, &display_name, &password)
+    })
+    .await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn sign_in(s: State<'_>, username: String, password: String) -> Reply<SessionInfo> {
+    off_main(s.inner(), move |s| s.sign_in(&username, &password)).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn keep_alive(s: State<'_>, token: String) -> Reply<()> {
+    off_main(s.inner(), move |s| s.keep_alive(&token)).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn sign_out(s: State<'_>, token: String) -> Reply<()> {
+    off_main(s.inner(), move |s| s.sign_out(&token)).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn predict(
+    s: State<'_>,
+    token: String,
+    patient_id: Option<i64>,
+    inputs: Measurements,
+) -> Reply<AssessmentOutcome> {
+    off_main(s.inner(), move |s| s.assess(&token, patient_id, &inputs)).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn what_if(s: State<'_>, token: String, inputs: Measurements) -> Reply<Prediction> {
+    off_main(s.inner(), move |s| s.what_if(&token, &inputs)).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn preferences(s: State<'_>) -> Reply<Preferences> {
+    off_main(s.inner(), move |s| s.preferences()).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn set_preference(s: State<'_>, token: String, key: String, value: String) -> Reply<()> {
+    off_main(s.inner(), move |s| s.set_preference(&token, &key, &value)).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn list_clients(s: State<'_>, token: String) -> Reply<Vec<ApiClient>> {
+    off_main(s.inner(), move |s| s.list_clients(&token)).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn create_client(
+    s: State<'_>,
+    token: String,
+    name: String,
+    plan: String,
+) -> Reply<NewApiClient> {
+    off_main(s.inner(), move |s| s.create_client(&token, &name, &plan)).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn delete_client(s: State<'_>, token: String, client_id: i64) -> Reply<()> {
+    off_main(s.inner(), move |s| s.delete_client(&token, client_id)).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn recent_assessments(
+    s: State<'_>,
+    token: String,
+    limit: u32,
+) -> Reply<Vec<AssessmentRecord>> {
+    off_main(s.inner(), move |s| s.recent(&token, limit)).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+fn model_status(s: State<'_>) -> ModelStatus {
+    s.model_status()
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn cache_stats(s: State<'_>, token: String) -> Reply<CacheStats> {
+    off_main(s.inner(), move |s| s.cache_stats(&token)).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn create_patient(s: State<'_>, token: String, patient: PatientInput) -> Reply<Patient> {
+    off_main(s.inner(), move |s| s.create_patient(&token, &patient)).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn update_patient(
+    s: State<'_>,
+    token: String,
+    patient_id: i64,
+    patient: PatientInput,
+) -> Reply<Patient> {
+    off_main(s.inner(), move |s| {
+        s.update_patient(&token, patient_id, &patient)
+    })
+    .await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn search_patients(
+    s: State<'_>,
+    token: String,
+    query: String,
+    limit: u32,
+) -> Reply<Vec<Patient>> {
+    off_main(s.inner(), move |s| s.search_patients(&token, &query, limit)).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn patient_record(s: State<'_>, token: String, patient_id: i64) -> Reply<PatientRecord> {
+    off_main(s.inner(), move |s| s.patient_record(&token, patient_id)).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn audit_log(
+    s: State<'_>,
+    token: String,
+    filter: AuditFilter,
+    limit: u32,
+    offset: u32,
+) -> Reply<AuditPage> {
+    off_main(s.inner(), move |s| s.audit(&token, &filter, limit, offset)).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn list_users(s: State<'_>, token: String) -> Reply<Vec<UserInfo>> {
+    off_main(s.inner(), move |s| s.list_users(&token)).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn create_user(s: State<'_>, token: String, user: NewUser) -> Reply<UserInfo> {
+    off_main(s.inner(), move |s| s.create_user(&token, &user)).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn set_user_disabled(s: State<'_>, token: String, user_id: i64, disabled: bool) -> Reply<()> {
+    off_main(s.inner(), move |s| {
+        s.set_disabled(&token, user_id, disabled)
+    })
+    .await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn set_user_role(s: State<'_>, token: String, user_id: i64, role: Role) -> Reply<()> {
+    off_main(s.inner(), move |s| s.set_role(&token, user_id, role)).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn reset_password(
+    s: State<'_>,
+    token: String,
+    user_id: i64,
+    new_password: String,
+) -> Reply<()> {
+    off_main(s.inner(), move |s| {
+        s.reset_password(&token, user_id, &new_password)
+    })
+    .await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+fn gateway_status(g: tauri::State<'_, Arc<Control>>, token: String) -> Reply<GatewayStatus> {
+    g.status(&token)
+}
+
+/// Starting or stopping the gateway waits for its port and for requests in flight,
+/// so it runs off the window's thread.
+#[tauri::command(rename_all = "snake_case")]
+async fn set_gateway(
+    g: tauri::State<'_, Arc<Control>>,
+    token: String,
+    enabled: bool,
+    port: u16,
+) -> Reply<GatewayStatus> {
+    off_main(g.inner(), move |g| g.set(&token, enabled, port)).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn list_models(s: State<'_>, token: String) -> Reply<Vec<ModelCard>> {
+    off_main(s.inner(), move |s| s.list_models(&token)).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn training_status(s: State<'_>, token: String) -> Reply<TrainingStatus> {
+    off_main(s.inner(), move |s| s.training_status(&token)).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn cancel_training(s: State<'_>, token: String) -> Reply<()> {
+    off_main(s.inner(), move |s| s.cancel_training(&token)).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn activate_model(s: State<'_>, token: String, version: String) -> Reply<()> {
+    off_main(s.inner(), move |s| s.activate_model(&token, &version)).await
+}
+
+/// Sessions end after this long without a command: 15 minutes, or
+/// `$CARDIORISK_IDLE_TIMEOUT_SECS` where a clinic wants another limit.
+fn idle_timeout() -> std::time::Duration {
+    std::env::var(IDLE_TIMEOUT_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|&s| s > 0)
+        .map(std::time::Duration::from_secs)
+        .unwrap_or(crate::auth::IDLE_TIMEOUT)
+}
+
+pub const IDLE_TIMEOUT_ENV: &str = "CARDIORISK_IDLE_TIMEOUT_SECS";
+
+fn data_dir(app: &tauri::App) -> Result<PathBuf, Box<dyn std::error::Error>> {
+    match std::env::var_os(DATA_DIR_ENV) {
+        Some(dir) if !dir.is_empty() => Ok(PathBuf::from(dir)),
+        _ => Ok(app.path().app_data_dir()?),
+    }
+}
+
+/// Tells the UI about each committed event (Tauri event "audit"; the audit row
+/// itself committed with the change) and about retraining progress as it happens
+/// (Tauri event "training", a `TrainingStatus`), so the Model page never polls.
+fn start_ui_notifier(services: &Services, app: tauri::AppHandle) {
+    let app_for_training = app.clone();
+    let mut events = services.subscribe();
+    std::thread::Builder::new()
+        .name("cardiorisk-notifier".into())
+        .spawn(move || loop {
+            match events.blocking_recv() {
+                Ok(event) => {
+                    let _ = app.emit("audit", &event.action);
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        })
+        .expect("spawn the UI notifier");
+    let mut training = services.subscribe_training();
+    let app = app_for_training;
+    std::thread::Builder::new()
+        .name("cardiorisk-training-feed".into())
+        .spawn(move || loop {
+            match training.blocking_recv() {
+                Ok(status) => {
+                    let _ = app.emit("training", &status);
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        })
+        .expect("spawn the training feed");
+}
+
+pub fn run() {
+    tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .setup(|app| {
+            let dir = data_dir(app)?;
+            let services = Services::open_with(&dir, idle_timeout())?.shared();
+            app.manage(DataDir(dir));
+            start_ui_notifier(&services, app.handle().clone());
+            let gateway = Control::new(Arc::clone(&services));
+            gateway.restore();
+            app.manage(Arc::new(gateway));
+            app.manage(services);
+            let handle = app.handle().clone();
+            crate::signals::on_stop_signal(move || handle.exit(0));
+            crate::stall::start(app.handle().clone());
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            needs_setup,
+            set_up,
+            sign_in,
+            sign_out,
+            keep_alive,
+            predict,
+            what_if,
+            preferences,
+            set_preference,
+            list_clients,
+            create_client,
+            delete_client,
+            recent_assessments,
+            model_status,
+            cache_stats,
+            create_patient,
+            update_patient,
+            search_patients,
+            patient_record,
+            audit_log,
+            list_users,
+            create_user,
+            set_user_disabled,
+            set_user_role,
+            reset_password,
+            gateway_status,
+            set_gateway,
+            files::export_audit,
+            files::backup,
+            files::restore,
+            files::data_location,
+            files::print_page,
+            files::export_report,
+            list_models,
+            files::start_training,
+            training_status,
+            cancel_training,
+            activate_model,
+        ])
+        .build(tauri::generate_context!())
+        .expect("CardioRisk failed to start")
+        .run(|app, event| {
+            // Window closed, or SIGTERM/SIGINT: requests in flight on the gateway
+            // finish with their log entries before the process ends.
+            if let tauri::RunEvent::Exit = event {
+                if let Some(gateway) = app.try_state::<Arc<Control>>() {
+                    gateway.stop();
+                }
+            }
+        });
+}
