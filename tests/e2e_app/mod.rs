@@ -196,8 +196,10 @@ impl App {
     pub fn answer_file_dialog(&self, path: &Path) {
         let xdotool = |args: &[&str]| self.xdotool(args);
         let (dialog, _) = self.wait_dialog();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
+        let deadline = Instant::now() + Duration::from_secs(40);
+        // Keys typed again after the dialog went would land in the app's window, so a
+        // dialog is given ample time to close before it counts as not having taken them.
+        while self.visible(&dialog) {
             xdotool(&["windowfocus", "--sync", &dialog]);
             // Ctrl+L opens the location field of an open dialog; in a save dialog it
             // selects the proposed name up to its extension, so select all of it.
@@ -205,7 +207,7 @@ impl App {
             xdotool(&["key", "--clearmodifiers", "ctrl+a"]);
             xdotool(&["type", "--delay", "10", &path.display().to_string()]);
             xdotool(&["key", "Return"]);
-            if self.gone_within(&dialog, Duration::from_secs(3)) {
+            if self.gone_within(&dialog, Duration::from_secs(10)) {
                 return;
             }
             assert!(
@@ -213,6 +215,7 @@ impl App {
                 "the file dialog did not take {}",
                 path.display()
             );
+            eprintln!("the file dialog is still open 10 s after the path; typing it again");
         }
     }
 }

@@ -29,6 +29,7 @@ enum Pick {
 /// Shows a native file dialog (the webview never sees or chooses paths itself);
 /// `None` when the user cancels.
 async fn pick(app: &tauri::AppHandle, what: Pick) -> Option<PathBuf> {
+    let _shown = crate::stall::NativeDialog::shown();
     let (tx, rx) = tokio::sync::oneshot::channel();
     let dialog = app.dialog().file();
     match what {
@@ -148,6 +149,7 @@ pub(super) async fn export_report(
 /// `window.print()` does nothing in WebKitGTK). Only the report page offers it.
 #[tauri::command(rename_all = "snake_case")]
 pub(super) fn print_page(window: tauri::WebviewWindow) -> Reply<()> {
+    let _shown = crate::stall::NativeDialog::shown();
     window.print().map_err(|e| {
         CommandError::coded(
             ErrorCode::PrintingUnavailable,
@@ -157,13 +159,13 @@ pub(super) fn print_page(window: tauri::WebviewWindow) -> Reply<()> {
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub(super) fn data_location(
+pub(super) async fn data_location(
     s: State<'_>,
     dir: tauri::State<'_, DataDir>,
     token: String,
 ) -> Reply<String> {
-    s.require_admin(&token)?;
-    Ok(dir.0.join(crate::service::DB_FILE).display().to_string())
+    let file = dir.0.join(crate::service::DB_FILE).display().to_string();
+    super::off_main(s.inner(), move |s| s.require_admin(&token).map(|_| file)).await
 }
 
 /// Asks for the training CSV with the native dialog, then starts retraining;

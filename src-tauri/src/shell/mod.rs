@@ -125,8 +125,8 @@ async fn recent_assessments(
 }
 
 #[tauri::command(rename_all = "snake_case")]
-fn model_status(s: State<'_>) -> ModelStatus {
-    s.model_status()
+async fn model_status(s: State<'_>) -> Reply<ModelStatus> {
+    off_main(s.inner(), move |s| Ok(s.model_status())).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -215,8 +215,8 @@ async fn reset_password(
 }
 
 #[tauri::command(rename_all = "snake_case")]
-fn gateway_status(g: tauri::State<'_, Arc<Control>>, token: String) -> Reply<GatewayStatus> {
-    g.status(&token)
+async fn gateway_status(g: tauri::State<'_, Arc<Control>>, token: String) -> Reply<GatewayStatus> {
+    off_main(g.inner(), move |g| g.status(&token)).await
 }
 
 /// Starting or stopping the gateway waits for its port and for requests in flight,
