@@ -327,12 +327,9 @@ impl UnknownNames {
         let digest = self.digest(name);
         let now = Instant::now();
         let mut map = self.map();
-        if map.len() >= MAX_UNKNOWN_NAMES && !map.contains_key(&digest) {
-            map.retain(|_, (_, until)| until.is_some_and(|u| u > now));
-            if map.len() >= MAX_UNKNOWN_NAMES {
-                map.clear();
-            }
-        }
+        crate::bounded::make_room(&mut map, &digest, MAX_UNKNOWN_NAMES, |_, (_, until)| {
+            until.is_some_and(|u| u > now)
+        });
         let entry = map.entry(digest).or_insert((0, None));
         entry.0 += 1;
         if entry.0 >= MAX_FAILED {

@@ -6,6 +6,7 @@
 pub mod assessments;
 pub mod audit;
 pub mod auth;
+pub mod bounded;
 pub mod cache;
 pub mod clients;
 pub mod db;

@@ -94,12 +94,9 @@ impl RateLimiter {
         let now = (self.clock)();
         let slot = now / SLOT_MS;
         let mut map = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= MAX_CLIENTS && !map.contains_key(&client) {
-            map.retain(|_, w| w.last + SLOTS as u64 > slot);
-            if map.len() >= MAX_CLIENTS {
-                map.clear();
-            }
-        }
+        crate::bounded::make_room(&mut map, &client, MAX_CLIENTS, |_, w| {
+            w.last + SLOTS as u64 > slot
+        });
         let window = map.entry(client).or_insert_with(|| Window::new(slot));
         window.advance(slot);
         if window.total >= per_minute as u64 {

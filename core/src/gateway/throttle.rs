@@ -58,12 +58,9 @@ impl Throttle {
     pub fn failed(&self, key: &str) {
         let now = (self.clock)();
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if buckets.len() >= MAX_KEYS && !buckets.contains_key(key) {
-            buckets.retain(|_, b| self.refilled(b, now) < self.capacity);
-            if buckets.len() >= MAX_KEYS {
-                buckets.clear();
-            }
-        }
+        crate::bounded::make_room(&mut buckets, key, MAX_KEYS, |_, b| {
+            self.refilled(b, now) < self.capacity
+        });
         let tokens = match buckets.get(key) {
             Some(b) => self.refilled(b, now),
             None => self.capacity,
