@@ -108,35 +108,6 @@ fn Users() -> impl IntoView {
         row_action(auth, command::SET_USER_ROLE, args, row_error, load);
     };
     let resetting = RwSignal::new(None::<UserInfo>);
-    let new_password = RwSignal::new(String::new());
-    let reset = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let Some(user) = resetting.get_untracked() else {
-            return;
-        };
-        let args = ResetPasswordArgs {
-            token: auth.token(),
-            user_id: user.id,
-            new_password: new_password.get_untracked(),
-        };
-        spawn_local(async move {
-            match auth.call::<_, ()>(command::RESET_PASSWORD, args).await {
-                Ok(()) => {
-                    row_error.set(None);
-                    resetting.set(None);
-                    new_password.set(String::new());
-                    notice.set(Some(format!(
-                        "{} {}",
-                        t("password-reset-for"),
-                        user.username
-                    )));
-                }
-                Err(e) => {
-                    row_error.set(Some(e));
-                }
-            }
-        });
-    };
 
     view! {
         <section class="card" aria-labelledby="users-title">
@@ -179,16 +150,7 @@ fn Users() -> impl IntoView {
                     </table>
                 }.into_any(),
             }}
-            {move || resetting.get().map(|u| view! {
-                <form class="subcard" id="reset-form" on:submit=reset>
-                    <h2>{move || format!("{} {}", t("new-password-for"), u.username)}</h2>
-                    <TextInput id="reset-password" label="new-password-at-least-10-characters" kind="password" value=new_password/>
-                    <div class="row">
-                        <button id="reset-save" type="submit" class="primary">{tr("set-password")}</button>
-                        <button type="button" class="secondary" on:click=move |_| resetting.set(None)>{tr("cancel")}</button>
-                    </div>
-                </form>
-            })}
+            <ResetPassword resetting=resetting notice=notice error=row_error/>
             <form class="subcard" id="user-form" on:submit=create novalidate>
                 <h2>{tr("new-account")}</h2>
                 <div class="fields">
@@ -207,6 +169,59 @@ fn Users() -> impl IntoView {
                 <button id="user-create" type="submit" class="primary">{tr("create-account")}</button>
             </form>
         </section>
+    }
+}
+
+/// The new password for the account chosen in the list, set by an administrator.
+#[component]
+fn ResetPassword(
+    resetting: RwSignal<Option<UserInfo>>,
+    notice: RwSignal<Option<String>>,
+    error: RwSignal<Option<CommandError>>,
+) -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    let row_error = error;
+    let new_password = RwSignal::new(String::new());
+    let reset = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(user) = resetting.get_untracked() else {
+            return;
+        };
+        let args = ResetPasswordArgs {
+            token: auth.token(),
+            user_id: user.id,
+            new_password: new_password.get_untracked(),
+        };
+        spawn_local(async move {
+            match auth.call::<_, ()>(command::RESET_PASSWORD, args).await {
+                Ok(()) => {
+                    row_error.set(None);
+                    resetting.set(None);
+                    new_password.set(String::new());
+                    notice.set(Some(format!(
+                        "{} {}",
+                        t("password-reset-for"),
+                        user.username
+                    )));
+                }
+                Err(e) => {
+                    row_error.set(Some(e));
+                }
+            }
+        });
+    };
+
+    view! {
+        {move || resetting.get().map(|u| view! {
+            <form class="subcard" id="reset-form" on:submit=reset>
+                <h2>{move || format!("{} {}", t("new-password-for"), u.username)}</h2>
+                <TextInput id="reset-password" label="new-password-at-least-10-characters" kind="password" value=new_password/>
+                <div class="row">
+                    <button id="reset-save" type="submit" class="primary">{tr("set-password")}</button>
+                    <button type="button" class="secondary" on:click=move |_| resetting.set(None)>{tr("cancel")}</button>
+                </div>
+            </form>
+        })}
     }
 }
 

@@ -431,15 +431,6 @@ fn Retrain(
             }
         });
     };
-    let cancel = move |_| {
-        let args = TokenArgs {
-            token: auth.token(),
-        };
-        spawn_local(async move {
-            let _ = auth.call::<_, ()>(command::CANCEL_TRAINING, args).await;
-        });
-    };
-
     view! {
         <section class="card" aria-labelledby="train-title">
             <h2 id="train-title">{tr("retrain")}</h2>
@@ -464,55 +455,84 @@ fn Retrain(
                     disabled=move || status.get().map(|s| s.phase == TrainingPhase::Running).unwrap_or(false)>
                     {tr("choose-csv-file-and-train")}</button>
             </form>
-            {move || status.get().filter(|s| s.phase != TrainingPhase::Idle).map(|s| {
-                let done = s.epochs.last().map(|e| e.epoch).unwrap_or(0);
-                let pct = if s.max_epochs > 0 { done as f64 / s.max_epochs as f64 * 100.0 } else { 0.0 };
-                let phase = s.phase;
-                let loss = progress_chart(&s, false);
-                let acc = progress_chart(&s, true);
-                let source = s.source.clone().unwrap_or_default();
-                let rows = s.rows;
-                let skipped = s.skipped.unwrap_or(0);
-                let error = s.error.clone();
-                view! {
-                    <div class="training" id="training" data-phase=format!("{phase:?}").to_lowercase()>
-                        <p id="training-state">{move || match phase {
-                            TrainingPhase::Running => tf("training-running", &[
-                                ("source", &source), ("done", &done.to_string()), ("max", &s.max_epochs.to_string())]),
-                            TrainingPhase::Finished => tf("training-finished", &[
-                                ("source", &source), ("done", &done.to_string()), ("max", &s.max_epochs.to_string())]),
-                            TrainingPhase::Cancelled => t("training-cancelled-no-model-was-kept").to_string(),
-                            TrainingPhase::Failed => format!("{} {}", t("training-failed"), error.clone().unwrap_or_default()),
-                            TrainingPhase::Idle => String::new(),
-                        }}</p>
-                        {rows.map(|r| view! { <p class="meta">{move || tf("training-rows-read", &[("rows", &r.to_string()), ("skipped", &skipped.to_string())])}</p> })}
-                        <progress id="training-progress" max="100" value=format!("{pct:.0}")>{format!("{pct:.0}%")}</progress>
-                        {(phase == TrainingPhase::Running).then(|| view! {
-                            <button id="train-cancel" class="secondary" on:click=cancel>{tr("cancel")}</button>
-                        })}
-                        <div class="chart-grid two">
-                            <div class="chart small" id="loss-chart" inner_html=loss></div>
-                            <div class="chart small" id="accuracy-chart" inner_html=acc></div>
-                        </div>
-                    </div>
-                }
-            })}
-            {move || {
-                let s = status.get()?;
-                let candidate = s.candidate.clone()?;
-                let list = models.get()?.ok()?;
-                let cand = list.iter().find(|c| c.version == candidate)?.clone();
-                let active = list.iter().find(|c| c.active)?.clone();
-                let is_active = cand.active;
-                Some(view! {
-                    <h3>{tr("candidate-compared-with-the-active-model")}</h3>
-                    <Compare active=active candidate=cand/>
-                    {(!is_active).then(|| {
-                        let c = candidate.clone();
-                        view! { <button id="candidate-activate" class="primary" on:click=move |_| activate(c.clone())>{tr("activate-the-candidate")}</button> }
-                    })}
-                })
-            }}
+            <TrainingProgress/>
+            <Candidate models=models activate=activate/>
         </section>
+    }
+}
+
+/// The running or last retraining: its state, progress bar and curves.
+#[component]
+fn TrainingProgress() -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    let status = expect_context::<TrainingFeed>().0;
+    let cancel = move |_| {
+        let args = TokenArgs {
+            token: auth.token(),
+        };
+        spawn_local(async move {
+            let _ = auth.call::<_, ()>(command::CANCEL_TRAINING, args).await;
+        });
+    };
+
+    view! {
+        {move || status.get().filter(|s| s.phase != TrainingPhase::Idle).map(|s| {
+            let done = s.epochs.last().map(|e| e.epoch).unwrap_or(0);
+            let pct = if s.max_epochs > 0 { done as f64 / s.max_epochs as f64 * 100.0 } else { 0.0 };
+            let phase = s.phase;
+            let loss = progress_chart(&s, false);
+            let acc = progress_chart(&s, true);
+            let source = s.source.clone().unwrap_or_default();
+            let rows = s.rows;
+            let skipped = s.skipped.unwrap_or(0);
+            let error = s.error.clone();
+            view! {
+                <div class="training" id="training" data-phase=format!("{phase:?}").to_lowercase()>
+                    <p id="training-state">{move || match phase {
+                        TrainingPhase::Running => tf("training-running", &[
+                            ("source", &source), ("done", &done.to_string()), ("max", &s.max_epochs.to_string())]),
+                        TrainingPhase::Finished => tf("training-finished", &[
+                            ("source", &source), ("done", &done.to_string()), ("max", &s.max_epochs.to_string())]),
+                        TrainingPhase::Cancelled => t("training-cancelled-no-model-was-kept").to_string(),
+                        TrainingPhase::Failed => format!("{} {}", t("training-failed"), error.clone().unwrap_or_default()),
+                        TrainingPhase::Idle => String::new(),
+                    }}</p>
+                    {rows.map(|r| view! { <p class="meta">{move || tf("training-rows-read", &[("rows", &r.to_string()), ("skipped", &skipped.to_string())])}</p> })}
+                    <progress id="training-progress" max="100" value=format!("{pct:.0}")>{format!("{pct:.0}%")}</progress>
+                    {(phase == TrainingPhase::Running).then(|| view! {
+                        <button id="train-cancel" class="secondary" on:click=cancel>{tr("cancel")}</button>
+                    })}
+                    <div class="chart-grid two">
+                        <div class="chart small" id="loss-chart" inner_html=loss></div>
+                        <div class="chart small" id="accuracy-chart" inner_html=acc></div>
+                    </div>
+                </div>
+            }
+        })}
+    }
+}
+
+/// The candidate a retraining left, beside the active model, one click from activation.
+#[component]
+fn Candidate(
+    models: Models,
+    activate: impl Fn(String) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let status = expect_context::<TrainingFeed>().0;
+    move || {
+        let s = status.get()?;
+        let candidate = s.candidate.clone()?;
+        let list = models.get()?.ok()?;
+        let cand = list.iter().find(|c| c.version == candidate)?.clone();
+        let active = list.iter().find(|c| c.active)?.clone();
+        let is_active = cand.active;
+        Some(view! {
+            <h3>{tr("candidate-compared-with-the-active-model")}</h3>
+            <Compare active=active candidate=cand/>
+            {(!is_active).then(|| {
+                let c = candidate.clone();
+                view! { <button id="candidate-activate" class="primary" on:click=move |_| activate(c.clone())>{tr("activate-the-candidate")}</button> }
+            })}
+        })
     }
 }
