@@ -45,6 +45,7 @@ pub mod command {
     pub const EXPORT_REPORT: &str = "export_report";
     pub const DATA_LOCATION: &str = "data_location";
     pub const PRINT_PAGE: &str = "print_page";
+    pub const UI_READY: &str = "ui_ready";
 }
 
 /// Arguments of [`command::WHAT_IF`]: score without storing.

@@ -60,6 +60,22 @@ async fn sign_in(s: State<'_>, username: String, password: String) -> Reply<Sess
     off_main(s.inner(), move |s| s.sign_in(&username, &password)).await
 }
 
+/// Where the app notes that its first screen is up and takes input, when
+/// `scripts/bench-client.sh` asks (it measures the time from exec to that note).
+pub const READY_FILE_ENV: &str = "CARDIORISK_READY_FILE";
+
+/// The UI's first screen is painted and takes input.
+#[tauri::command(rename_all = "snake_case")]
+async fn ui_ready() -> Reply<()> {
+    if let Some(path) = std::env::var_os(READY_FILE_ENV) {
+        let path = std::path::PathBuf::from(path);
+        tauri::async_runtime::spawn_blocking(move || {
+            let _ = cardiorisk_files::write_atomic(&path, b"ready\n");
+        });
+    }
+    Ok(())
+}
+
 #[tauri::command(rename_all = "snake_case")]
 async fn keep_alive(s: State<'_>, token: String) -> Reply<()> {
     off_main(s.inner(), move |s| s.keep_alive(&token)).await
@@ -328,6 +344,7 @@ pub fn run() {
             sign_in,
             sign_out,
             keep_alive,
+            ui_ready,
             predict,
             what_if,
             preferences,

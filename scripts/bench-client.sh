@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# What a clinician feels of the desktop app on this machine: the UI's wasm size, the
+# time from exec to the first screen ready for input (median of $RUNS starts, each
+# with an empty data directory), and the memory (PSS, app plus its WebKit processes)
+# with the first screen up. Release build, under Xvfb. Prints figures; asserts nothing.
+#   bash scripts/bench-client.sh            # RUNS=10
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-10}
+
+[ -f ui/dist/index.html ] || bash scripts/build-ui.sh
+echo "== release build"
+npx --no-install tauri build --no-bundle --config '{"build":{"beforeBuildCommand":""}}' >/dev/null
+app=target/release/cardiorisk-app
+
+echo "UI wasm: $(stat -c %s ui/dist/cardiorisk_ui_bg.wasm) bytes"
+
+display=:$((90 + RANDOM % 50))
+Xvfb "$display" -screen 0 1280x800x24 >/dev/null 2>&1 &
+xvfb=$!
+work=$(mktemp -d)
+cleanup() { kill "$xvfb" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+for _ in $(seq 100); do [ -e "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0.05; done
+
+# Sum of Pss over the process and all its descendants (the WebKit web and network
+# processes are the app's children), in kB.
+pss_tree() {
+  local pids=("$1") i=0 total=0 pid
+  while [ "$i" -lt "${#pids[@]}" ]; do
+    pids+=($(pgrep -P "${pids[$i]}" || true))
+    i=$((i + 1))
+  done
+  for pid in "${pids[@]}"; do
+    [ -r "/proc/$pid/smaps_rollup" ] || continue
+    total=$((total + $(awk '/^Pss:/ {print $2}' "/proc/$pid/smaps_rollup")))
+  done
+  echo "$total"
+}
+
+times=()
+for run in $(seq "$RUNS"); do
+  data="$work/data-$run"
+  ready="$work/ready-$run"
+  start=$(date +%s%N)
+  DISPLAY=$display CARDIORISK_DATA_DIR=$data CARDIORISK_READY_FILE=$ready "$app" >/dev/null 2>&1 &
+  pid=$!
+  until [ -e "$ready" ]; do
+    kill -0 "$pid" 2>/dev/null || { echo "the app ended before its first screen" >&2; exit 1; }
+    sleep 0.002
+  done
+  end=$(date +%s%N)
+  times+=($(((end - start) / 1000000)))
+  if [ "$run" = 1 ]; then
+    sleep 1 # let the first screen settle before reading memory
+    echo "memory with the first screen up: $(( $(pss_tree "$pid") / 1024 )) MB PSS (app and WebKit processes)"
+  fi
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+done
+sorted=$(printf '%s\n' "${times[@]}" | sort -n)
+median=$(echo "$sorted" | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : int((a[NR/2] + a[NR/2+1]) / 2)}')
+echo "start, exec to first screen ready (ms), $RUNS runs: $(echo $sorted | tr '\n' ' ')"
+echo "start median: $median ms"
