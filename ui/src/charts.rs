@@ -36,6 +36,8 @@ pub struct LineChart<'a> {
     pub series: &'a [Series],
     /// Dots on every point (few points); plain lines otherwise.
     pub dots: bool,
+    /// Where the legend goes (shown with two series or more): a corner the curves leave empty.
+    pub legend_at: SeriesLabelPosition,
 }
 
 impl LineChart<'_> {
@@ -129,7 +131,7 @@ impl LineChart<'_> {
                 .background_style(WHITE.mix(0.85))
                 .border_style(RGBColor(213, 219, 227))
                 .label_font(("sans-serif", 12))
-                .position(SeriesLabelPosition::UpperRight)
+                .position(self.legend_at.clone())
                 .draw()?;
         }
         Ok(())

@@ -13,6 +13,7 @@ use cardiorisk_contract::{
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use plotters::chart::SeriesLabelPosition;
 
 fn roc_chart(card: &ModelCard) -> String {
     let mut points = vec![(0.0, 0.0)];
@@ -45,6 +46,8 @@ fn roc_chart(card: &ModelCard) -> String {
             },
         ],
         dots: false,
+        // The curve hugs the top left; the lower right stays empty.
+        legend_at: SeriesLabelPosition::LowerRight,
     }
     .svg()
 }
@@ -115,6 +118,8 @@ fn progress_chart(status: &TrainingStatus, accuracy: bool) -> String {
         bands: &[],
         series: &series,
         dots: false,
+        // Losses fall from the top left; the upper right stays empty.
+        legend_at: SeriesLabelPosition::UpperRight,
     }
     .svg()
 }

@@ -13,6 +13,7 @@ use cardiorisk_contract::{
     UpdatePatientArgs, FIELDS,
 };
 use leptos::prelude::*;
+use plotters::chart::SeriesLabelPosition;
 
 const SEARCH_LIMIT: u32 = 50;
 
@@ -238,6 +239,7 @@ fn measurement_chart(spec_index: usize, history: &[AssessmentRecord], labels: &[
             points,
         }],
         dots: true,
+        legend_at: SeriesLabelPosition::LowerRight,
     }
     .svg()
 }
@@ -279,6 +281,7 @@ fn risk_chart(history: &[AssessmentRecord], labels: &[String]) -> String {
             points,
         }],
         dots: true,
+        legend_at: SeriesLabelPosition::LowerRight,
     }
     .svg()
 }
