@@ -168,6 +168,10 @@ pub enum TrainingPhase {
 /// The current (or last) retraining, polled by the model screen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainingStatus {
+    /// Which retraining this is since the app started (1, 2, …; 0 before any), so a
+    /// status that arrives late never hides a newer one.
+    #[serde(default)]
+    pub job: u64,
     pub phase: TrainingPhase,
     /// File name of the training data.
     pub source: Option<String>,
@@ -178,4 +182,60 @@ pub struct TrainingStatus {
     /// The trained candidate's version, stored but not active.
     pub candidate: Option<String>,
     pub error: Option<String>,
+}
+
+impl TrainingStatus {
+    /// Whether this status says more than `other`: a later job, a later phase of the
+    /// same job, or more epochs in the same phase.
+    pub fn is_newer_than(&self, other: &TrainingStatus) -> bool {
+        let rank = |p: TrainingPhase| match p {
+            TrainingPhase::Idle => 0,
+            TrainingPhase::Running => 1,
+            _ => 2,
+        };
+        (self.job, rank(self.phase), self.epochs.len())
+            > (other.job, rank(other.phase), other.epochs.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(job: u64, phase: TrainingPhase, epochs: usize) -> TrainingStatus {
+        let point = EpochPoint {
+            epoch: 1,
+            train_loss: 0.5,
+            validation_loss: 0.5,
+            validation_accuracy: 0.5,
+        };
+        TrainingStatus {
+            job,
+            phase,
+            source: None,
+            rows: None,
+            skipped: None,
+            max_epochs: 60,
+            epochs: vec![point; epochs],
+            candidate: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_late_reply_never_hides_a_newer_status() {
+        let started = status(2, TrainingPhase::Running, 0);
+        let finished = status(2, TrainingPhase::Finished, 60);
+        assert!(
+            finished.is_newer_than(&started),
+            "the job ended before its start reply"
+        );
+        assert!(status(2, TrainingPhase::Running, 3).is_newer_than(&started));
+        let previous = status(1, TrainingPhase::Finished, 60);
+        assert!(
+            started.is_newer_than(&previous),
+            "a new job replaces the last one's end"
+        );
+        assert!(!started.is_newer_than(&started));
+    }
 }

@@ -33,6 +33,7 @@ impl Default for Training {
         Training {
             job: None,
             status: TrainingStatus {
+                job: 0,
                 phase: TrainingPhase::Idle,
                 source: None,
                 rows: None,
@@ -147,6 +148,7 @@ impl Services {
             started,
         });
         training.status = TrainingStatus {
+            job: training.status.job + 1,
             phase: TrainingPhase::Running,
             source: path.file_name().map(|n| n.to_string_lossy().into_owned()),
             max_epochs: request.config.max_epochs,
