@@ -93,6 +93,10 @@ fn register_a_patient_assess_and_save_see_history_what_if_and_report() {
     });
     s.wait_text("#result-summary", |t| t.contains("Mostly raised by"));
     assert!(s.count("#gauge svg") == 1, "the gauge is drawn");
+    println!(
+        "assessment, click to painted result: {} ms",
+        app.click_to_paint()
+    );
 
     // What-if: lowering cholesterol with the slider lowers the risk; nothing is stored.
     let slider = s.wait("#whatif-colesterol");
@@ -113,6 +117,10 @@ fn register_a_patient_assess_and_save_see_history_what_if_and_report() {
     app.fill("presion", "1.2");
     app.click("#assess");
     s.wait_text("#result-probability", |t| t != shown);
+    println!(
+        "assessment, click to painted result: {} ms",
+        app.click_to_paint()
+    );
     app.click("#assess-patient a");
     s.wait_count("#history tbody tr", 2);
     assert_eq!(
@@ -310,6 +318,10 @@ fn administration_audit_gateway_and_language() {
         }
         app.click("#assess");
         s.wait_text("#result-class", |t| t == "Riesgo cardíaco: sí");
+        println!(
+            "assessment, click to painted result: {} ms",
+            app.click_to_paint()
+        );
         s.wait_text("#recent tbody tr", |t| {
             t.contains("240") && t.contains("160")
         });

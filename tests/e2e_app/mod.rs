@@ -93,6 +93,21 @@ impl App {
         self.shot(name);
     }
 
+    /// How long the last assessment took from the click to its painted result, as the
+    /// page measured it (`performance.now()`), once the page has it.
+    pub fn click_to_paint(&self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let ms = self
+                .s
+                .attr(&self.s.wait("#result"), "data-click-to-paint-ms");
+            if let Some(ms) = ms.filter(|ms| !ms.is_empty()) {
+                return ms;
+            }
+            assert!(Instant::now() < deadline, "the page measured no paint time");
+        }
+    }
+
     /// Types `value` into the input `id`, replacing what it held. WebKitWebDriver
     /// once answered a send-keys with an empty "unknown error" (one run in three of the
     /// flows, 2026-12-02); the field is then found again and typed once more. What the
