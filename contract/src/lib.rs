@@ -76,6 +76,18 @@ impl FieldSpec {
         }
     }
 
+    /// A stored value as shown, without its unit: "2.4", "240" in mg/dL, "61", or
+    /// "yes"/"no" for a flag.
+    pub fn shown(&self, language: Language, units: Units, value: f64) -> String {
+        let factor = self.factor(units);
+        match self.kind {
+            FieldKind::Flag => text(language, if value == 1.0 { "word-yes" } else { "word-no" }),
+            FieldKind::Whole => format!("{value:.0}"),
+            FieldKind::Decimal if factor > 1.0 => format!("{:.0}", value * factor),
+            FieldKind::Decimal => format!("{value:.1}"),
+        }
+    }
+
     /// The valid range in words, e.g. "1.0 to 3.0 g/L", "100 to 300 mg/dL" or "0 or 1".
     pub fn range_text(&self, language: Language, units: Units) -> String {
         let factor = self.factor(units);

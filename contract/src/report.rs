@@ -62,15 +62,11 @@ pub fn points(value: f64) -> String {
 /// A stored value as shown with its unit: "2.4 g/L", "240 mg/dL", "61 years", "yes".
 pub fn value_text(language: Language, units: Units, field: usize, value: f64) -> String {
     let spec = FIELDS[field];
-    let factor = spec.factor(units);
-    let number = match spec.kind {
-        FieldKind::Flag if value == 1.0 => return text(language, "word-yes"),
-        FieldKind::Flag => return text(language, "word-no"),
-        FieldKind::Whole => format!("{value:.0}"),
-        FieldKind::Decimal if factor > 1.0 => format!("{:.0}", value * factor),
-        FieldKind::Decimal => format!("{value:.1}"),
-    };
-    format!("{number} {}", spec.unit(language, units))
+    let number = spec.shown(language, units, value);
+    match spec.kind {
+        FieldKind::Flag => number,
+        _ => format!("{number} {}", spec.unit(language, units)),
+    }
 }
 
 impl Report {

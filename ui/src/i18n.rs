@@ -3,7 +3,7 @@
 //! as codes and are worded here in the chosen language.
 
 pub use cardiorisk_contract::{day_time as when, Language, Units};
-use cardiorisk_contract::{CommandError, FieldError, FieldKind, FieldSpec, Problem, RiskBand};
+use cardiorisk_contract::{CommandError, FieldError, FieldSpec, Problem, RiskBand};
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -60,13 +60,7 @@ pub fn tf(key: &str, args: &[(&str, &str)]) -> String {
 
 /// A stored value as shown, without its unit ("2.4", or "240" in mg/dL).
 pub fn show_value(spec: &FieldSpec, value: f64) -> String {
-    let factor = spec.factor(units());
-    match spec.kind {
-        FieldKind::Flag => yes_no(value == 1.0).to_string(),
-        FieldKind::Whole => format!("{value:.0}"),
-        FieldKind::Decimal if factor > 1.0 => format!("{:.0}", value * factor),
-        FieldKind::Decimal => format!("{value:.1}"),
-    }
+    spec.shown(lang(), units(), value)
 }
 
 /// Typed text in the shown unit to the model's value, checked against the field's rules.
