@@ -14,6 +14,7 @@ use std::fmt;
 mod names;
 mod accounts;
 mod audit;
+mod decimal;
 mod gateway;
 mod ipc;
 mod models;
@@ -21,6 +22,7 @@ mod patients;
 mod report;
 pub use accounts::*;
 pub use audit::*;
+pub use decimal::parse_number;
 pub use gateway::*;
 pub use ipc::*;
 pub use models::*;
@@ -132,7 +134,7 @@ impl FieldSpec {
         if text.is_empty() {
             return Err(Problem::Missing);
         }
-        let value: f64 = text.parse().map_err(|_| Problem::NotANumber)?;
+        let value = parse_number(text).ok_or(Problem::NotANumber)?;
         self.check(value)?;
         Ok(value)
     }
