@@ -298,7 +298,6 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Batch { data, out, model } => {
             let predictor = load_model(&model)?;
             let input = cardiorisk_model::data::open_csv(&data, None).map_err(|e| e.to_string())?;
-            let input = std::io::BufReader::with_capacity(1 << 16, input);
             let summary = cardiorisk_files::write_atomic_with(&out, |w| {
                 cardiorisk_model::batch::score_csv(input, w, &predictor)
             })

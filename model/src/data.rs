@@ -55,8 +55,36 @@ pub enum DataError {
     TooManyRows { limit: usize },
     #[error("a line is longer than {MAX_LINE_BYTES} bytes: not a CardioRisk CSV")]
     LineTooLong,
+    #[error("a record runs past {MAX_RECORD_BYTES} bytes (a quoted field never closed?): not a CardioRisk CSV")]
+    RecordTooLong,
+    #[error("line {line} is not UTF-8 text")]
+    NotUtf8 { line: u64 },
+    #[error("line {line} has {cells} cells where the header has {expected}: every row needs the header's columns")]
+    RowWidth {
+        line: u64,
+        cells: usize,
+        expected: usize,
+    },
     #[error("the file has a header but no data rows")]
     NoRows,
+}
+
+impl DataError {
+    /// The error with its line number set, for errors found on a line counted
+    /// from the start of a piece of the file.
+    pub fn at_line(self, line: u64) -> Self {
+        match self {
+            DataError::NotUtf8 { .. } => DataError::NotUtf8 { line },
+            DataError::RowWidth {
+                cells, expected, ..
+            } => DataError::RowWidth {
+                line,
+                cells,
+                expected,
+            },
+            other => other,
+        }
+    }
 }
 
 impl From<std::io::Error> for DataError {
@@ -74,6 +102,8 @@ pub const ROWS_ENV: &str = "CARDIORISK_MAX_CSV_ROWS";
 /// No line of a CSV of six measurements comes near this; a longer one is refused
 /// instead of buffered (a file of zeros, a binary file).
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
+/// The longest record, quoted line breaks included, that batch scoring takes.
+pub const MAX_RECORD_BYTES: usize = 1 << 20;
 
 /// Bounds on a labelled CSV, which is read whole into memory (training, evaluation):
 /// 64 MiB and 1,000,000 data rows by default (the original file is 5,000 rows and
@@ -204,10 +234,18 @@ impl Columns {
 
     /// Parses the six inputs of one record, reporting every bad cell.
     pub fn inputs(&self, record: &csv::StringRecord) -> Result<[f64; 6], Vec<FieldError>> {
+        self.inputs_of(|i| record.get(i))
+    }
+
+    /// The six inputs of a row whose `i`th cell is `cell(i)`.
+    pub fn inputs_of<'a>(
+        &self,
+        cell: impl Fn(usize) -> Option<&'a str>,
+    ) -> Result<[f64; 6], Vec<FieldError>> {
         let mut values = [0.0; 6];
         let mut errors = Vec::new();
         for (i, spec) in FIELDS.iter().enumerate() {
-            match spec.parse(record.get(self.inputs[i])) {
+            match spec.parse(cell(self.inputs[i])) {
                 Ok(v) => values[i] = v,
                 Err(p) => errors.push(FieldError::new(spec, p)),
             }
