@@ -130,13 +130,23 @@ impl FieldSpec {
 
     /// Parses and checks one textual value (CLI argument, query parameter, CSV cell, form field).
     pub fn parse(&self, raw: Option<&str>) -> Result<f64, Problem> {
-        let text = raw.map(str::trim).unwrap_or("");
+        let text = raw.map(trim).unwrap_or("");
         if text.is_empty() {
             return Err(Problem::Missing);
         }
         let value = parse_number(text).ok_or(Problem::NotANumber)?;
         self.check(value)?;
         Ok(value)
+    }
+}
+
+/// `text.trim()`, without its Unicode scan when both ends are plainly not space.
+fn trim(text: &str) -> &str {
+    let plain = |b: &u8| b.is_ascii() && !char::from(*b).is_whitespace();
+    match text.as_bytes() {
+        [first, .., last] if plain(first) && plain(last) => text,
+        [only] if plain(only) => text,
+        _ => text.trim(),
     }
 }
 
@@ -384,6 +394,29 @@ impl Measurements {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn trimming_matches_the_standard_trim() {
+        for text in [
+            "",
+            " ",
+            "2.5",
+            " 2.5",
+            "2.5 ",
+            "\t2\n",
+            "\u{b}2\u{b}",
+            "2\u{85}",
+            "\u{a0}2",
+            "\u{3000}2.5\u{3000}",
+            "ñ",
+            "2ñ",
+            "a",
+            "\r",
+            "x\u{2028}",
+        ] {
+            assert_eq!(super::trim(text), text.trim(), "{text:?}");
+        }
+    }
+
     use super::*;
 
     fn good() -> Measurements {

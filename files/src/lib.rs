@@ -20,10 +20,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// Streams into a private temporary file beside `path`, syncs it, then renames it
-/// over `path`: readers see the old file or the whole new one, never a part.
+/// over `path`: readers see the old file or the whole new one, never a part. A large
+/// file is flushed to the disk as it grows ([`Writeback`]), so the final sync does
+/// not wait for all of it.
 pub fn write_atomic_with<T, E: From<std::io::Error>>(
     path: &Path,
-    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<T, E>,
+    write: impl FnOnce(&mut std::io::BufWriter<Writeback>) -> Result<T, E>,
 ) -> Result<T, E> {
     let dir = path
         .parent()
@@ -36,9 +38,10 @@ pub fn write_atomic_with<T, E: From<std::io::Error>>(
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
-        let mut out = std::io::BufWriter::with_capacity(1 << 16, create_private(&tmp)?);
+        let file = Writeback::new(create_private(&tmp)?);
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
         let value = write(&mut out)?;
-        let file = out.into_inner().map_err(|e| e.into_error())?;
+        let file = out.into_inner().map_err(|e| e.into_error())?.finish()?;
         file.sync_all()?;
         std::fs::rename(&tmp, path)?;
         if let Ok(d) = std::fs::File::open(dir) {
@@ -50,6 +53,60 @@ pub fn write_atomic_with<T, E: From<std::io::Error>>(
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// A file being written that starts syncing its data every [`Writeback::EVERY`]
+/// bytes on a helper thread while writing goes on; it waits for the previous sync
+/// first, so at most about twice that much is ever waiting for the disk.
+pub struct Writeback {
+    file: std::fs::File,
+    unsynced: u64,
+    syncing: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Writeback {
+    pub const EVERY: u64 = 32 << 20;
+
+    pub fn new(file: std::fs::File) -> Self {
+        Writeback {
+            file,
+            unsynced: 0,
+            syncing: None,
+        }
+    }
+
+    fn wait(&mut self) -> std::io::Result<()> {
+        match self.syncing.take() {
+            Some(sync) => sync
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("the sync thread panicked"))),
+            None => Ok(()),
+        }
+    }
+
+    /// The file once every sync started has ended (an error of one is returned).
+    pub fn finish(mut self) -> std::io::Result<std::fs::File> {
+        self.wait()?;
+        Ok(self.file)
+    }
+}
+
+impl Write for Writeback {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let written = self.file.write(buf)?;
+        self.unsynced += written as u64;
+        if self.unsynced >= Self::EVERY {
+            self.wait()?;
+            let file = self.file.try_clone()?;
+            self.syncing = Some(std::thread::spawn(move || file.sync_data()));
+            self.unsynced = 0;
+        }
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
 }
 
 #[cfg(test)]
@@ -80,5 +137,23 @@ mod tests {
         write_atomic(&path, b"a,b\n").unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_file_larger_than_the_sync_step_is_written_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scores.csv");
+        let block: Vec<u8> = (0..=255u8).cycle().take(1 << 20).collect();
+        let blocks = 2 * (Writeback::EVERY >> 20) + 3;
+        write_atomic_with(&path, |out| -> std::io::Result<()> {
+            for _ in 0..blocks {
+                out.write_all(&block)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        let written = std::fs::read(&path).unwrap();
+        assert_eq!(written.len() as u64, blocks << 20);
+        assert!(written.chunks(1 << 20).all(|c| c == block.as_slice()));
     }
 }

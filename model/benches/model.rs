@@ -2,9 +2,10 @@
 //! Prints figures; run with `cargo bench -p cardiorisk-model --bench model`.
 
 use cardiorisk_contract::Measurements;
+use cardiorisk_model::batch::score_csv_with;
 use cardiorisk_model::data::{read_labelled_file, InvalidRows};
 use cardiorisk_model::predictor::EMBEDDED_MODEL;
-use cardiorisk_model::synth::{generate, to_dataset, Span};
+use cardiorisk_model::synth::{generate, to_csv, to_dataset, Span};
 use cardiorisk_model::{train, Predictor, TrainConfig};
 use std::hint::black_box;
 use std::path::Path;
@@ -74,17 +75,34 @@ fn main() {
     );
 
     let features: Vec<[f32; 6]> = rows.iter().map(|(x, _)| x.map(|v| v as f32)).collect();
-    let t = Instant::now();
-    let mut scored = 0;
-    for chunk in features.chunks(8192) {
-        scored += black_box(p.probabilities(chunk)).len();
+    for chunk_rows in [1024, 4096, 8192, 16384] {
+        let t = Instant::now();
+        let mut scored = 0;
+        for chunk in features.chunks(chunk_rows) {
+            scored += black_box(p.probabilities(chunk)).len();
+        }
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "batch scoring         {:>12.0} rows/s ({scored} rows in {:.3} s, {chunk_rows} a call)",
+            scored as f64 / secs,
+            secs
+        );
     }
-    let secs = t.elapsed().as_secs_f64();
-    println!(
-        "batch scoring         {:>12.0} rows/s ({scored} rows in {:.3} s)",
-        scored as f64 / secs,
-        secs
-    );
+
+    // CSV to CSV in memory, as `cardiorisk batch` streams it (no disk).
+    let csv = to_csv(&generate(1_000_000, 7, Span::Valid));
+    for workers in [1, 2] {
+        let mut out = Vec::with_capacity(csv.len() * 3 / 2);
+        let t = Instant::now();
+        let summary = score_csv_with(csv.as_bytes(), &mut out, &p, workers).unwrap();
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "CSV -> CSV            {:>12.0} rows/s ({} rows in {:.3} s, {workers} worker(s))",
+            summary.rows as f64 / secs,
+            summary.rows,
+            secs
+        );
+    }
 
     let original =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/datos_de_pacientes_5000.csv");
