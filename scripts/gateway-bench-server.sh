@@ -1,8 +1,13 @@
 # Sourced by the gateway bench scripts: builds the release CLI, starts `cardiorisk
 # serve` on $port with a fresh data directory, an administrator and a client on a
 # plan no run can exhaust. Sets $bin, $data, $server, $token and $key.
-cargo build --release -p cardiorisk-cli
-bin=target/release/cardiorisk
+# BIN=/path/to/cardiorisk measures another build instead of building this one.
+if [ -n "${BIN:-}" ]; then
+  bin=$BIN
+else
+  cargo build --release -p cardiorisk-cli
+  bin=target/release/cardiorisk
+fi
 data=$(mktemp -d)
 export CARDIORISK_PASSWORD="bench-password-1"
 $bin setup --username admin --display-name "Bench" --data-dir "$data"

@@ -42,6 +42,8 @@ pub struct Unavailable;
 
 pub struct RequestLog {
     queue: mpsc::Sender<Pending>,
+    /// The writer thread, woken when an entry arrives while it gathers a batch.
+    writer: std::thread::Thread,
     refused: Arc<AtomicU64>,
     last_error: Arc<Mutex<Option<String>>>,
     in_flight: Arc<AtomicUsize>,
@@ -78,6 +80,7 @@ impl RequestLog {
         (
             RequestLog {
                 queue,
+                writer: writer.thread().clone(),
                 refused,
                 last_error,
                 in_flight,
@@ -98,10 +101,13 @@ impl RequestLog {
         let (done, committed) = oneshot::channel();
         let queued = tokio::time::timeout(ENQUEUE_WAIT, self.queue.send(Pending { event, done }));
         let result = match queued.await {
-            Ok(Ok(())) => match committed.await {
-                Ok(true) => Ok(()),
-                _ => Err(Unavailable),
-            },
+            Ok(Ok(())) => {
+                self.writer.unpark();
+                match committed.await {
+                    Ok(true) => Ok(()),
+                    _ => Err(Unavailable),
+                }
+            }
             _ => {
                 self.note_error("the log queue stayed full");
                 Err(Unavailable)
@@ -151,10 +157,13 @@ fn write_batches(services: Arc<Services>, mut pending: mpsc::Receiver<Pending>, 
             match pending.try_recv() {
                 Ok(p) => batch.push(p),
                 Err(_) => {
-                    if batch.len() >= expected || gathering.elapsed() >= GATHER {
+                    let waited = gathering.elapsed();
+                    if batch.len() >= expected || waited >= GATHER {
                         break;
                     }
-                    std::thread::yield_now();
+                    // Asleep, not spinning: the cores belong to the requests being
+                    // handled; a sender unparks this thread when its entry is queued.
+                    std::thread::park_timeout(GATHER - waited);
                 }
             }
         }
