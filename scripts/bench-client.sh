@@ -2,7 +2,9 @@
 # What a clinician feels of the desktop app on this machine: the UI's wasm size, the
 # time from exec to the first screen ready for input (median of $RUNS starts, each
 # with an empty data directory), and the memory (PSS, app plus its WebKit processes)
-# with the first screen up. Release build, under Xvfb. Prints figures; asserts nothing.
+# with the first screen up; then the E2E flows on that build: the assessment from the
+# click to its painted result and the memory after each flow. Release build, under
+# Xvfb. Prints figures; asserts nothing.
 #   bash scripts/bench-client.sh            # RUNS=10
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,3 +63,10 @@ sorted=$(printf '%s\n' "${times[@]}" | sort -n)
 median=$(echo "$sorted" | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : int((a[NR/2] + a[NR/2+1]) / 2)}')
 echo "start, exec to first screen ready (ms), $RUNS runs: $(echo $sorted | tr '\n' ' ')"
 echo "start median: $median ms"
+
+# The E2E flows drive this release build: click-to-paint of each assessment as the
+# page measures it, and the memory each flow leaves the app at (every screen visited
+# across the flows, assessments included).
+echo "== E2E flows on the release build"
+CARDIORISK_E2E_APP="$PWD/$app" cargo test -q -p cardiorisk-app --test e2e -- --nocapture --test-threads 1 2>&1 \
+  | grep -E "click to painted result|memory after|test result" || true

@@ -81,8 +81,8 @@ pub fn score_csv_with(
     let first_line = 1 + count_lines(&header);
 
     let workers = workers.max(1);
-    let (work_tx, work_rx) = sync_channel::<(u64, Result<Vec<u8>, DataError>)>(workers);
-    let (done_tx, done_rx) = sync_channel::<(u64, Result<Scored, Failed>)>(workers * IN_FLIGHT);
+    let (work_tx, work_rx) = sync_channel::<Chunk>(workers);
+    let (done_tx, done_rx) = sync_channel::<Done>(workers * IN_FLIGHT);
     let work_rx = Arc::new(Mutex::new(work_rx));
     std::thread::scope(|scope| {
         scope.spawn(move || cutter.cut_all(input, work_tx));
@@ -99,6 +99,11 @@ pub fn score_csv_with(
     })
 }
 
+/// A numbered piece of the input, whole records only (or what stopped the reading).
+type Chunk = (u64, Result<Vec<u8>, DataError>);
+/// A numbered chunk's output, or what stopped it.
+type Done = (u64, Result<Scored, Failed>);
+
 /// A chunk's output and what happened to its rows.
 struct Scored {
     bytes: Vec<u8>,
@@ -113,7 +118,7 @@ struct Failed {
 }
 
 fn write_in_order(
-    done: Receiver<(u64, Result<Scored, Failed>)>,
+    done: Receiver<Done>,
     output: &mut impl Write,
     first_line: u64,
 ) -> Result<BatchSummary, DataError> {
@@ -192,11 +197,7 @@ impl Cutter {
 
     /// Sends the rest of the input as numbered chunks of whole records; an error
     /// ends the stream.
-    fn cut_all(
-        mut self,
-        mut input: impl Read,
-        chunks: SyncSender<(u64, Result<Vec<u8>, DataError>)>,
-    ) {
+    fn cut_all(mut self, mut input: impl Read, chunks: SyncSender<Chunk>) {
         let mut seq = 0;
         loop {
             let chunk = self.next_chunk(&mut input);
@@ -269,8 +270,8 @@ fn last_record_end(bytes: &[u8]) -> Option<usize> {
 }
 
 fn score_chunks(
-    work: &Mutex<Receiver<(u64, Result<Vec<u8>, DataError>)>>,
-    done: &SyncSender<(u64, Result<Scored, Failed>)>,
+    work: &Mutex<Receiver<Chunk>>,
+    done: &SyncSender<Done>,
     columns: &Columns,
     width: usize,
     predictor: &Predictor,

@@ -47,7 +47,9 @@ impl App {
                 .spawn()
                 .expect("start tauri-driver (cargo install tauri-driver)"),
         );
-        let s = Session::start(port, APP);
+        // CARDIORISK_E2E_APP drives another build (scripts/bench-client.sh: the release app).
+        let app = std::env::var("CARDIORISK_E2E_APP").unwrap_or_else(|_| APP.to_string());
+        let s = Session::start(port, &app);
         App {
             s,
             display,
@@ -240,17 +242,63 @@ impl Drop for App {
     fn drop(&mut self) {
         // The longest the window's thread could not repaint or take input during the
         // flow (a figure for README, not an assertion).
+        let flow = std::thread::current()
+            .name()
+            .unwrap_or("this flow")
+            .to_string();
         if let Ok(report) = std::fs::read_to_string(&self.stall_report) {
-            eprintln!(
-                "main-thread stall in {}: {}",
-                std::thread::current().name().unwrap_or("this flow"),
-                report.trim()
-            );
+            eprintln!("main-thread stall in {flow}: {}", report.trim());
         }
+        // The memory the flow leaves the app at (figures, not assertions).
+        let kb = pss_of_app_tree(self._driver.0.id());
+        eprintln!(
+            "memory after {flow}: {} MB PSS (app and WebKit processes)",
+            kb / 1024
+        );
         let _ = Command::new("pkill")
             .args(["-P", &self._driver.0.id().to_string()])
             .status();
     }
+}
+
+/// Pss in kB summed over the app and its WebKit processes: the descendants of `root`
+/// (tauri-driver) but the WebDriver processes themselves.
+fn pss_of_app_tree(root: u32) -> u64 {
+    let parent_of = |pid: u32| -> Option<u32> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let after_name = &stat[stat.rfind(')')? + 2..];
+        after_name.split(' ').nth(1)?.parse().ok()
+    };
+    let pids: Vec<u32> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect();
+    let descends = |mut pid: u32| {
+        while let Some(parent) = parent_of(pid) {
+            if parent == root {
+                return true;
+            }
+            if parent <= 1 {
+                return false;
+            }
+            pid = parent;
+        }
+        false
+    };
+    pids.into_iter()
+        .filter(|&pid| descends(pid))
+        .filter(|pid| {
+            let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            !name.trim().starts_with("WebKitWebDriver")
+        })
+        .filter_map(|pid| {
+            let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+            let line = rollup.lines().find(|l| l.starts_with("Pss:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .sum()
 }
 
 fn tauri_driver() -> PathBuf {
