@@ -94,7 +94,7 @@ fn register_a_patient_assess_and_save_see_history_what_if_and_report() {
     s.wait_text("#result-summary", |t| t.contains("Mostly raised by"));
     assert!(s.count("#gauge svg") == 1, "the gauge is drawn");
     println!(
-        "assessment, click to painted result: {} ms",
+        "assessment, click to painted result: {}",
         app.click_to_paint()
     );
 
@@ -118,7 +118,7 @@ fn register_a_patient_assess_and_save_see_history_what_if_and_report() {
     app.click("#assess");
     s.wait_text("#result-probability", |t| t != shown);
     println!(
-        "assessment, click to painted result: {} ms",
+        "assessment, click to painted result: {}",
         app.click_to_paint()
     );
     app.click("#assess-patient a");
@@ -319,7 +319,7 @@ fn administration_audit_gateway_and_language() {
         app.click("#assess");
         s.wait_text("#result-class", |t| t == "Riesgo cardíaco: sí");
         println!(
-            "assessment, click to painted result: {} ms",
+            "assessment, click to painted result: {}",
             app.click_to_paint()
         );
         s.wait_text("#recent tbody tr", |t| {

@@ -308,9 +308,9 @@ pub fn AssessmentPage(patient: Option<Patient>) -> impl IntoView {
     let fields: Vec<FieldState> = FIELDS.iter().copied().map(FieldState::new).collect();
     let outcome = RwSignal::new(None::<(AssessmentOutcome, Measurements)>);
     let failure = RwSignal::new(None::<CommandError>);
-    // From the click to the painted result, in ms: measured in the page for the
-    // benchmark (the E2E prints it), shown nowhere.
-    let click_to_paint = RwSignal::new(None::<f64>);
+    // From the click to the answer's arrival and to the painted result, in ms:
+    // measured in the page for the benchmark (the E2E prints it), shown nowhere.
+    let click_to_paint = RwSignal::new(None::<(f64, f64)>);
     let patient_id = patient.as_ref().map(|p| p.id);
 
     let auth = expect_context::<Auth>();
@@ -331,11 +331,12 @@ pub fn AssessmentPage(patient: Option<Patient>) -> impl IntoView {
                 .await
             {
                 Ok(o) => {
+                    let answered = now_ms() - clicked;
                     outcome.set(Some((o, inputs)));
                     // The frame after next shows the result painted.
                     request_animation_frame(move || {
                         request_animation_frame(move || {
-                            click_to_paint.set(Some(now_ms() - clicked))
+                            click_to_paint.set(Some((answered, now_ms() - clicked)))
                         })
                     });
                     recent.refetch();
@@ -425,7 +426,8 @@ pub fn AssessmentPage(patient: Option<Patient>) -> impl IntoView {
                         let pp = p.clone();
                         view! {
                             <div class="result" id="result"
-                                data-click-to-paint-ms=move || click_to_paint.get().map(|ms| format!("{ms:.1}")).unwrap_or_default()>
+                                data-click-to-answer-ms=move || click_to_paint.get().map(|(ms, _)| format!("{ms:.1}")).unwrap_or_default()
+                                data-click-to-paint-ms=move || click_to_paint.get().map(|(_, ms)| format!("{ms:.1}")).unwrap_or_default()>
                                 <div class="gauge-row">
                                     <div class="gauge" id="gauge" inner_html=charts::gauge(p.probability)></div>
                                     <div class=band_class>
