@@ -21,8 +21,11 @@ if ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
 # Debian's rustc with the standard library's source builds the wasm UI when rustup
 # cannot add the wasm32 target (scripts/build-ui.sh chooses).
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
-  packages+=(rustc-web rust-web-src lld-22)
+  packages+=(lld-22)
 fi
+# Windows from Linux, offline (scripts/build-windows.sh, scripts/test-windows.sh): the
+# same rustc with mingw-w64 as linker, makensis for the installer, Wine to test it.
+packages+=(rustc-web rust-web-src gcc-mingw-w64-x86-64 nsis wine64)
 
 missing=()
 for p in "${packages[@]}"; do

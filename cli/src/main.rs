@@ -155,10 +155,7 @@ fn password_from_env() -> Result<String, String> {
 fn open_services(data_dir: Option<PathBuf>) -> Result<cardiorisk_core::service::Services, String> {
     let dir = data_dir
         .or_else(|| std::env::var_os(cardiorisk_core::service::DATA_DIR_ENV).map(PathBuf::from))
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .map(|h| PathBuf::from(h).join(".local/share/org.cardiorisk.desktop"))
-        })
+        .or_else(cardiorisk_core::platform::default_data_dir)
         .ok_or("no data directory: give --data-dir")?;
     cardiorisk_core::service::Services::open(&dir).map_err(|e| e.to_string())
 }

@@ -13,6 +13,7 @@ pub mod db;
 pub mod gateway;
 pub mod models;
 pub mod patients;
+pub mod platform;
 pub mod private;
 pub mod report;
 pub mod service;

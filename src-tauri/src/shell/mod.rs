@@ -337,7 +337,33 @@ fn prefer_simple_webkit_rendering() {
     }
 }
 
+/// Windows: the window needs the WebView2 Runtime (Windows 10 and 11 normally have it).
+/// Without it, say so plainly in a box and on stderr, and stop (exit status 3), rather
+/// than letting Tauri fail later with a panic.
+#[cfg(windows)]
+fn require_webview2() {
+    if tauri::webview_version().is_ok() {
+        return;
+    }
+    let text = "CardioRisk cannot open its window: the Microsoft Edge WebView2 Runtime is not \
+        installed on this computer. Ask your IT department to install it (Evergreen \
+        Standalone Installer). The command-line tool cardiorisk.exe works without it.\n\n\
+        CardioRisk no puede abrir su ventana: este equipo no tiene Microsoft Edge WebView2 \
+        Runtime. Pida a su departamento de informática que lo instale (instalador \
+        independiente Evergreen). La herramienta cardiorisk.exe funciona sin él.";
+    eprintln!("{text}");
+    let _ = rfd::MessageDialog::new()
+        .set_level(rfd::MessageLevel::Error)
+        .set_title("CardioRisk")
+        .set_description(text)
+        .set_buttons(rfd::MessageButtons::Ok)
+        .show();
+    std::process::exit(3);
+}
+
 pub fn run() {
+    #[cfg(windows)]
+    require_webview2();
     #[cfg(target_os = "linux")]
     prefer_simple_webkit_rendering();
     tauri::Builder::default()
