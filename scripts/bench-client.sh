@@ -69,4 +69,4 @@ echo "start median: $median ms"
 # across the flows, assessments included).
 echo "== E2E flows on the release build"
 CARDIORISK_E2E_APP="$PWD/$app" cargo test -q -p cardiorisk-app --test e2e -- --nocapture --test-threads 1 2>&1 \
-  | grep -E "click to painted result|memory after|test result" || true
+  | grep -E "click to painted result|IPC round trip|memory after|test result" || true

@@ -97,6 +97,10 @@ fn register_a_patient_assess_and_save_see_history_what_if_and_report() {
         "assessment, click to painted result: {}",
         app.click_to_paint()
     );
+    println!(
+        "IPC round trip of a read-only command, median of 50: {:.2} ms",
+        app.ipc_round_trip_ms()
+    );
 
     // What-if: lowering cholesterol with the slider lowers the risk; nothing is stored.
     let slider = s.wait("#whatif-colesterol");

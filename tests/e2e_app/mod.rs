@@ -96,21 +96,53 @@ impl App {
     }
 
     /// How long the last assessment took from the click to its painted result, as the
-    /// page measured it (`performance.now()`), once the page has it, with the part
-    /// until the answer arrived.
+    /// page measured it (`performance.now()` from the submit event to a task queued by
+    /// the next animation frame after the answer, which runs once that frame is
+    /// painted), once the page has it, with the part until the answer arrived.
     pub fn click_to_paint(&self) -> String {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let result = self.s.wait("#result");
             let ms = self.s.attr(&result, "data-click-to-paint-ms");
             if let Some(ms) = ms.filter(|ms| !ms.is_empty()) {
-                let answered = self
-                    .s
-                    .attr(&result, "data-click-to-answer-ms")
-                    .unwrap_or_default();
-                return format!("{ms} ms, the answer after {answered} ms");
+                let at = |name| self.s.attr(&result, name).unwrap_or_default();
+                return format!(
+                    "{ms} ms, the answer after {} ms, the next frame began after {} ms",
+                    at("data-click-to-answer-ms"),
+                    at("data-click-to-frame-ms")
+                );
             }
             assert!(Instant::now() < deadline, "the page measured no paint time");
+        }
+    }
+
+    /// The page's round trip to the backend for a command that only reads (the
+    /// preferences): median of 50 calls in ms, as the page measures it. The floor
+    /// under every answer the UI waits for.
+    pub fn ipc_round_trip_ms(&self) -> f64 {
+        self.s.execute(
+            "window.__ipcMedian = null;
+             (async () => {
+               const times = [];
+               for (let i = 0; i < 50; i++) {
+                 const t = performance.now();
+                 await window.__TAURI__.core.invoke('preferences');
+                 times.push(performance.now() - t);
+               }
+               times.sort((a, b) => a - b);
+               window.__ipcMedian = times[25];
+             })();",
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(ms) = self.s.execute("return window.__ipcMedian;").as_f64() {
+                return ms;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the page's IPC calls did not finish"
+            );
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
