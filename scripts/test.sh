@@ -2,8 +2,8 @@
 # The whole test suite: formatting and the release workflow, the wasm UI, every
 # test of the workspace (unit, integration against real SQLite files, the real
 # model and the real HTTP server, end-to-end flows of the real window under Xvfb),
-# the Windows build tested under Wine, then the installer test (release .deb/.rpm
-# built, installed, upgraded, removed).
+# the installer test (release .deb/.rpm built, installed, upgraded, removed), then
+# the Windows build tested under Wine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo fmt --all -- --check
@@ -11,17 +11,19 @@ npx --no-install action-validator .github/workflows/release.yml
 bash scripts/build-ui.sh
 cargo test --workspace --exclude cardiorisk-ui --no-run
 
-# The Windows build has its own compiler and target directory; it runs while the
-# tests run, at low priority, since they spend much of their time waiting on the
-# window, the disk and child processes.
+# The Windows build has its own compiler and target directory. It runs at low
+# priority beside the tests and the Linux installer's release build, taking the
+# CPU they leave idle (waits on the window and the disk, single-threaded links).
 mkdir -p target
 windows_log=target/build-windows.log
 nice -n 15 bash scripts/build-windows.sh >"$windows_log" 2>&1 &
 windows_build=$!
-trap 'kill -- "$windows_build" 2>/dev/null || true' EXIT
+trap 'kill "$windows_build" 2>/dev/null || true' EXIT
 started=$(date +%s)
 cargo test --workspace --exclude cardiorisk-ui
 echo "workspace tests: $(($(date +%s) - started)) s"
+bash scripts/test-installer.sh
+echo "workspace and installer tests: $(($(date +%s) - started)) s"
 if ! wait "$windows_build"; then
   cat "$windows_log"
   echo "the Windows build failed" >&2
@@ -30,4 +32,3 @@ fi
 trap - EXIT
 echo "Windows build done $(($(date +%s) - started)) s after the tests started"
 bash scripts/test-windows.sh
-bash scripts/test-installer.sh
