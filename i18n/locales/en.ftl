@@ -337,3 +337,6 @@ report-risk = Risk
 report-band = Band
 report-by-2 = By
 report-estimated-by-a-statistical-model-from = Estimated by a statistical model from six measurements; it supports and does not replace clinical judgement.
+
+# Windows, before the window opens: shown in every language, since none is chosen yet.
+no-webview2-window = CardioRisk cannot open its window: the Microsoft Edge WebView2 Runtime is not installed on this computer. Ask your IT department to install it (Evergreen Standalone Installer). The command-line tool cardiorisk.exe works without it.

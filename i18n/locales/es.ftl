@@ -336,3 +336,6 @@ report-risk = Riesgo
 report-band = Categoría
 report-by-2 = Por
 report-estimated-by-a-statistical-model-from = Estimación de un modelo estadístico a partir de seis mediciones; apoya y no sustituye el juicio clínico.
+
+# Windows, before the window opens: shown in every language, since none is chosen yet.
+no-webview2-window = CardioRisk no puede abrir su ventana: este equipo no tiene Microsoft Edge WebView2 Runtime. Pida a su departamento de informática que lo instale (instalador independiente Evergreen). La herramienta de línea de comandos cardiorisk.exe funciona sin él.

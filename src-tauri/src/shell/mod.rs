@@ -345,12 +345,12 @@ fn require_webview2() {
     if tauri::webview_version().is_ok() {
         return;
     }
-    let text = "CardioRisk cannot open its window: the Microsoft Edge WebView2 Runtime is not \
-        installed on this computer. Ask your IT department to install it (Evergreen \
-        Standalone Installer). The command-line tool cardiorisk.exe works without it.\n\n\
-        CardioRisk no puede abrir su ventana: este equipo no tiene Microsoft Edge WebView2 \
-        Runtime. Pida a su departamento de informática que lo instale (instalador \
-        independiente Evergreen). La herramienta cardiorisk.exe funciona sin él.";
+    // No language is chosen before the window opens: every catalogue's text.
+    let text = cardiorisk_i18n::Language::ALL
+        .iter()
+        .map(|&language| cardiorisk_i18n::text(language, "no-webview2-window"))
+        .collect::<Vec<_>>()
+        .join("\n\n");
     eprintln!("{text}");
     let _ = rfd::MessageDialog::new()
         .set_level(rfd::MessageLevel::Error)
