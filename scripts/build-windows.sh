@@ -38,12 +38,19 @@ webview2_sys=$(cargo metadata --format-version 1 --filter-platform $target |
     console.log(require("path").dirname(p.manifest_path))')
 rm -rf "$dist/files"
 mkdir -p "$dist/files"
-cp "$out/$target/release/cardiorisk-app.exe" "$out/$target/release/cardiorisk.exe" \
+cp -p "$out/$target/release/cardiorisk-app.exe" "$out/$target/release/cardiorisk.exe" \
   "$webview2_sys/x64/WebView2Loader.dll" "$dist/files/"
 
 installer="$dist/CardioRisk_${version}_x64-setup.exe"
-makensis -V2 -DVERSION="$version" -DSOURCE="$PWD/$dist/files" -DICON="$PWD/assets/icons/icon.ico" \
-  -DOUTFILE="$PWD/$installer" src-tauri/windows/installer.nsi
+icon=assets/icons/icon.ico
+script=src-tauri/windows/installer.nsi
+# Packing takes about 20 s: only when something it packs is newer than the installer.
+if [ -f "$installer" ] && [ -z "$(find "$dist/files" "$icon" "$script" -type f -newer "$installer")" ]; then
+  echo "Windows installer up to date"
+else
+  makensis -V2 -DVERSION="$version" -DSOURCE="$PWD/$dist/files" -DICON="$PWD/$icon" \
+    -DOUTFILE="$PWD/$installer" "$script"
+fi
 size=$(stat -c %s "$installer")
 echo "Windows installer: $installer, $size bytes (ceiling $MAX_INSTALLER_BYTES)"
 if [ "$size" -gt "$MAX_INSTALLER_BYTES" ]; then

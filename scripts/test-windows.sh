@@ -65,10 +65,11 @@ for f in cardiorisk-app.exe cardiorisk.exe WebView2Loader.dll uninstall.exe; do
   [ -f "$inst/$f" ] || fail "$f not installed in $inst"
 done
 [ "$(reg_value "$uninstall_key" DisplayVersion)" = "$version" ] || fail "Apps & features entry"
-start_menu=$(winepath -u "$(wine cmd /c echo %APPDATA% | tr -d '\r')")/Microsoft/Windows/Start\ Menu/Programs
+appdata=$(winepath -u "$(wine cmd /c echo %APPDATA% | tr -d '\r')")
+start_menu="$appdata/Microsoft/Windows/Start Menu/Programs"
 [ -f "$start_menu/CardioRisk.lnk" ] || fail "no Start-menu shortcut"
 echo "installed in $install_dir, with its Start-menu shortcut and Apps & features entry"
-app_data=$(winepath -u "$(wine cmd /c echo %APPDATA% | tr -d '\r')")/org.cardiorisk.desktop
+app_data="$appdata/org.cardiorisk.desktop"
 
 exe="$inst/cardiorisk.exe"
 win() { wine "$exe" "$@" | tr -d '\r'; }

@@ -15,7 +15,7 @@ pub fn default_data_dir() -> Option<PathBuf> {
 }
 
 /// As [`default_data_dir`] with the environment given (for tests).
-pub fn data_dir_from(var: impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
+fn data_dir_from(var: impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
     let set = |name: &str| var(name).filter(|v| !v.is_empty()).map(PathBuf::from);
     let base = if cfg!(windows) {
         // Roaming application data, as Windows' FOLDERID_RoamingAppData.
