@@ -25,6 +25,7 @@ names! {
         AuditExported => "audit.exported",
         SettingsChanged => "settings.changed",
         ReportExported => "report.exported",
+        SupportBundleExported => "support.exported",
     }
 }
 
@@ -92,7 +93,7 @@ mod tests {
             assert_eq!(json, a.as_str());
             assert_eq!(serde_json::from_value::<AuditAction>(json).unwrap(), *a);
         }
-        assert_eq!(AuditAction::ALL.len(), 20);
+        assert_eq!(AuditAction::ALL.len(), 21);
         for s in AuditStatus::ALL {
             assert_eq!(AuditStatus::parse(s.as_str()), Some(*s));
         }

@@ -44,6 +44,8 @@ pub mod command {
     pub const RESTORE: &str = "restore";
     pub const EXPORT_REPORT: &str = "export_report";
     pub const DATA_LOCATION: &str = "data_location";
+    pub const SUPPORT_LOG_LOCATION: &str = "support_log_location";
+    pub const EXPORT_SUPPORT_BUNDLE: &str = "export_support_bundle";
     pub const PRINT_PAGE: &str = "print_page";
     pub const UI_READY: &str = "ui_ready";
 }
@@ -114,8 +116,10 @@ pub struct RecentArgs {
 /// Largest page the backend returns for one list request.
 pub const MAX_PAGE: u32 = 500;
 
-/// Coarse risk category shown to clinicians.
+/// Coarse risk category shown to clinicians. Spelled "low", "moderate", "high" in
+/// every machine interface (CLI JSON, REST `banda`, IPC, database).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum RiskBand {
     Low,
     Moderate,
@@ -370,16 +374,18 @@ impl fmt::Display for CommandError {
 
 impl std::error::Error for CommandError {}
 
-/// A probability as people read it: one decimal, never a false "100 %" or "0 %".
-pub fn percent_text(probability: f64) -> String {
+/// A probability as people read it: one decimal in the language's way ("45.7 %",
+/// "45,7 %"), never a false "100 %" or "0 %".
+pub fn percent_text(language: Language, probability: f64) -> String {
     let v = probability * 100.0;
-    if v > 99.9 {
-        "> 99.9 %".to_string()
+    let number = if v > 99.9 {
+        "> 99.9".to_string()
     } else if v < 0.1 {
-        "< 0.1 %".to_string()
+        "< 0.1".to_string()
     } else {
-        format!("{v:.1} %")
-    }
+        format!("{v:.1}")
+    };
+    format!("{} %", crate::localised_number(language, number))
 }
 
 #[cfg(test)]
@@ -388,9 +394,11 @@ mod tests {
 
     #[test]
     fn percent_text_never_claims_certainty() {
-        assert_eq!(percent_text(0.99999), "> 99.9 %");
-        assert_eq!(percent_text(0.00001), "< 0.1 %");
-        assert_eq!(percent_text(0.4567), "45.7 %");
+        assert_eq!(percent_text(Language::English, 0.99999), "> 99.9 %");
+        assert_eq!(percent_text(Language::English, 0.00001), "< 0.1 %");
+        assert_eq!(percent_text(Language::English, 0.4567), "45.7 %");
+        assert_eq!(percent_text(Language::Spanish, 0.4567), "45,7 %");
+        assert_eq!(percent_text(Language::Spanish, 0.99999), "> 99,9 %");
     }
 
     #[test]
@@ -441,6 +449,16 @@ mod tests {
             rule.worded(Language::Spanish, Units::Original),
             "password debe tener de 10 a 256 caracteres"
         );
+    }
+
+    #[test]
+    fn bands_are_spelled_the_same_in_every_interface() {
+        for band in [RiskBand::Low, RiskBand::Moderate, RiskBand::High] {
+            let json = serde_json::to_string(&band).unwrap();
+            assert_eq!(json, format!("\"{}\"", band.as_str()));
+            assert_eq!(serde_json::from_str::<RiskBand>(&json).unwrap(), band);
+            assert_eq!(RiskBand::parse(band.as_str()), Some(band));
+        }
     }
 
     #[test]

@@ -20,6 +20,7 @@ mod ipc;
 mod models;
 mod patients;
 mod report;
+mod time;
 pub use accounts::*;
 pub use audit::*;
 pub use decimal::parse_number;
@@ -28,6 +29,7 @@ pub use ipc::*;
 pub use models::*;
 pub use patients::*;
 pub use report::*;
+pub use time::*;
 
 /// How a field's values are constrained beyond its range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,7 +80,7 @@ impl FieldSpec {
         }
     }
 
-    /// A stored value as shown, without its unit: "2.4", "240" in mg/dL, "61", or
+    /// A stored value as shown, without its unit: "2.4" ("2,4" in Spanish), "240" in mg/dL, "61", or
     /// "yes"/"no" for a flag.
     pub fn shown(&self, language: Language, units: Units, value: f64) -> String {
         let factor = self.factor(units);
@@ -86,7 +88,7 @@ impl FieldSpec {
             FieldKind::Flag => text(language, if value == 1.0 { "word-yes" } else { "word-no" }),
             FieldKind::Whole => format!("{value:.0}"),
             FieldKind::Decimal if factor > 1.0 => format!("{:.0}", value * factor),
-            FieldKind::Decimal => format!("{value:.1}"),
+            FieldKind::Decimal => localised_number(language, format!("{value:.1}")),
         }
     }
 
@@ -100,7 +102,10 @@ impl FieldSpec {
                 format!("{:.0}", self.min * factor),
                 format!("{:.0}", self.max * factor),
             ),
-            FieldKind::Decimal => (format!("{:.1}", self.min), format!("{:.1}", self.max)),
+            FieldKind::Decimal => (
+                localised_number(language, format!("{:.1}", self.min)),
+                localised_number(language, format!("{:.1}", self.max)),
+            ),
         };
         let unit = self.unit(language, units);
         let key = match self.kind {

@@ -2,7 +2,8 @@
 //! the HTML file and the PDF all render this.
 
 use crate::FIELDS;
-use crate::{percent_text, AssessmentRecord, FieldKind, Language, PatientRecord, RiskBand, Units};
+use crate::{localised_number, percent_text, time_text, zone_text, Zone};
+use crate::{AssessmentRecord, FieldKind, Language, PatientRecord, RiskBand, Units};
 use cardiorisk_i18n::text;
 
 /// Assessments listed in the report's history table, newest first.
@@ -15,6 +16,8 @@ pub struct ReportContext<'a> {
     pub printed_by: &'a str,
     /// UTC, RFC 3339.
     pub printed_at: &'a str,
+    /// The computer's time zone: every time is printed in it, and named.
+    pub zone: &'a dyn Zone,
 }
 
 /// The latest assessment's result.
@@ -49,14 +52,10 @@ pub struct Report {
     pub disclaimer: String,
 }
 
-/// "2026-11-29T10:15:03.123Z" as "2026-11-29 10:15".
-pub fn day_time(rfc3339: &str) -> String {
-    rfc3339.replace('T', " ").chars().take(16).collect()
-}
-
-/// A contribution in percentage points, "+1.5 pts".
-pub fn points(value: f64) -> String {
-    format!("{:+.1} pts", (value * 1000.0).round() / 10.0 + 0.0)
+/// A contribution in percentage points, "+1.5 pts" ("+1,5 pts" in Spanish).
+pub fn points(language: Language, value: f64) -> String {
+    let number = format!("{:+.1}", (value * 1000.0).round() / 10.0 + 0.0);
+    format!("{} pts", localised_number(language, number))
 }
 
 /// A stored value as shown with its unit: "2.4 g/L", "240 mg/dL", "61 years", "yes".
@@ -72,6 +71,7 @@ pub fn value_text(language: Language, units: Units, field: usize, value: f64) ->
 impl Report {
     pub fn new(rec: &PatientRecord, cx: &ReportContext) -> Report {
         let t = |key: &str| text(cx.language, key);
+        let when = |at: &str| time_text(cx.language, cx.zone, at);
         let p = &rec.patient;
         let latest: Option<&AssessmentRecord> = rec.history.last();
         let born = p
@@ -84,21 +84,17 @@ impl Report {
             patient: p.name.clone(),
             patient_line: format!("{} {}{born}", t("report-record-no"), p.record_number),
             printed: format!(
-                "CardioRisk · {} {} UTC {} {}",
+                "CardioRisk · {} {} ({}) {} {}",
                 t("report-printed"),
-                day_time(cx.printed_at),
+                when(cx.printed_at),
+                zone_text(cx.zone, cx.printed_at),
                 t("report-by"),
                 cx.printed_by
             ),
-            latest_heading: latest.map(|a| {
-                format!(
-                    "{} {} UTC",
-                    t("report-latest-assessment"),
-                    day_time(&a.created_at)
-                )
-            }),
+            latest_heading: latest
+                .map(|a| format!("{} {}", t("report-latest-assessment"), when(&a.created_at))),
             result: latest.map(|a| ReportResult {
-                percent: percent_text(a.probability),
+                percent: percent_text(cx.language, a.probability),
                 band_label: a.band.label(cx.language),
                 band: a.band,
                 line: format!(
@@ -123,7 +119,7 @@ impl Report {
                                 value_text(cx.language, cx.units, i, values[i]),
                                 a.contributions
                                     .get(i)
-                                    .map(|c| points(c.value))
+                                    .map(|c| points(cx.language, c.value))
                                     .unwrap_or_default(),
                             ]
                         })
@@ -137,8 +133,8 @@ impl Report {
                 .take(HISTORY_ROWS)
                 .map(|a| {
                     [
-                        day_time(&a.created_at),
-                        percent_text(a.probability),
+                        when(&a.created_at),
+                        percent_text(cx.language, a.probability),
                         a.band.label(cx.language),
                         a.username.clone().unwrap_or_default(),
                     ]
@@ -152,7 +148,7 @@ impl Report {
             no_assessments: t("report-no-assessments-for-this-patient-yet"),
             history_title: t("report-recent-history"),
             history_heads: [
-                t("report-when-utc"),
+                t("report-when"),
                 t("report-risk"),
                 t("report-band"),
                 t("report-by-2"),

@@ -6,6 +6,7 @@
 //! listeners. `drain` moves rows that an older version left in its outbox table
 //! into `audit_log` at start-up; it is idempotent (`audit_log.event_id` is unique).
 
+use cardiorisk_contract::{rfc3339_utc, unix_seconds, LocalTime, Zone};
 use cardiorisk_contract::{AuditEntry, AuditFilter, AuditPage};
 use rusqlite::{params, params_from_iter, Connection, Row};
 use serde::{Deserialize, Serialize};
@@ -179,6 +180,15 @@ fn entry(row: &Row) -> rusqlite::Result<AuditEntry> {
     })
 }
 
+/// A filter's time as times are stored ("2026-11-30T03:00:00.000Z", UTC), so that
+/// text order is time order whatever offset the caller wrote; other text as given.
+fn stored_time(rfc3339: &str) -> String {
+    match unix_seconds(rfc3339.trim()) {
+        Some(unix) => rfc3339_utc(unix).replace('Z', ".000Z"),
+        None => rfc3339.to_string(),
+    }
+}
+
 fn where_clause(filter: &AuditFilter) -> (String, Vec<String>) {
     let mut clauses = Vec::new();
     let mut values = Vec::new();
@@ -191,8 +201,8 @@ fn where_clause(filter: &AuditFilter) -> (String, Vec<String>) {
     add("username = ? COLLATE NOCASE", &filter.username);
     add("action = ?", &filter.action);
     add("status = ?", &filter.status);
-    add("at >= ?", &filter.from);
-    add("at < ?", &filter.to);
+    add("at >= ?", &filter.from.as_deref().map(stored_time));
+    add("at < ?", &filter.to.as_deref().map(stored_time));
     let sql = if clauses.is_empty() {
         String::new()
     } else {
@@ -227,8 +237,13 @@ pub fn query(
     })
 }
 
-/// Every entry matching `filter`, oldest first, as CSV.
-pub fn export_csv(conn: &Connection, filter: &AuditFilter) -> Result<Vec<u8>, String> {
+/// Every entry matching `filter`, oldest first, as CSV for programs: times in ISO 8601
+/// with the offset of `zone` ("2026-11-30T09:15:03-03:00"), numbers with a point.
+pub fn export_csv(
+    conn: &Connection,
+    filter: &AuditFilter,
+    zone: &dyn Zone,
+) -> Result<Vec<u8>, String> {
     let (clause, values) = where_clause(filter);
     let mut stmt = conn
         .prepare(&format!("SELECT * FROM audit_log {clause} ORDER BY at, id"))
@@ -252,7 +267,7 @@ pub fn export_csv(conn: &Connection, filter: &AuditFilter) -> Result<Vec<u8>, St
         let e = r.map_err(|e| e.to_string())?;
         out.write_record([
             e.id.to_string(),
-            e.at,
+            LocalTime::of(&e.at, zone).map(|t| t.iso()).unwrap_or(e.at),
             e.username.unwrap_or_default(),
             e.action,
             e.status,

@@ -18,3 +18,4 @@ pub mod private;
 pub mod report;
 pub mod service;
 pub mod signals;
+pub mod support;

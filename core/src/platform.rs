@@ -32,6 +32,34 @@ fn data_dir_from(var: impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
     base.map(|b| b.join(APP_IDENTIFIER))
 }
 
+/// The computer's time zone (`TZ`, `/etc/localtime`, or Windows' setting), read
+/// with its rules: times are shown, printed and exported in it, stored in UTC.
+pub struct SystemZone(jiff::tz::TimeZone);
+
+impl SystemZone {
+    pub fn new() -> SystemZone {
+        SystemZone(jiff::tz::TimeZone::system())
+    }
+}
+
+impl Default for SystemZone {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl cardiorisk_contract::Zone for SystemZone {
+    fn offset_at(&self, unix: i64) -> i32 {
+        jiff::Timestamp::from_second(unix)
+            .map(|at| self.0.to_offset(at).seconds())
+            .unwrap_or(0)
+    }
+
+    fn name(&self) -> Option<String> {
+        self.0.iana_name().map(str::to_string)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -171,11 +171,11 @@ action = Action
 all = All
 status = Status
 all-2 = All
-from-utc = From (UTC)
-to-utc = To (UTC)
+from-date = From
+to-date = To
 apply = Apply
 no-entries-match-these-filters-clear = No entries match these filters. Clear a filter to see more.
-when-utc = When (UTC)
+when = When
 ms = ms
 about = About
 detail = Detail
@@ -332,7 +332,7 @@ report-value = Value
 report-contribution = Contribution
 report-no-assessments-for-this-patient-yet = No assessments for this patient yet.
 report-recent-history = Recent history
-report-when-utc = When (UTC)
+report-when = When
 report-risk = Risk
 report-band = Band
 report-by-2 = By
@@ -340,3 +340,14 @@ report-estimated-by-a-statistical-model-from = Estimated by a statistical model 
 
 # Windows, before the window opens: shown in every language, since none is chosen yet.
 no-webview2-window = CardioRisk cannot open its window: the Microsoft Edge WebView2 Runtime is not installed on this computer. Ask your IT department to install it (Evergreen Standalone Installer). The command-line tool cardiorisk.exe works without it.
+
+## Numbers and dates as written in this language (times are the computer's local time).
+decimal-separator = .
+format-date = { $year }-{ $month }-{ $day }
+format-day-month = { $month }-{ $day }
+
+## Settings: support.
+support = Support
+support-log-at = Support log:
+export-support-bundle = Export support bundle
+support-bundle-holds = The bundle holds the app's version, this computer's system and the support log: no patient data, names, passwords or keys. Send it to whoever supports your CardioRisk.

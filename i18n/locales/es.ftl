@@ -170,11 +170,11 @@ action = Acción
 all = Todas
 status = Estado
 all-2 = Todos
-from-utc = Desde (UTC)
-to-utc = Hasta (UTC)
+from-date = Desde
+to-date = Hasta
 apply = Aplicar
 no-entries-match-these-filters-clear = Ninguna entrada coincide con estos filtros. Quite alguno para ver más.
-when-utc = Cuándo (UTC)
+when = Cuándo
 ms = ms
 about = Sobre
 detail = Detalle
@@ -331,7 +331,7 @@ report-value = Valor
 report-contribution = Contribución
 report-no-assessments-for-this-patient-yet = Este paciente aún no tiene evaluaciones.
 report-recent-history = Historial reciente
-report-when-utc = Cuándo (UTC)
+report-when = Cuándo
 report-risk = Riesgo
 report-band = Categoría
 report-by-2 = Por
@@ -339,3 +339,14 @@ report-estimated-by-a-statistical-model-from = Estimación de un modelo estadís
 
 # Windows, before the window opens: shown in every language, since none is chosen yet.
 no-webview2-window = CardioRisk no puede abrir su ventana: este equipo no tiene Microsoft Edge WebView2 Runtime. Pida a su departamento de informática que lo instale (instalador independiente Evergreen). La herramienta de línea de comandos cardiorisk.exe funciona sin él.
+
+## Numbers and dates as written in this language (times are the computer's local time).
+decimal-separator = ,
+format-date = { $day }/{ $month }/{ $year }
+format-day-month = { $day }/{ $month }
+
+## Settings: support.
+support = Soporte
+support-log-at = Registro de soporte:
+export-support-bundle = Exportar paquete de soporte
+support-bundle-holds = El paquete contiene la versión de la aplicación, el sistema de este equipo y el registro de soporte: ningún dato de pacientes, nombres, contraseñas ni claves. Envíelo a quien le dé soporte de CardioRisk.

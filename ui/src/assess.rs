@@ -3,8 +3,8 @@
 
 use crate::charts;
 use crate::i18n::{
-    band_label, error_text, factor, field_error, field_label, field_unit, parse_shown, range_text,
-    show_value, t, tf, tr, yes_no,
+    band_label, error_text, factor, field_error, field_label, field_unit, lang, number,
+    parse_shown, range_text, show_value, t, tf, tr, yes_no,
 };
 use crate::patients::HistoryTable;
 use crate::session::Auth;
@@ -81,7 +81,7 @@ fn Contributions(items: Vec<Contribution>) -> impl IntoView {
                 <li class="contribution" data-field=spec.name>
                     <span class="c-label">{move || field_label(&spec)}</span>
                     <span class="c-track"><span class=class style:width=width></span></span>
-                    <span class="c-value">{format!("{points:+.1} pts")}</span>
+                    <span class="c-value">{move || format!("{} pts", number(format!("{points:+.1}")))}</span>
                 </li>
             }
         })
@@ -123,17 +123,29 @@ fn summary_parts(probability: f64, band: RiskBand, contributions: &[Contribution
         .iter()
         .filter(|(_, v)| *v >= 1.0)
         .take(2)
-        .map(|(s, v)| format!("{} ({v:+.1})", field_label(s).to_lowercase()))
+        .map(|(s, v)| {
+            format!(
+                "{} ({})",
+                field_label(s).to_lowercase(),
+                number(format!("{v:+.1}"))
+            )
+        })
         .collect();
     let lowering: Vec<String> = ranked
         .iter()
         .rev()
         .filter(|(_, v)| *v <= -1.0)
         .take(1)
-        .map(|(s, v)| format!("{} ({v:+.1})", field_label(s).to_lowercase()))
+        .map(|(s, v)| {
+            format!(
+                "{} ({})",
+                field_label(s).to_lowercase(),
+                number(format!("{v:+.1}"))
+            )
+        })
         .collect();
     let band = band_label(band).to_lowercase();
-    let percent = percent_text(probability);
+    let percent = percent_text(lang(), probability);
     let mut text = tf(
         "summary-probability",
         &[("percent", &percent), ("band", &band)],
@@ -286,11 +298,11 @@ fn WhatIf(base: Measurements, base_probability: f64) -> impl IntoView {
                             let delta = (p.probability - base_probability) * 100.0;
                             view! {
                                 <div class=format!("band band-{}", p.band.as_str())>
-                                    <span class="probability small" id="whatif-probability">{percent_text(p.probability)}</span>
+                                    <span class="probability small" id="whatif-probability">{percent_text(lang(), p.probability)}</span>
                                     <span class="band-label">{band_label(p.band)}</span>
                                 </div>
                                 <p id="whatif-delta" data-round-trip-ms=round_trip.get().map(|ms| format!("{ms:.1}")).unwrap_or_default()>
-                                    {format!("{delta:+.1} {} · {}", t("points-against-the-assessed-result"),
+                                    {format!("{} {} · {}", number(format!("{delta:+.1}")), t("points-against-the-assessed-result"),
                                         round_trip.get().map(|ms| format!("{ms:.0} ms")).unwrap_or_default())}
                                 </p>
                             }.into_any()
@@ -440,7 +452,7 @@ pub fn AssessmentPage(patient: Option<Patient>) -> impl IntoView {
                                 <div class="gauge-row">
                                     <div class="gauge" id="gauge" inner_html=charts::gauge(p.probability)></div>
                                     <div class=band_class>
-                                        <span class="probability" id="result-probability">{percent_text(p.probability)}</span>
+                                        <span class="probability" id="result-probability">{percent_text(lang(), p.probability)}</span>
                                         <span class="band-label">{move || band_label(p.band)}</span>
                                     </div>
                                 </div>

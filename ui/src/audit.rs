@@ -1,10 +1,11 @@
 //! Audit log for administrators: filters, paging and CSV export.
 
-use crate::i18n::{error_text, t, tf, tr, when};
+use crate::i18n::{error_text, number, t, tf, tr, when, LocalZone};
 use crate::session::Auth;
 use cardiorisk_contract::{
     command, AuditAction, AuditFilter, AuditPage, AuditQueryArgs, AuditStatus, ExportAuditArgs,
 };
+use cardiorisk_contract::{start_of_local_day, start_of_next_local_day};
 use leptos::prelude::*;
 
 const PAGE: u32 = 50;
@@ -28,9 +29,10 @@ pub fn AuditPage() -> impl IntoView {
         username: some(username.get_untracked()),
         action: some(action.get_untracked()),
         status: some(status.get_untracked()),
-        // Dates from the pickers are whole days, UTC.
-        from: some(from.get_untracked()).map(|d| format!("{d}T00:00:00.000Z")),
-        to: some(to.get_untracked()).map(|d| format!("{d}T23:59:59.999Z")),
+        // Dates from the pickers are whole local days: from the start of the first to
+        // the start of the day after the last.
+        from: some(from.get_untracked()).and_then(|d| start_of_local_day(&d, &LocalZone)),
+        to: some(to.get_untracked()).and_then(|d| start_of_next_local_day(&d, &LocalZone)),
     };
     let page = LocalResource::new(move || {
         let args = AuditQueryArgs {
@@ -100,12 +102,12 @@ pub fn AuditPage() -> impl IntoView {
                     </select>
                 </div>
                 <div class="field compact">
-                    <label for="audit-from"><span class="label">{tr("from-utc")}</span></label>
+                    <label for="audit-from"><span class="label">{tr("from-date")}</span></label>
                     <input id="audit-from" type="date" prop:value=move || from.get()
                         on:change=move |ev| { from.set(event_target_value(&ev)); apply(); }/>
                 </div>
                 <div class="field compact">
-                    <label for="audit-to"><span class="label">{tr("to-utc")}</span></label>
+                    <label for="audit-to"><span class="label">{tr("to-date")}</span></label>
                     <input id="audit-to" type="date" prop:value=move || to.get()
                         on:change=move |ev| { to.set(event_target_value(&ev)); apply(); }/>
                 </div>
@@ -126,7 +128,7 @@ pub fn AuditPage() -> impl IntoView {
                         <p class="meta" id="audit-count">{move || tf("audit-entries-shown", &[("first", &first.to_string()), ("last", &last.to_string()), ("total", &total.to_string())])}</p>
                         <table class="table" id="audit">
                             <thead><tr>
-                                <th>{tr("when-utc")}</th><th>{tr("user")}</th>
+                                <th>{tr("when")}</th><th>{tr("user")}</th>
                                 <th>{tr("action")}</th><th>{tr("status")}</th>
                                 <th>{tr("ms")}</th><th>{tr("about")}</th><th>{tr("detail")}</th>
                             </tr></thead>
@@ -137,7 +139,7 @@ pub fn AuditPage() -> impl IntoView {
                                         <td>{e.username.unwrap_or_else(|| "—".into())}</td>
                                         <td>{e.action}</td>
                                         <td><span class=format!("status status-{}", e.status)>{e.status.clone()}</span></td>
-                                        <td class="num">{format!("{:.1}", e.elapsed_ms)}</td>
+                                        <td class="num">{number(format!("{:.1}", e.elapsed_ms))}</td>
                                         <td>{e.subject.unwrap_or_default()}</td>
                                         <td class="detail">{e.detail}</td>
                                     </tr>

@@ -69,7 +69,7 @@ impl LineChart<'_> {
             if labels.is_empty() {
                 let span = self.x.end - self.x.start;
                 if span <= 2.0 {
-                    format!("{x:.1}")
+                    crate::i18n::number(format!("{x:.1}"))
                 } else {
                     format!("{x:.0}")
                 }
@@ -96,7 +96,7 @@ impl LineChart<'_> {
             .y_label_formatter(&|y: &f64| {
                 let span = self.y.end - self.y.start;
                 if span <= 2.0 {
-                    format!("{y:.2}")
+                    crate::i18n::number(format!("{y:.2}"))
                 } else {
                     format!("{y:.0}")
                 }

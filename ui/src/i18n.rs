@@ -2,8 +2,9 @@
 //! catalogues (`i18n/locales/*.ftl`): `t("patients")`. Errors from the backend arrive
 //! as codes and are worded here in the chosen language.
 
-pub use cardiorisk_contract::{day_time as when, Language, Units};
+use cardiorisk_contract::{delocalised_number, localised_number, time_text, LocalTime, Zone};
 use cardiorisk_contract::{CommandError, FieldError, FieldSpec, Problem, RiskBand};
+pub use cardiorisk_contract::{Language, Units};
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -63,13 +64,16 @@ pub fn show_value(spec: &FieldSpec, value: f64) -> String {
     spec.shown(lang(), units(), value)
 }
 
-/// Typed text in the shown unit to the model's value, checked against the field's rules.
+/// Typed text in the shown unit (with the language's decimal separator or the point)
+/// to the model's value, checked against the field's rules.
 pub fn parse_shown(spec: &FieldSpec, text: &str) -> Result<f64, Problem> {
     let text = text.trim();
     if text.is_empty() {
         return Err(Problem::Missing);
     }
-    let typed: f64 = text.parse().map_err(|_| Problem::NotANumber)?;
+    let typed: f64 = delocalised_number(lang(), text)
+        .parse()
+        .map_err(|_| Problem::NotANumber)?;
     if !typed.is_finite() {
         return Err(Problem::NotFinite);
     }
@@ -116,4 +120,46 @@ pub fn error_text(e: &CommandError) -> String {
 /// How many shown units make one stored unit in the current units.
 pub fn factor(spec: &FieldSpec) -> f64 {
     spec.factor(units())
+}
+
+/// The computer's time zone as the webview knows it (the process's, hence the
+/// backend's too): offsets from `Date`, the name from `Intl`.
+pub struct LocalZone;
+
+impl Zone for LocalZone {
+    fn offset_at(&self, unix: i64) -> i32 {
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix as f64 * 1000.0));
+        // `getTimezoneOffset` is UTC minus local, in minutes.
+        (-date.get_timezone_offset() * 60.0) as i32
+    }
+
+    fn name(&self) -> Option<String> {
+        let format =
+            js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new());
+        js_sys::Reflect::get(&format.resolved_options(), &"timeZone".into())
+            .ok()?
+            .as_string()
+    }
+}
+
+/// A stored (UTC) time as the clinician reads it: local, in the language's format.
+pub fn when(rfc3339: &str) -> String {
+    time_text(lang(), &LocalZone, rfc3339)
+}
+
+/// The local day and month ("11-30", "30/11" in Spanish) and time ("09:15") of a
+/// stored time, for chart labels.
+pub fn day_month(rfc3339: &str) -> (String, String) {
+    match LocalTime::of(rfc3339, &LocalZone) {
+        Some(t) => (
+            t.day_month(lang()),
+            format!("{:02}:{:02}", t.hour, t.minute),
+        ),
+        None => (rfc3339.to_string(), String::new()),
+    }
+}
+
+/// A number in the current language's way: "2,4" in Spanish.
+pub fn number(plain: String) -> String {
+    localised_number(lang(), plain)
 }

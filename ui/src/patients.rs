@@ -2,7 +2,8 @@
 
 use crate::charts::{index_range, Band, LineChart, Series, AMBER, BLUE, GREEN, RED};
 use crate::i18n::{
-    band_label, error_text, factor, field_label, field_unit, show_value, t, tr, when,
+    band_label, day_month, error_text, factor, field_label, field_unit, lang, show_value, t, tr,
+    when,
 };
 use crate::session::Auth;
 use crate::widgets::{ErrorLine, TextInput};
@@ -354,26 +355,15 @@ fn History(history: Vec<AssessmentRecord>) -> impl IntoView {
         }
         .into_any();
     }
-    // Month-day, with the time when two assessments share a day.
-    let days: Vec<String> = history
-        .iter()
-        .map(|r| r.created_at.chars().skip(5).take(5).collect())
-        .collect();
-    let shared_day = days.windows(2).any(|w| w[0] == w[1]);
+    // Day and month (local), with the time when two assessments share a day.
+    let days: Vec<(String, String)> = history.iter().map(|r| day_month(&r.created_at)).collect();
+    let shared_day = days.windows(2).any(|w| w[0].0 == w[1].0);
     let labels: Vec<String> = if shared_day {
-        history
-            .iter()
-            .map(|r| {
-                r.created_at
-                    .chars()
-                    .skip(5)
-                    .take(11)
-                    .collect::<String>()
-                    .replace('T', " ")
-            })
+        days.into_iter()
+            .map(|(day, time)| format!("{day} {time}"))
             .collect()
     } else {
-        days
+        days.into_iter().map(|(day, _)| day).collect()
     };
     let h = history.clone();
     let l = labels.clone();
@@ -412,7 +402,7 @@ pub fn HistoryTable(id: &'static str, rows: Vec<AssessmentRecord>) -> impl IntoV
     view! {
         <table id=id class="table">
             <thead><tr>
-                <th>"#"</th><th>{tr("when-utc")}</th>
+                <th>"#"</th><th>{tr("when")}</th>
                 {FIELDS.iter().map(|f| view! { <th>{move || field_label(f)}
                     <span class="th-unit">{move || field_unit(f)}</span></th> }).collect_view()}
                 <th>{tr("risk-2")}</th><th>{tr("result")}</th>
@@ -428,7 +418,7 @@ pub fn HistoryTable(id: &'static str, rows: Vec<AssessmentRecord>) -> impl IntoV
                             {FIELDS.iter().zip(m.to_array()).map(|(f, v)| view! {
                                 <td class="num">{move || show_value(f, v)}</td>
                             }).collect_view()}
-                            <td class="num">{percent_text(r.probability)}</td>
+                            <td class="num">{percent_text(lang(), r.probability)}</td>
                             <td><span class=format!("pill band-{}", r.band.as_str())>{move || band_label(r.band)}</span></td>
                             <td>{r.model_version.clone()}</td>
                             <td>{r.username.clone()}</td>

@@ -84,6 +84,7 @@ pub fn ReportPage(patient_id: i64) -> impl IntoView {
                     units: units(),
                     printed_by: &signed,
                     printed_at: &printed_at,
+                    zone: &crate::i18n::LocalZone,
                 });
                 let latest = rec.history.last().cloned();
                 view! {

@@ -40,6 +40,52 @@ pub fn SettingsPage() -> impl IntoView {
             <p class="meta">{tr("applies-to-the-form-the-what")}</p>
         </section>
         {admin.then(|| view! { <Database/> <Gateway/> })}
+        <Support/>
+    }
+}
+
+/// Where the support log is, and the bundle a support person asks for.
+#[component]
+fn Support() -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    let location = RwSignal::new(None::<String>);
+    let outcome = RwSignal::new(None::<Result<Option<String>, CommandError>>);
+    let args = TokenArgs {
+        token: auth.token(),
+    };
+    spawn_local(async move {
+        if let Ok(path) = auth
+            .call::<_, String>(command::SUPPORT_LOG_LOCATION, args)
+            .await
+        {
+            location.set(Some(path));
+        }
+    });
+    let export = move |_| {
+        let args = TokenArgs {
+            token: auth.token(),
+        };
+        spawn_local(async move {
+            let result = auth
+                .call::<_, Option<String>>(command::EXPORT_SUPPORT_BUNDLE, args)
+                .await;
+            outcome.set(Some(result));
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="support-title">
+            <h2 id="support-title">{tr("support")}</h2>
+            <p class="meta" id="support-log-location">{move || format!("{} {}", t("support-log-at"), location.get().unwrap_or_default())}</p>
+            <div class="row">
+                <button id="support-export" class="secondary" on:click=export>{tr("export-support-bundle")}</button>
+            </div>
+            <p class="meta">{tr("support-bundle-holds")}</p>
+            {move || outcome.get().map(|r| match r {
+                Ok(Some(path)) => view! { <p class="ok" id="support-outcome">{format!("{} {path}", t("saved-to"))}</p> }.into_any(),
+                Ok(None) => view! { <p class="meta" id="support-outcome">{tr("export-cancelled")}</p> }.into_any(),
+                Err(e) => view! { <p class="alert" id="support-outcome" role="alert">{error_text(&e)}</p> }.into_any(),
+            })}
+        </section>
     }
 }
 

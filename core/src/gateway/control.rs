@@ -42,15 +42,23 @@ impl Control {
     fn apply(&self, enabled: bool, port: u16) {
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(handle) = running.take() {
+            let addr = handle.addr;
             handle.stop();
+            tracing::info!(%addr, "gateway stopped");
         }
         let mut error = self.error.lock().unwrap_or_else(|e| e.into_inner());
         *error = None;
         if enabled {
             let addr = SocketAddr::from(([127, 0, 0, 1], port));
             match start(Arc::clone(&self.services), addr, limiter::system_clock()) {
-                Ok(handle) => *running = Some(handle),
-                Err(e) => *error = Some(e.to_string()),
+                Ok(handle) => {
+                    tracing::info!(%handle.addr, "gateway listening");
+                    *running = Some(handle);
+                }
+                Err(e) => {
+                    tracing::error!(port, error = %e, "gateway could not start");
+                    *error = Some(e.to_string());
+                }
             }
         }
     }
@@ -64,7 +72,9 @@ impl Control {
             .unwrap_or_else(|e| e.into_inner())
             .take()
         {
+            let addr = handle.addr;
             handle.stop();
+            tracing::info!(%addr, "gateway stopped");
         }
     }
 

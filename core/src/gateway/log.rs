@@ -193,10 +193,10 @@ fn write_batches(services: Arc<Services>, mut pending: mpsc::Receiver<Pending>, 
             }
             Err(e) => {
                 *last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.message.clone());
-                eprintln!(
-                    "gateway log: {} entries not written: {}",
-                    batch.len(),
-                    e.message
+                tracing::error!(
+                    entries = batch.len(),
+                    error = %e.message,
+                    "gateway requests not written to the audit log"
                 );
                 false
             }

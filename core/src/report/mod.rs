@@ -60,6 +60,8 @@ mod tests {
         }
     }
 
+    const UTC: cardiorisk_contract::FixedZone = cardiorisk_contract::FixedZone(0);
+
     fn cx(spanish: bool) -> Context<'static> {
         let (language, units) = if spanish {
             (Language::Spanish, Units::Conventional)
@@ -71,6 +73,7 @@ mod tests {
             units,
             printed_by: "Ada Admin",
             printed_at: "2026-11-29T12:00:00.000Z",
+            zone: &UTC,
         }
     }
 

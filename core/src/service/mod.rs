@@ -162,7 +162,7 @@ impl Services {
         let registry = Registry::new(data_dir);
         let (predictor, source) = registry.active();
         if let ModelSource::Fallback { reason } = &source {
-            eprintln!("warning: using the embedded model: {reason}");
+            tracing::warn!(%reason, "using the built-in model");
         }
         Ok(Services {
             db: Mutex::new(conn),

@@ -25,7 +25,8 @@ impl Services {
     ) -> Result<(), CommandError> {
         let started = Instant::now();
         let actor = self.admin(token, Action::AuditExported)?;
-        let bytes = audit::export_csv(&self.read(), filter).map_err(internal)?;
+        let zone = crate::platform::SystemZone::new();
+        let bytes = audit::export_csv(&self.read(), filter, &zone).map_err(internal)?;
         cardiorisk_files::write_atomic(path, &bytes).map_err(|e| cannot_write(path, e))?;
         self.record(
             Event::new(Action::AuditExported, Status::Ok, started)
@@ -53,11 +54,13 @@ impl Services {
             .map_err(internal)?
             .map(|u| u.info.display_name)
             .unwrap_or_else(|| actor.username.clone());
+        let zone = crate::platform::SystemZone::new();
         let cx = report::Context {
             language,
             units,
             printed_by: &user,
             printed_at: &printed_at,
+            zone: &zone,
         };
         let bytes = report::render(&record, &cx, format).map_err(CommandError::internal)?;
         cardiorisk_files::write_atomic(path, &bytes).map_err(|e| cannot_write(path, e))?;
@@ -66,6 +69,28 @@ impl Services {
                 .by(actor.user_id, &actor.username)
                 .about(format!("patient:{patient_id}"))
                 .detail(format!("{} report to {}", format.as_str(), path.display())),
+        );
+        Ok(())
+    }
+
+    /// Writes the support bundle (`facts`, then the support log in `log_dir`) to
+    /// `path`, atomically; any signed-in user may, as it holds no patient data.
+    pub fn export_support_bundle(
+        &self,
+        token: &str,
+        log_dir: &Path,
+        facts: &[(&str, String)],
+        path: &Path,
+    ) -> Result<(), CommandError> {
+        let started = Instant::now();
+        let actor = self.session(token)?;
+        let bytes = crate::support::bundle(log_dir, facts);
+        cardiorisk_files::write_atomic(path, &bytes).map_err(|e| cannot_write(path, e))?;
+        tracing::info!(bytes = bytes.len(), "support bundle exported");
+        self.record(
+            Event::new(Action::SupportBundleExported, Status::Ok, started)
+                .by(actor.user_id, &actor.username)
+                .detail(path.display().to_string()),
         );
         Ok(())
     }

@@ -94,7 +94,7 @@ impl Services {
                     let active = !on_builtin && p.version == model.predictor.version();
                     cards.push(card(&p, false, active));
                 }
-                Err(e) => eprintln!("model {version} left out of the list: {e}"),
+                Err(e) => tracing::warn!(%version, error = %e, "model left out of the list"),
             }
         }
         Ok(cards)

@@ -1,7 +1,7 @@
 //! Commands that go through a native file dialog (the webview never sees or chooses
 //! a path), and the data directory shown in Settings.
 
-use super::{Reply, State};
+use super::{logged, Reply, State};
 use crate::audit::Action;
 use crate::gateway::Control;
 use cardiorisk_contract::{
@@ -14,6 +14,9 @@ use tauri_plugin_dialog::DialogExt;
 
 /// The data directory in use, shown in Settings.
 pub(super) struct DataDir(pub(super) PathBuf);
+
+/// The support log's folder, shown in Settings and packed into the support bundle.
+pub(super) struct SupportLog(pub(super) PathBuf);
 
 /// What a native file dialog is for.
 enum Pick {
@@ -55,6 +58,7 @@ fn today() -> String {
 }
 
 const CSV: (&str, &[&str]) = ("CSV", &["csv"]);
+const TEXT: (&str, &[&str]) = ("Text", &["txt"]);
 const DATABASE: (&str, &[&str]) = ("CardioRisk backup", &["db", "sqlite"]);
 
 /// Saves the filtered audit log as CSV where the user chooses; the path, or `None` if cancelled.
@@ -65,13 +69,19 @@ pub(super) async fn export_audit(
     token: String,
     filter: AuditFilter,
 ) -> Reply<Option<String>> {
-    s.require_admin_for(&token, Action::AuditExported)?;
-    let name = format!("cardiorisk-audit-{}.csv", today());
-    let Some(path) = pick(&app, Pick::Save { name, filter: CSV }).await else {
-        return Ok(None);
-    };
-    s.export_audit(&token, &filter, &path)?;
-    Ok(Some(path.display().to_string()))
+    logged(
+        "export_audit",
+        async {
+            s.require_admin_for(&token, Action::AuditExported)?;
+            let name = format!("cardiorisk-audit-{}.csv", today());
+            let Some(path) = pick(&app, Pick::Save { name, filter: CSV }).await else {
+                return Ok(None);
+            };
+            s.export_audit(&token, &filter, &path)?;
+            Ok(Some(path.display().to_string()))
+        }
+        .await,
+    )
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -80,21 +90,27 @@ pub(super) async fn backup(
     s: State<'_>,
     token: String,
 ) -> Reply<Option<String>> {
-    s.require_admin_for(&token, Action::DatabaseBackup)?;
-    let name = format!("cardiorisk-backup-{}.db", today());
-    let Some(path) = pick(
-        &app,
-        Pick::Save {
-            name,
-            filter: DATABASE,
-        },
+    logged(
+        "backup",
+        async {
+            s.require_admin_for(&token, Action::DatabaseBackup)?;
+            let name = format!("cardiorisk-backup-{}.db", today());
+            let Some(path) = pick(
+                &app,
+                Pick::Save {
+                    name,
+                    filter: DATABASE,
+                },
+            )
+            .await
+            else {
+                return Ok(None);
+            };
+            s.backup(&token, &path)?;
+            Ok(Some(path.display().to_string()))
+        }
+        .await,
     )
-    .await
-    else {
-        return Ok(None);
-    };
-    s.backup(&token, &path)?;
-    Ok(Some(path.display().to_string()))
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -104,14 +120,20 @@ pub(super) async fn restore(
     gateway: tauri::State<'_, Arc<Control>>,
     token: String,
 ) -> Reply<Option<String>> {
-    s.require_admin_for(&token, Action::DatabaseRestored)?;
-    let Some(path) = pick(&app, Pick::Open { filter: DATABASE }).await else {
-        return Ok(None);
-    };
-    s.restore(&token, &path)?;
-    // The restored database has its own gateway setting (and clients).
-    gateway.reload();
-    Ok(Some(path.display().to_string()))
+    logged(
+        "restore",
+        async {
+            s.require_admin_for(&token, Action::DatabaseRestored)?;
+            let Some(path) = pick(&app, Pick::Open { filter: DATABASE }).await else {
+                return Ok(None);
+            };
+            s.restore(&token, &path)?;
+            // The restored database has its own gateway setting (and clients).
+            gateway.reload();
+            Ok(Some(path.display().to_string()))
+        }
+        .await,
+    )
 }
 
 /// Saves the patient's report (HTML or PDF, in the UI's language) where the user chooses.
@@ -125,24 +147,30 @@ pub(super) async fn export_report(
     language: Language,
     units: Units,
 ) -> Reply<Option<String>> {
-    let kind = format;
-    // Fails (session, unknown patient) before any dialog opens.
-    let record = s.patient_record(&token, patient_id)?;
-    let name = format!(
-        "cardiorisk-report-{}-{}.{}",
-        record.patient.record_number.replace('/', "-"),
-        today(),
-        kind.as_str()
-    );
-    let filter = match kind {
-        crate::report::Format::Html => ("HTML", &["html"][..]),
-        crate::report::Format::Pdf => ("PDF", &["pdf"][..]),
-    };
-    let Some(path) = pick(&app, Pick::Save { name, filter }).await else {
-        return Ok(None);
-    };
-    s.export_report(&token, patient_id, kind, language, units, &path)?;
-    Ok(Some(path.display().to_string()))
+    logged(
+        "export_report",
+        async {
+            let kind = format;
+            // Fails (session, unknown patient) before any dialog opens.
+            let record = s.patient_record(&token, patient_id)?;
+            let name = format!(
+                "cardiorisk-report-{}-{}.{}",
+                record.patient.record_number.replace('/', "-"),
+                today(),
+                kind.as_str()
+            );
+            let filter = match kind {
+                crate::report::Format::Html => ("HTML", &["html"][..]),
+                crate::report::Format::Pdf => ("PDF", &["pdf"][..]),
+            };
+            let Some(path) = pick(&app, Pick::Save { name, filter }).await else {
+                return Ok(None);
+            };
+            s.export_report(&token, patient_id, kind, language, units, &path)?;
+            Ok(Some(path.display().to_string()))
+        }
+        .await,
+    )
 }
 
 /// Opens the system's print dialog for what the window shows (the webview's own
@@ -168,6 +196,47 @@ pub(super) async fn data_location(
     super::off_main(s.inner(), move |s| s.require_admin(&token).map(|_| file)).await
 }
 
+/// Where the support log is, for any signed-in user.
+#[tauri::command(rename_all = "snake_case")]
+pub(super) async fn support_log_location(
+    s: State<'_>,
+    logs: tauri::State<'_, SupportLog>,
+    token: String,
+) -> Reply<String> {
+    let dir = logs.0.display().to_string();
+    super::off_main(s.inner(), move |s| s.keep_alive(&token).map(|_| dir)).await
+}
+
+/// Saves the support bundle (versions, the system, the support log; no patient
+/// data) where the user chooses; the path, or `None` if cancelled.
+#[tauri::command(rename_all = "snake_case")]
+pub(super) async fn export_support_bundle(
+    app: tauri::AppHandle,
+    s: State<'_>,
+    logs: tauri::State<'_, SupportLog>,
+    token: String,
+) -> Reply<Option<String>> {
+    logged(
+        "export_support_bundle",
+        async {
+            s.keep_alive(&token)?;
+            let name = format!("cardiorisk-support-{}.txt", today());
+            let Some(path) = pick(&app, Pick::Save { name, filter: TEXT }).await else {
+                return Ok(None);
+            };
+            let facts = super::support_facts(&s);
+            let dir = logs.0.clone();
+            let target = path.clone();
+            super::off_main(s.inner(), move |s| {
+                s.export_support_bundle(&token, &dir, &facts, &target)
+            })
+            .await?;
+            Ok(Some(path.display().to_string()))
+        }
+        .await,
+    )
+}
+
 /// Asks for the training CSV with the native dialog, then starts retraining;
 /// `None` when the user cancels the dialog.
 #[tauri::command(rename_all = "snake_case")]
@@ -177,9 +246,15 @@ pub(super) async fn start_training(
     token: String,
     request: TrainRequest,
 ) -> Reply<Option<TrainingStatus>> {
-    s.require_admin_for(&token, Action::ModelTrained)?;
-    let Some(path) = pick(&app, Pick::Open { filter: CSV }).await else {
-        return Ok(None);
-    };
-    s.start_training(&token, &path, &request).map(Some)
+    logged(
+        "start_training",
+        async {
+            s.require_admin_for(&token, Action::ModelTrained)?;
+            let Some(path) = pick(&app, Pick::Open { filter: CSV }).await else {
+                return Ok(None);
+            };
+            s.start_training(&token, &path, &request).map(Some)
+        }
+        .await,
+    )
 }

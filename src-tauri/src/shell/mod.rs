@@ -5,8 +5,9 @@ use crate::gateway::Control;
 use crate::service::{Services, DATA_DIR_ENV};
 use cardiorisk_contract::{
     ApiClient, AssessmentOutcome, AssessmentRecord, AuditFilter, AuditPage, CacheStats,
-    CommandError, ErrorCode, GatewayStatus, Measurements, ModelStatus, NewApiClient, NewUser,
-    Patient, PatientInput, PatientRecord, Prediction, Preferences, Role, SessionInfo, UserInfo,
+    CommandError, ErrorCode, ErrorKind, GatewayStatus, Measurements, ModelStatus, NewApiClient,
+    NewUser, Patient, PatientInput, PatientRecord, Prediction, Preferences, Role, SessionInfo,
+    UserInfo,
 };
 use cardiorisk_contract::{ModelCard, TrainingStatus};
 use std::path::PathBuf;
@@ -21,20 +22,51 @@ type State<'a> = tauri::State<'a, Arc<Services>>;
 type Reply<T> = Result<T, CommandError>;
 
 /// Runs a service call on the blocking pool: commands are async, so the window's
-/// thread never waits on hashing, the disk or the model.
-async fn off_main<S: Send + Sync + 'static, T: Send + 'static>(
-    s: &Arc<S>,
-    call: impl FnOnce(&S) -> Reply<T> + Send + 'static,
-) -> Reply<T> {
+/// thread never waits on hashing, the disk or the model. A failure is noted in the
+/// support log under the command's name.
+async fn off_main<S: Send + Sync + 'static, T: Send + 'static, F>(s: &Arc<S>, call: F) -> Reply<T>
+where
+    F: FnOnce(&S) -> Reply<T> + Send + 'static,
+{
     let s = Arc::clone(s);
-    tauri::async_runtime::spawn_blocking(move || call(&s))
+    let reply = tauri::async_runtime::spawn_blocking(move || call(&s))
         .await
         .unwrap_or_else(|e| {
             Err(CommandError::coded(
                 ErrorCode::CommandStopped,
                 &[("detail", &e.to_string())],
             ))
-        })
+        });
+    logged(command_name::<F>(), reply)
+}
+
+/// The command a closure was written in: "sign_in" for
+/// `cardiorisk_app::shell::sign_in::{{closure}}::{{closure}}`.
+fn command_name<F>() -> &'static str {
+    let path = std::any::type_name::<F>();
+    let path = path.split("::{{closure}}").next().unwrap_or(path);
+    path.rsplit("::").next().unwrap_or(path)
+}
+
+/// Notes a failed command in the support log: its name, the error's code and, for a
+/// failure inside the app, the underlying error's text. Never the other arguments:
+/// they may name a patient, a user or a file.
+pub(super) fn logged<T>(command: &str, reply: Reply<T>) -> Reply<T> {
+    if let Err(e) = &reply {
+        let code = e.code.as_str();
+        if e.kind == ErrorKind::Internal {
+            let detail = e
+                .args
+                .iter()
+                .find(|(name, _)| name == "detail")
+                .map(|(_, value)| value.as_str())
+                .unwrap_or_default();
+            tracing::error!(command, code, detail, "command failed");
+        } else {
+            tracing::info!(command, code, "command refused");
+        }
+    }
+    reply
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -287,6 +319,31 @@ fn data_dir(app: &tauri::App) -> Result<PathBuf, Box<dyn std::error::Error>> {
     }
 }
 
+/// The support log's folder: the system's log folder for the app, or `logs` in a
+/// data directory chosen with CARDIORISK_DATA_DIR (tests, portable use).
+fn log_dir(app: &tauri::App) -> Result<PathBuf, Box<dyn std::error::Error>> {
+    match std::env::var_os(DATA_DIR_ENV) {
+        Some(dir) if !dir.is_empty() => Ok(PathBuf::from(dir).join("logs")),
+        _ => Ok(app.path().app_log_dir()?),
+    }
+}
+
+/// Versions and the system, for the log's start line and the support bundle.
+pub(super) fn support_facts(services: &Services) -> Vec<(&'static str, String)> {
+    vec![
+        ("version", env!("CARGO_PKG_VERSION").to_string()),
+        ("system", crate::support::system_description()),
+        (
+            "webview",
+            tauri::webview_version().unwrap_or_else(|e| format!("unavailable ({e})")),
+        ),
+        ("model", {
+            let model = services.model_status();
+            format!("{} ({})", model.version, model.source)
+        }),
+    ]
+}
+
 /// Tells the UI about each committed event (Tauri event "audit"; the audit row
 /// itself committed with the change) and about retraining progress as it happens
 /// (Tauri event "training", a `TrainingStatus`), so the Model page never polls.
@@ -370,7 +427,27 @@ pub fn run() {
         .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
             let dir = data_dir(app)?;
-            let services = Services::open_with(&dir, idle_timeout())?.shared();
+            let logs = log_dir(app)?;
+            if let Err(e) = crate::support::start_logging(&logs) {
+                eprintln!("CardioRisk runs without its support log: {e}");
+            }
+            let services = match Services::open_with(&dir, idle_timeout()) {
+                Ok(services) => services.shared(),
+                Err(e) => {
+                    tracing::error!(error = %e, "the data could not be opened");
+                    return Err(e.into());
+                }
+            };
+            let facts = support_facts(&services);
+            let fact = |name| facts.iter().find(|f| f.0 == name).map(|f| f.1.as_str());
+            tracing::info!(
+                version = fact("version"),
+                system = fact("system"),
+                webview = fact("webview"),
+                model = fact("model"),
+                "CardioRisk started"
+            );
+            app.manage(files::SupportLog(logs));
             app.manage(DataDir(dir));
             start_ui_notifier(&services, app.handle().clone());
             let gateway = Control::new(Arc::clone(&services));
@@ -378,7 +455,10 @@ pub fn run() {
             app.manage(Arc::new(gateway));
             app.manage(services);
             let handle = app.handle().clone();
-            crate::signals::on_stop_signal(move || handle.exit(0));
+            crate::signals::on_stop_signal(move || {
+                tracing::info!("stop signal received");
+                handle.exit(0)
+            });
             crate::stall::start(app.handle().clone());
             Ok(())
         })
@@ -415,6 +495,8 @@ pub fn run() {
             files::backup,
             files::restore,
             files::data_location,
+            files::support_log_location,
+            files::export_support_bundle,
             files::print_page,
             files::export_report,
             list_models,
@@ -432,6 +514,7 @@ pub fn run() {
                 if let Some(gateway) = app.try_state::<Arc<Control>>() {
                     gateway.stop();
                 }
+                tracing::info!("CardioRisk stopped");
             }
         });
 }

@@ -2,7 +2,7 @@
 //! comparison of the candidate with the active model, activation and roll-back.
 
 use crate::charts::{LineChart, Series, BLUE, GREY, RED};
-use crate::i18n::{error_text, t, tf, tr, when};
+use crate::i18n::{error_text, number, t, tf, tr, when};
 use crate::ipc::call_passive;
 use crate::session::Auth;
 use crate::widgets::{ErrorLine, TextInput};
@@ -80,19 +80,19 @@ fn Card(card: ModelCard) -> impl IntoView {
                         ("batch", &h.batch_size.to_string()),
                         ("rate", &h.learning_rate.to_string()),
                         ("seed", &h.seed.to_string()),
-                        ("threshold", &format!("{:.2}", c.threshold)),
+                        ("threshold", &number(format!("{:.2}", c.threshold))),
                     ])
                 }}</p>
                 <table class="table metrics">
                     <thead><tr><th>{tr("accuracy")}</th><th>{tr("precision")}</th><th>{tr("recall")}</th>
                         <th>"F1"</th><th>"AUC"</th><th>"Brier"</th></tr></thead>
                     <tbody><tr>
-                        <td class="num metric-accuracy">{format!("{:.4}", card.metrics.accuracy)}</td>
-                        <td class="num">{format!("{:.4}", card.metrics.precision)}</td>
-                        <td class="num">{format!("{:.4}", card.metrics.recall)}</td>
-                        <td class="num">{format!("{:.4}", card.metrics.f1)}</td>
-                        <td class="num">{format!("{:.4}", card.metrics.auc)}</td>
-                        <td class="num">{format!("{:.4}", card.metrics.brier)}</td>
+                        <td class="num metric-accuracy">{number(format!("{:.4}", card.metrics.accuracy))}</td>
+                        <td class="num">{number(format!("{:.4}", card.metrics.precision))}</td>
+                        <td class="num">{number(format!("{:.4}", card.metrics.recall))}</td>
+                        <td class="num">{number(format!("{:.4}", card.metrics.f1))}</td>
+                        <td class="num">{number(format!("{:.4}", card.metrics.auc))}</td>
+                        <td class="num">{number(format!("{:.4}", card.metrics.brier))}</td>
                     </tr></tbody>
                 </table>
                 <h3>{move || format!("{} ({} {})", t("confusion-matrix"), card.metrics.n, t("validation-patients"))}</h3>
@@ -228,7 +228,7 @@ fn Versions(
                                         <tr data-version=name.clone() class:active-row=is_active>
                                             <td>{c.version.clone()}</td><td>{when(&c.created_at)}</td>
                                             <td class="num">{c.training.rows}</td>
-                                            <td class="num">{format!("{:.4}", c.metrics.accuracy)}</td><td class="num">{format!("{:.4}", c.metrics.auc)}</td>
+                                            <td class="num">{number(format!("{:.4}", c.metrics.accuracy))}</td><td class="num">{number(format!("{:.4}", c.metrics.auc))}</td>
                                             <td>{if is_active {
                                                 view! { <span class="pill band-low">{tr("active-3")}</span> }.into_any()
                                             } else {

@@ -85,7 +85,7 @@ fn compare_row(label: &'static str, a: f64, b: f64, higher_is_better: bool) -> i
         "num bad"
     };
     view! {
-        <tr><th>{move || t(label)}</th><td class="num">{format!("{a:.4}")}</td><td class=class>{format!("{b:.4}")}</td></tr>
+        <tr><th>{move || t(label)}</th><td class="num">{number(format!("{a:.4}"))}</td><td class=class>{number(format!("{b:.4}"))}</td></tr>
     }
 }
 
