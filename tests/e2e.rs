@@ -47,6 +47,14 @@ fn first_run_sign_in_failed_sign_in_and_session_expiry() {
         ),
         1
     );
+    let log = support::support_log(
+        data.path(),
+        &[ADMIN_PASSWORD, "not the password", "Ada Admin"],
+    );
+    assert!(
+        log.contains("command refused") && log.contains("wrong-credentials"),
+        "the refused sign-in is in the support log by its code:\n{log}"
+    );
 }
 
 #[test]
@@ -204,6 +212,17 @@ fn register_a_patient_assess_and_save_see_history_what_if_and_report() {
         ),
         1
     );
+    support::support_log(
+        db,
+        &[
+            ADMIN_PASSWORD,
+            "Ibáñez",
+            "Maria",
+            "HC-1001",
+            "HC 1",
+            "maria.pdf",
+        ],
+    );
 }
 
 #[test]
@@ -354,6 +373,18 @@ fn administration_audit_gateway_and_language() {
     app.s.wait_text("#patient-record-error", |t| {
         t == "record_number debe tener de 1 a 32 letras, cifras, '-' o '/'"
     });
+    support::support_log(
+        data.path(),
+        &[
+            ADMIN_PASSWORD,
+            "a long enough password",
+            "not the password",
+            "crk_",
+            "Cleo",
+            "Lab system",
+            "HC 1",
+        ],
+    );
 }
 
 #[test]
@@ -410,4 +441,198 @@ fn retrain_on_a_small_csv_with_progress_activate_and_roll_back() {
         ),
         1
     );
+    support::support_log(db, &[ADMIN_PASSWORD, "clinic.csv"]);
+}
+
+/// A clinic in Buenos Aires (UTC-3) working in Spanish: times on screen, in the audit
+/// log, in the PDF and in the CSV export are local; "2,4" typed is 2.4 stored and
+/// "2,4" shown; the support bundle is saved and holds no patient data.
+#[test]
+fn buenos_aires_local_time_spanish_numbers_and_the_support_bundle() {
+    use cardiorisk_contract::{FixedZone, Language, LocalTime};
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let data = tempfile::tempdir().unwrap();
+    let app = App::start(data.path(), &[("TZ", "America/Argentina/Buenos_Aires")]);
+    let s = &app.s;
+    app.set_up_admin();
+    app.click("#tab-settings");
+    app.click("#settings-language option[value='es']");
+    s.wait_text("#tab-patients", |t| t == "Pacientes");
+
+    app.click("#tab-patients");
+    app.click("#patient-new");
+    app.fill("patient-record", "HC-2002");
+    app.fill("patient-name", "Joaquín Pereyra");
+    app.click("#patient-save");
+    s.wait_text("#patient-title", |t| t == "Joaquín Pereyra");
+    app.click("#patient-assess");
+    s.wait_text("#hint-colesterol", |t| t == "1,0 a 3,0 g/L");
+    for (id, value) in [
+        ("colesterol", "2,4"),
+        ("presion", "1,6"),
+        ("glucosa", "0.9"),
+        ("edad", "45"),
+    ] {
+        app.fill(id, value);
+    }
+    app.click("#assess");
+    s.wait_text("#result-class", |t| t == "Riesgo cardíaco: sí");
+    let db = Connection::open(data.path().join("cardiorisk.db")).unwrap();
+    let (stored, created): ((f64, f64, f64), String) = db
+        .query_row(
+            "SELECT colesterol, presion, glucosa, created_at FROM assessments",
+            [],
+            |r| Ok(((r.get(0)?, r.get(1)?, r.get(2)?), r.get(3)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        stored,
+        (2.4, 1.6, 0.9),
+        "typed with commas, stored as numbers"
+    );
+    // Buenos Aires keeps UTC-3 all year.
+    let local = |utc: &str| {
+        LocalTime::of(utc, &FixedZone(-3 * 3600))
+            .unwrap()
+            .date_time(Language::Spanish)
+    };
+    let when = local(&created);
+    assert!(
+        !when.starts_with(&created[..10]),
+        "{when} is not the UTC form"
+    );
+    s.wait_text("#recent tbody tr", |t| {
+        t.contains(&when) && t.contains("2,4")
+    });
+    app.shot_at("body", "assessment-buenos-aires");
+
+    // The patient's history and report, and the PDF, in local time.
+    app.click("#assess-patient a");
+    s.wait_text("#history tbody tr", |t| t.contains(&when));
+    app.click("#patient-report");
+    // The zone by name (WebKit says America/Buenos_Aires, the same zone) and offset.
+    s.wait_text("#report", |t| {
+        t.contains(&when) && t.contains("Buenos_Aires, UTC-03:00")
+    });
+    let pdf = data.path().join("informe.pdf");
+    app.click("#report-pdf");
+    app.answer_file_dialog(&pdf);
+    s.wait_text("#report-exported", |t| t.contains("informe.pdf"));
+    if let Some(text) = support::pdf_text(&pdf) {
+        assert!(text.contains(&when), "{when} in the PDF:\n{text}");
+        assert!(
+            text.contains("America/Argentina/Buenos_Aires, UTC-03:00"),
+            "{text}"
+        );
+        assert!(text.contains("2,4 g/L"), "{text}");
+    }
+
+    // The audit log shows the entry's local time; its CSV export keeps ISO 8601 with the offset.
+    let audited: String = db
+        .query_row(
+            "SELECT at FROM audit_log WHERE action = 'assessment.created'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    app.click("#tab-audit");
+    s.wait_text("#audit tbody", |t| t.contains(&local(&audited)));
+    let csv = data.path().join("auditoria.csv");
+    app.click("#audit-export");
+    app.answer_file_dialog(&csv);
+    s.wait_text("#audit-exported", |t| t.contains("auditoria.csv"));
+    let iso = LocalTime::of(&audited, &FixedZone(-3 * 3600))
+        .unwrap()
+        .iso();
+    let exported = std::fs::read_to_string(&csv).unwrap();
+    assert!(
+        iso.ends_with("-03:00") && exported.contains(&iso),
+        "{iso}:\n{exported}"
+    );
+
+    // The support bundle, from Settings, through the save dialog.
+    app.click("#tab-settings");
+    s.wait_text("#support-log-location", |t| t.contains("logs"));
+    let bundle = data.path().join("soporte.txt");
+    app.click("#support-export");
+    app.answer_file_dialog(&bundle);
+    s.wait_text("#support-outcome", |t| t.contains("soporte.txt"));
+    app.shot_at("#support-title", "settings-support");
+    let text = std::fs::read_to_string(&bundle).unwrap();
+    assert!(text.starts_with("CardioRisk support bundle"), "{text}");
+    assert!(text.contains("CardioRisk started"), "{text}");
+    for private in [
+        "Joaquín",
+        "Pereyra",
+        "HC-2002",
+        ADMIN_PASSWORD,
+        "informe.pdf",
+    ] {
+        assert!(
+            !text.contains(private),
+            "the bundle holds {private:?}:\n{text}"
+        );
+    }
+    support::support_log(
+        data.path(),
+        &["Joaquín", "Pereyra", "HC-2002", ADMIN_PASSWORD],
+    );
+}
+
+/// The support log notes each start and a graceful stop (SIGTERM); a run killed
+/// outright leaves its lines whole, and the next start appends to them.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_support_log_notes_start_and_stop_and_outlives_a_kill() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let data = tempfile::tempdir().unwrap();
+    let (display, _xvfb) = support::display();
+    let run_until_ready_then = |signal: i32| {
+        let ready = data.path().join("ready");
+        let _ = std::fs::remove_file(&ready);
+        let mut app = Command::new(support::APP)
+            .env("DISPLAY", &display)
+            .env("CARDIORISK_DATA_DIR", data.path())
+            .env("CARDIORISK_READY_FILE", &ready)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the app");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !ready.exists() {
+            assert!(app.try_wait().unwrap().is_none(), "the app ended early");
+            assert!(
+                Instant::now() < deadline,
+                "the app never showed its first screen"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // SAFETY: kill(2) on the child we started and have not yet waited for.
+        unsafe { libc::kill(app.id() as i32, signal) };
+        app.wait().unwrap()
+    };
+    run_until_ready_then(libc::SIGKILL);
+    let stopped = run_until_ready_then(libc::SIGTERM);
+    assert!(
+        stopped.success(),
+        "a stop signal ends the app cleanly: {stopped}"
+    );
+
+    let log = support::support_log(data.path(), &[]);
+    assert_eq!(log.matches("CardioRisk started").count(), 2, "{log}");
+    let stop = log
+        .find("stop signal received")
+        .expect("the signal is noted");
+    assert!(log[stop..].contains("CardioRisk stopped"), "{log}");
+    for line in log.lines() {
+        assert!(
+            line.starts_with("20")
+                && [" INFO ", " WARN ", " ERROR "]
+                    .iter()
+                    .any(|l| line.contains(l)),
+            "a whole, timed line: {line:?}"
+        );
+    }
 }

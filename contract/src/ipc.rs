@@ -379,13 +379,14 @@ impl std::error::Error for CommandError {}
 pub fn percent_text(language: Language, probability: f64) -> String {
     let v = probability * 100.0;
     let number = if v > 99.9 {
-        "> 99.9".to_string()
+        ">\u{a0}99.9".to_string()
     } else if v < 0.1 {
-        "< 0.1".to_string()
+        "<\u{a0}0.1".to_string()
     } else {
         format!("{v:.1}")
     };
-    format!("{} %", crate::localised_number(language, number))
+    // A no-break space: the sign never wraps away from its number.
+    format!("{}\u{a0}%", crate::localised_number(language, number))
 }
 
 #[cfg(test)]
@@ -394,11 +395,20 @@ mod tests {
 
     #[test]
     fn percent_text_never_claims_certainty() {
-        assert_eq!(percent_text(Language::English, 0.99999), "> 99.9 %");
-        assert_eq!(percent_text(Language::English, 0.00001), "< 0.1 %");
-        assert_eq!(percent_text(Language::English, 0.4567), "45.7 %");
-        assert_eq!(percent_text(Language::Spanish, 0.4567), "45,7 %");
-        assert_eq!(percent_text(Language::Spanish, 0.99999), "> 99,9 %");
+        assert_eq!(
+            percent_text(Language::English, 0.99999),
+            ">\u{a0}99.9\u{a0}%"
+        );
+        assert_eq!(
+            percent_text(Language::English, 0.00001),
+            "<\u{a0}0.1\u{a0}%"
+        );
+        assert_eq!(percent_text(Language::English, 0.4567), "45.7\u{a0}%");
+        assert_eq!(percent_text(Language::Spanish, 0.4567), "45,7\u{a0}%");
+        assert_eq!(
+            percent_text(Language::Spanish, 0.99999),
+            ">\u{a0}99,9\u{a0}%"
+        );
     }
 
     #[test]

@@ -349,5 +349,5 @@ format-day-month = { $month }-{ $day }
 ## Settings: support.
 support = Support
 support-log-at = Support log:
-export-support-bundle = Export support bundle
+export-support-bundle = Export support bundle…
 support-bundle-holds = The bundle holds the app's version, this computer's system and the support log: no patient data, names, passwords or keys. Send it to whoever supports your CardioRisk.

@@ -348,5 +348,5 @@ format-day-month = { $day }/{ $month }
 ## Settings: support.
 support = Soporte
 support-log-at = Registro de soporte:
-export-support-bundle = Exportar paquete de soporte
+export-support-bundle = Exportar paquete de soporte…
 support-bundle-holds = El paquete contiene la versión de la aplicación, el sistema de este equipo y el registro de soporte: ningún dato de pacientes, nombres, contraseñas ni claves. Envíelo a quien le dé soporte de CardioRisk.

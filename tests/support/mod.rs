@@ -237,3 +237,32 @@ pub fn pdf_text(path: &std::path::Path) -> Option<String> {
         }
     }
 }
+
+/// The support log an app run left in `data/logs`: present, started, each file within
+/// its cap, and holding none of `private` (names, record numbers, passwords, keys the
+/// flow typed), whatever the case. Returns its text.
+pub fn support_log(data: &std::path::Path, private: &[&str]) -> String {
+    use cardiorisk_core::support::{log_files, MAX_FILE_BYTES};
+    let dir = data.join("logs");
+    let files = log_files(&dir);
+    assert!(!files.is_empty(), "no support log in {}", dir.display());
+    let mut text = String::new();
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(
+            bytes.len() as u64 <= MAX_FILE_BYTES,
+            "{} passes its cap",
+            file.display()
+        );
+        text.push_str(&String::from_utf8_lossy(&bytes));
+    }
+    assert!(text.contains("CardioRisk started"), "{text}");
+    let lower = text.to_lowercase();
+    for secret in private {
+        assert!(
+            !lower.contains(&secret.to_lowercase()),
+            "the support log holds {secret:?}:\n{text}"
+        );
+    }
+    text
+}

@@ -466,9 +466,10 @@ pub fn AssessmentPage(patient: Option<Patient>) -> impl IntoView {
                                             Some(name) => format!("{} {name}", t("saved-to-the-record-of")),
                                             None => t("saved-unassigned").to_string(),
                                         };
-                                        format!("{} {:.2}. {} {} · {:.2} ms · {} #{} {saved}.",
+                                        format!("{} {}. {} {} · {} ms · {} #{} {saved}.",
                                             t("probability-of-cardiac-risk-at-decision"),
-                                            p.threshold, t("model"), p.model_version, p.elapsed_ms,
+                                            number(format!("{:.2}", p.threshold)), t("model"), p.model_version,
+                                            number(format!("{:.2}", p.elapsed_ms)),
                                             t("assessment"), o.assessment_id)
                                     }}
                                 </p>
