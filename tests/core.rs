@@ -4,7 +4,9 @@
 mod support;
 
 use cardiorisk_app::service::{Services, DB_FILE};
-use cardiorisk_contract::{AuditFilter, ErrorKind, PatientInput};
+use cardiorisk_contract::{
+    rfc3339_utc, unix_seconds, AuditFilter, ErrorKind, FixedZone, LocalTime, PatientInput,
+};
 use rusqlite::Connection;
 use std::sync::Arc;
 use support::{admin, count, measurements};
@@ -167,6 +169,23 @@ fn every_action_reaches_the_audit_log_once_with_user_status_and_time() {
         )
         .unwrap();
     assert_eq!(none.total, 0);
+
+    // Bounds written in another zone's offset select by instant, not by text.
+    let tokyo = FixedZone(9 * 3600);
+    let at = unix_seconds(&e.at).unwrap();
+    let in_tokyo = |unix| LocalTime::of(&rfc3339_utc(unix), &tokyo).unwrap().iso();
+    let created_between = |from: i64, to: i64| {
+        let filter = AuditFilter {
+            action: Some("assessment.created".into()),
+            from: Some(in_tokyo(from)),
+            to: Some(in_tokyo(to)),
+            ..Default::default()
+        };
+        s.audit(&token, &filter, 10, 0).unwrap().total
+    };
+    assert_eq!(created_between(at - 1, at + 1), 1);
+    assert_eq!(created_between(at + 1, at + 3600), 0);
+    assert_eq!(created_between(at - 3600, at - 1), 0);
 
     let csv = dir.path().join("audit.csv");
     s.export_audit(&token, &AuditFilter::default(), &csv)

@@ -40,6 +40,7 @@ fn predict_prints_json_and_refuses_bad_values_naming_them() {
         "1",
     ]));
     assert_eq!(v["at_risk"], false);
+    assert_eq!(v["band"], "low", "bands are spelled lowercase everywhere");
     assert!(v["probability"].as_f64().unwrap() < 0.1);
 
     let out = cli()

@@ -139,15 +139,25 @@ pub fn start_logging(dir: &Path) -> io::Result<()> {
 
 /// This computer as support needs to know it: "linux x86_64, Debian GNU/Linux 13 (trixie)".
 pub fn system_description() -> String {
-    let mut text = format!("{} {}", std::env::consts::OS, std::env::consts::ARCH);
-    #[cfg(target_os = "linux")]
-    if let Ok(release) = std::fs::read_to_string("/etc/os-release") {
-        if let Some(name) = release.lines().find_map(|l| l.strip_prefix("PRETTY_NAME=")) {
-            text.push_str(", ");
-            text.push_str(name.trim_matches('"'));
-        }
+    let os = format!("{} {}", std::env::consts::OS, std::env::consts::ARCH);
+    match os_release_name() {
+        Some(name) => format!("{os}, {name}"),
+        None => os,
     }
-    text
+}
+
+#[cfg(target_os = "linux")]
+fn os_release_name() -> Option<String> {
+    let release = std::fs::read_to_string("/etc/os-release").ok()?;
+    release
+        .lines()
+        .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+        .map(|name| name.trim_matches('"').to_string())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn os_release_name() -> Option<String> {
+    None
 }
 
 /// The support bundle: `facts` (versions, system), then each log file, oldest
