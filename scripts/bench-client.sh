@@ -63,6 +63,16 @@ sorted=$(printf '%s\n' "${times[@]}" | sort -n)
 median=$(echo "$sorted" | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : int((a[NR/2] + a[NR/2+1]) / 2)}')
 echo "start, exec to first screen ready (ms), $RUNS runs: $(echo $sorted | tr '\n' ' ')"
 echo "start median: $median ms"
+# Where the start went, as the app's support log notes it (ms after main began; exec
+# to main is the rest): services open, the page began loading, its wasm began to run,
+# the first screen ready. Medians of the runs.
+milestone() {
+  cat "$work"/data-*/logs/cardiorisk.log 2>/dev/null | grep -o "$1=[0-9-]*" | cut -d= -f2 | sort -n \
+    | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "?"}'
+}
+echo "start milestones (median ms after main): services open $(milestone setup_ms)," \
+  "page loading $(milestone page_started_ms), wasm running $(milestone wasm_started_ms)," \
+  "first screen ready $(milestone ready_ms)"
 
 # The E2E flows drive this release build: click-to-paint of each assessment as the
 # page measures it, and the memory each flow leaves the app at (every screen visited

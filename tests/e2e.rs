@@ -626,6 +626,30 @@ fn the_support_log_notes_start_and_stop_and_outlives_a_kill() {
         .find("stop signal received")
         .expect("the signal is noted");
     assert!(log[stop..].contains("CardioRisk stopped"), "{log}");
+    // Each start notes its milestones, in order: the page began loading, its wasm ran,
+    // its first screen was ready (ms since the process started).
+    let field = |line: &str, name: &str| -> i64 {
+        let at = line
+            .find(&format!("{name}="))
+            .unwrap_or_else(|| panic!("{name} in {line}"));
+        let digits: String = line[at + name.len() + 1..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '-')
+            .collect();
+        digits.parse().unwrap()
+    };
+    let ready: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("first screen ready"))
+        .collect();
+    assert_eq!(ready.len(), 2, "{log}");
+    for line in ready {
+        let page = field(line, "page_started_ms");
+        let wasm = field(line, "wasm_started_ms");
+        let done = field(line, "ready_ms");
+        assert!(0 <= page && page <= wasm && wasm <= done, "{line}");
+    }
+    assert_eq!(log.matches("services open setup_ms=").count(), 2, "{log}");
     for line in log.lines() {
         assert!(
             line.starts_with("20")

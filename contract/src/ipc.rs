@@ -84,6 +84,16 @@ pub struct PreferenceArgs {
     pub value: String,
 }
 
+/// When the page reached its milestones, in ms of the page's clock
+/// (`performance.now()`, from the page's navigation start).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct UiReadyArgs {
+    /// The wasm module began to run.
+    pub wasm_ms: f64,
+    /// The first screen was painted.
+    pub painted_ms: f64,
+}
+
 /// Arguments of a command that takes none.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NoArgs {}

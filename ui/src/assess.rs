@@ -6,6 +6,7 @@ use crate::i18n::{
     band_label, error_text, factor, field_error, field_label, field_unit, lang, number,
     parse_shown, range_text, show_value, t, tf, tr, yes_no,
 };
+use crate::ipc;
 use crate::patients::HistoryTable;
 use crate::session::Auth;
 use crate::{Nav, Page};
@@ -344,7 +345,7 @@ pub fn AssessmentPage(patient: Option<Patient>) -> impl IntoView {
                 .await
             {
                 Ok(o) => {
-                    let answered = now_ms() - clicked;
+                    let answered = ipc::now_ms() - clicked;
                     outcome.set(Some((o, inputs)));
                     // The list below waits until the result is on screen: its call and
                     // its table do not delay the result's frame.
@@ -352,7 +353,7 @@ pub fn AssessmentPage(patient: Option<Patient>) -> impl IntoView {
                         click_to_paint.set(Some(PaintTiming {
                             answered,
                             frame: frame - clicked,
-                            painted: now_ms() - clicked,
+                            painted: ipc::now_ms() - clicked,
                         }));
                         recent.refetch();
                     });
@@ -370,7 +371,7 @@ pub fn AssessmentPage(patient: Option<Patient>) -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         // The event's own time (the page's clock) includes the checks below.
-        let now = now_ms();
+        let now = ipc::now_ms();
         let at = ev.time_stamp();
         clicked_at.set_value(if at > 0.0 && at <= now { at } else { now });
         let mut values = [0.0; 6];
@@ -509,19 +510,7 @@ struct PaintTiming {
 /// paint.
 fn after_next_paint(then: impl FnOnce(f64) + 'static) {
     request_animation_frame(move || {
-        let frame = now_ms();
+        let frame = ipc::now_ms();
         set_timeout(move || then(frame), std::time::Duration::ZERO)
     });
-}
-
-/// The page's clock (`performance.now()`), in milliseconds with fractions.
-fn now_ms() -> f64 {
-    js_sys::Reflect::get(&js_sys::global(), &"performance".into())
-        .ok()
-        .and_then(|p| {
-            let now = js_sys::Reflect::get(&p, &"now".into()).ok()?;
-            let now: js_sys::Function = now.into();
-            now.call0(&p).ok()?.as_f64()
-        })
-        .unwrap_or_else(js_sys::Date::now)
 }

@@ -90,3 +90,15 @@ pub async fn call_passive<A: Serialize, R: DeserializeOwned>(
         ),
     }
 }
+
+/// The page's clock (`performance.now()`), in milliseconds with fractions.
+pub fn now_ms() -> f64 {
+    js_sys::Reflect::get(&js_sys::global(), &"performance".into())
+        .ok()
+        .and_then(|p| {
+            let now = js_sys::Reflect::get(&p, &"now".into()).ok()?;
+            let now: js_sys::Function = now.into();
+            now.call0(&p).ok()?.as_f64()
+        })
+        .unwrap_or_else(js_sys::Date::now)
+}

@@ -14,8 +14,8 @@ mod settings;
 mod widgets;
 
 use cardiorisk_contract::{
-    command, ModelStatus, NoArgs, Patient, PreferenceArgs, Preferences, Role, PREF_LANGUAGE,
-    PREF_UNITS,
+    command, ModelStatus, NoArgs, Patient, PreferenceArgs, Preferences, Role, UiReadyArgs,
+    PREF_LANGUAGE, PREF_UNITS,
 };
 use i18n::{t, tr, Language, Units};
 use leptos::prelude::*;
@@ -191,8 +191,12 @@ fn App() -> impl IntoView {
         // say so then, for the start-up benchmark.
         request_animation_frame(|| {
             request_animation_frame(|| {
-                spawn_local(async {
-                    let _ = ipc::call_passive::<_, ()>(command::UI_READY, &NoArgs {}).await;
+                let args = UiReadyArgs {
+                    wasm_ms: WASM_STARTED_MS.get().copied().unwrap_or_default(),
+                    painted_ms: ipc::now_ms(),
+                };
+                spawn_local(async move {
+                    let _ = ipc::call_passive::<_, ()>(command::UI_READY, &args).await;
                 })
             })
         });
@@ -253,7 +257,11 @@ fn App() -> impl IntoView {
     }
 }
 
+/// When this module began to run, on the page's clock (start-up milestones).
+static WASM_STARTED_MS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+
 fn main() {
+    WASM_STARTED_MS.get_or_init(ipc::now_ms);
     console_error_panic_hook::set_once();
     leptos::mount::mount_to_body(App);
 }

@@ -96,9 +96,27 @@ async fn sign_in(s: State<'_>, username: String, password: String) -> Reply<Sess
 /// `scripts/bench-client.sh` asks (it measures the time from exec to that note).
 pub const READY_FILE_ENV: &str = "CARDIORISK_READY_FILE";
 
-/// The UI's first screen is painted and takes input.
+/// When `run` began: start-up milestones are measured from here.
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+fn since_start_ms() -> f64 {
+    STARTED
+        .get()
+        .map_or(0.0, |t| t.elapsed().as_secs_f64() * 1000.0)
+}
+
+/// The UI's first screen is painted and takes input. The support log notes how long
+/// start-up took and where the time went.
 #[tauri::command(rename_all = "snake_case")]
-async fn ui_ready() -> Reply<()> {
+async fn ui_ready(wasm_ms: f64, painted_ms: f64) -> Reply<()> {
+    let ready = since_start_ms();
+    let page_started = ready - painted_ms;
+    tracing::info!(
+        ready_ms = ready.round() as i64,
+        page_started_ms = page_started.round() as i64,
+        wasm_started_ms = (page_started + wasm_ms).round() as i64,
+        "first screen ready"
+    );
     if let Some(path) = std::env::var_os(READY_FILE_ENV) {
         let path = std::path::PathBuf::from(path);
         tauri::async_runtime::spawn_blocking(move || {
@@ -419,6 +437,7 @@ fn require_webview2() {
 }
 
 pub fn run() {
+    STARTED.get_or_init(std::time::Instant::now);
     #[cfg(windows)]
     require_webview2();
     #[cfg(target_os = "linux")]
@@ -426,6 +445,7 @@ pub fn run() {
     tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
+            let setup_began = since_start_ms();
             let dir = data_dir(app)?;
             let logs = log_dir(app)?;
             if let Err(e) = crate::support::start_logging(&logs) {
@@ -438,6 +458,7 @@ pub fn run() {
                     return Err(e.into());
                 }
             };
+            let services_opened = since_start_ms();
             let facts = support_facts(&services);
             let fact = |name| facts.iter().find(|f| f.0 == name).map(|f| f.1.as_str());
             tracing::info!(
@@ -460,6 +481,12 @@ pub fn run() {
                 handle.exit(0)
             });
             crate::stall::start(app.handle().clone());
+            tracing::info!(
+                window_ms = setup_began.round() as i64,
+                services_ms = services_opened.round() as i64,
+                setup_ms = since_start_ms().round() as i64,
+                "services open"
+            );
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
