@@ -649,7 +649,7 @@ fn the_support_log_notes_start_and_stop_and_outlives_a_kill() {
         let done = field(line, "ready_ms");
         assert!(0 <= page && page <= wasm && wasm <= done, "{line}");
     }
-    assert_eq!(log.matches("services open setup_ms=").count(), 2, "{log}");
+    assert_eq!(log.matches("services open window_ms=").count(), 2, "{log}");
     for line in log.lines() {
         assert!(
             line.starts_with("20")
