@@ -101,6 +101,8 @@ fn register_a_patient_assess_and_save_see_history_what_if_and_report() {
     });
     s.wait_text("#result-summary", |t| t.contains("Mostly raised by"));
     assert!(s.count("#gauge svg") == 1, "the gauge is drawn");
+    assert_eq!(s.count("#gauge path.zone"), 3, "three risk zones");
+    assert_eq!(s.count("#gauge line.needle"), 1, "one needle");
     println!(
         "assessment, click to painted result: {}",
         app.click_to_paint()

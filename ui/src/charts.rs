@@ -144,49 +144,44 @@ pub fn index_range(n: usize) -> Range<f64> {
 }
 
 /// A half-circle gauge of a probability with the three risk zones and a needle.
+/// Written directly as SVG (no plotting): the zones are three arcs, the needle one
+/// line, so the result's first frame does not wait on drawing.
 pub fn gauge(probability: f64) -> String {
-    let mut out = String::new();
-    {
-        let root = SVGBackend::with_string(&mut out, (260, 150)).into_drawing_area();
-        let _ = draw_gauge(&root, probability.clamp(0.0, 1.0));
-        let _ = root.present();
-    }
-    out
-}
-
-fn draw_gauge(
-    root: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
-    p: f64,
-) -> Result<(), Box<dyn std::error::Error>> {
     use std::f64::consts::PI;
-    let area = root.apply_coord_spec(Cartesian2d::<
-        plotters::coord::types::RangedCoordf64,
-        plotters::coord::types::RangedCoordf64,
-    >::new(-1.1..1.1, -1.1..0.15, (0..260, 0..150)));
-    // Angle from the left (probability 0) over the top to the right (probability 1);
-    // pixel rows grow downwards, so the upper half has negative y here.
+    use std::fmt::Write;
+    // 260 x 150 px; the dial's centre and radii in px (the width spans 2.2 radii,
+    // the height 1.25).
+    const CX: f64 = 130.0;
+    const CY: f64 = 132.0;
+    const RX: f64 = 260.0 / 2.2;
+    const RY: f64 = 150.0 / 1.25;
+    const INNER: f64 = 0.72;
+    // Probability 0 on the left, over the top, 1 on the right.
     let at = |q: f64, r: f64| {
         let a = PI * (1.0 - q);
-        (r * a.cos(), -r * a.sin())
+        (CX + r * RX * a.cos(), CY - r * RY * a.sin())
     };
-    let zones: [(f64, f64, RGBColor); 3] = [(0.0, 0.2, GREEN), (0.2, 0.5, AMBER), (0.5, 1.0, RED)];
-    for (from, to, color) in zones {
-        let steps = ((to - from) * 60.0).ceil() as usize;
-        let mut ring: Vec<(f64, f64)> = (0..=steps)
-            .map(|i| at(from + (to - from) * i as f64 / steps as f64, 1.0))
-            .collect();
-        ring.extend(
-            (0..=steps)
-                .rev()
-                .map(|i| at(from + (to - from) * i as f64 / steps as f64, 0.72)),
+    let colour = |c: RGBColor| format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2);
+    let mut svg = String::from(
+        r#"<svg width="260" height="150" viewBox="0 0 260 150" xmlns="http://www.w3.org/2000/svg" aria-hidden="true">"#,
+    );
+    for (from, to, c) in [(0.0, 0.2, GREEN), (0.2, 0.5, AMBER), (0.5, 1.0, RED)] {
+        let (x0, y0) = at(from, 1.0);
+        let (x1, y1) = at(to, 1.0);
+        let (x2, y2) = at(to, INNER);
+        let (x3, y3) = at(from, INNER);
+        let _ = write!(
+            svg,
+            r#"<path class="zone" d="M{x0:.1} {y0:.1}A{RX:.1} {RY:.1} 0 0 1 {x1:.1} {y1:.1}L{x2:.1} {y2:.1}A{:.1} {:.1} 0 0 0 {x3:.1} {y3:.1}Z" fill="{}" fill-opacity="0.85"/>"#,
+            RX * INNER,
+            RY * INNER,
+            colour(c)
         );
-        area.draw(&Polygon::new(ring, color.mix(0.85).filled()))?;
     }
-    let tip = at(p, 0.95);
-    area.draw(&PathElement::new(
-        vec![(0.0, 0.0), tip],
-        RGBColor(29, 36, 48).stroke_width(4),
-    ))?;
-    area.draw(&Circle::new((0.0, 0.0), 7, RGBColor(29, 36, 48).filled()))?;
-    Ok(())
+    let (tx, ty) = at(probability.clamp(0.0, 1.0), 0.95);
+    let _ = write!(
+        svg,
+        r##"<line class="needle" x1="{CX}" y1="{CY}" x2="{tx:.1}" y2="{ty:.1}" stroke="#1d2430" stroke-width="4"/><circle cx="{CX}" cy="{CY}" r="7" fill="#1d2430"/></svg>"##
+    );
+    svg
 }
