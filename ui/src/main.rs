@@ -188,7 +188,7 @@ fn App() -> impl IntoView {
             Err(e) => auth.notice.set(Some(e.message)),
         }
         // The first screen (set-up or sign-in) is painted by the frame after next:
-        // say so then, for the start-up benchmark.
+        // say so then, with when the wasm began (the support log notes both).
         request_animation_frame(|| {
             request_animation_frame(|| {
                 let args = UiReadyArgs {
