@@ -127,7 +127,12 @@ impl FieldSpec {
         }
         match self.kind {
             FieldKind::Flag if value != 0.0 && value != 1.0 => Err(Problem::NotFlag),
-            FieldKind::Whole if value.fract() != 0.0 => Err(Problem::NotWhole),
+            // `value.fract() != 0.0` without its call: from 2^53 up every f64 is whole.
+            FieldKind::Whole
+                if value.abs() < 9_007_199_254_740_992.0 && value != (value as i64) as f64 =>
+            {
+                Err(Problem::NotWhole)
+            }
             _ if value < self.min || value > self.max => Err(Problem::OutOfRange),
             _ => Ok(()),
         }
@@ -496,6 +501,27 @@ mod tests {
         })
         .unwrap();
         assert_eq!(m, good());
+    }
+
+    #[test]
+    fn a_whole_field_refuses_a_fraction_and_only_a_fraction() {
+        for v in [30.5, 0.1, -0.5, 99.999_999_9, 4_503_599_627_370_495.5] {
+            assert_eq!(EDAD.check(v), Err(Problem::NotWhole), "{v}");
+        }
+        for v in [0.0, 30.0, 99.0] {
+            assert_eq!(EDAD.check(v), Ok(()), "{v}");
+        }
+        // Every number from 2^53 up is whole; so are the largest and most negative.
+        for v in [
+            -1.0,
+            9_007_199_254_740_992.0,
+            1e300,
+            f64::MAX,
+            -f64::MAX,
+            1e19,
+        ] {
+            assert_eq!(EDAD.check(v), Err(Problem::OutOfRange), "{v}");
+        }
     }
 
     #[test]

@@ -80,9 +80,16 @@ impl Predictor {
 
     fn standardise(&self, rows: &[[f32; 6]]) -> Vec<f32> {
         let s = &self.payload.scaler;
-        rows.iter()
-            .flat_map(|r| (0..6).map(move |j| (r[j] - s.mean[j]) / s.std[j]))
-            .collect()
+        // Six entries each: the artefact's check refuses any other scaler.
+        let mean: [f32; 6] = std::array::from_fn(|j| s.mean[j]);
+        let std: [f32; 6] = std::array::from_fn(|j| s.std[j]);
+        let mut out = Vec::with_capacity(rows.len() * 6);
+        for r in rows {
+            out.extend(std::array::from_fn::<f32, 6, _>(|j| {
+                (r[j] - mean[j]) / std[j]
+            }));
+        }
+        out
     }
 
     /// Probabilities of risk for many rows in one pass.

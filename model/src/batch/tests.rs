@@ -180,7 +180,9 @@ mod reference {
     /// A file with every kind of row: plain, quoted (with commas, quotes and line
     /// breaks inside), CRLF and lone CR endings, blank lines, short and long rows,
     /// invalid values, unusual number forms, non-ASCII text.
-    fn tricky_file(rows: usize, seed: u64) -> String {
+    /// Rows of every form the batch meets; without `quoted`, none with a quote or a
+    /// carriage return (the plain chunks' own path).
+    fn tricky_file(rows: usize, seed: u64, quoted: bool) -> String {
         let mut state = seed | 1;
         let mut next = move |n: u64| {
             state ^= state << 13;
@@ -195,7 +197,11 @@ mod reference {
             let g = format!("{}.{}", next(2), 5 + next(5));
             let e = next(100).to_string();
             let (o, t) = (next(2), next(2));
-            let row = match next(20) {
+            let form = match next(20) {
+                0 | 1 | 2 | 7 | 8 if !quoted => 4,
+                form => form,
+            };
+            let row = match form {
                 0 => format!("{i},{c},{p},{g},{e},{o},{t},\"a, \"\"quoted\"\"\nnote\"\n"),
                 1 => format!("{i},{c},{p},{g},{e},{o},{t},crlf\r\n"),
                 2 => format!("{i},{c},{p},{g},{e},{o},{t},cr\r"),
@@ -216,22 +222,28 @@ mod reference {
     #[test]
     fn streaming_gives_the_same_bytes_as_the_sequential_reference() {
         let predictor = Predictor::embedded();
-        for (rows, seed) in [(0, 1), (1, 2), (300, 3), (40_000, 4)] {
-            let file = tricky_file(rows, seed);
+        let sizes = [(0, 1), (1, 2), (300, 3), (40_000, 4)];
+        for (rows, seed, quoted) in sizes
+            .iter()
+            .flat_map(|&(rows, seed)| [(rows, seed, true), (rows, seed, false)])
+        {
+            let file = tricky_file(rows, seed, quoted);
             let mut expected = Vec::new();
             let want = score_csv_sequential(file.as_bytes(), &mut expected, &predictor).unwrap();
             for workers in [1, 2, 3] {
                 let mut got = Vec::new();
                 let summary =
                     score_csv_with(file.as_bytes(), &mut got, &predictor, workers).unwrap();
-                assert_eq!(summary, want, "{rows} rows, {workers} workers");
+                assert_eq!(summary, want, "{rows} rows ({quoted}), {workers} workers");
                 if got != expected {
                     let (g, e) = (
                         String::from_utf8_lossy(&got),
                         String::from_utf8_lossy(&expected),
                     );
                     let first = g.lines().zip(e.lines()).position(|(a, b)| a != b);
-                    panic!("{rows} rows, {workers} workers: first differing line {first:?}");
+                    panic!(
+                        "{rows} rows ({quoted}), {workers} workers: first differing line {first:?}"
+                    );
                 }
             }
         }
