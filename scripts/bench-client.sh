@@ -80,3 +80,9 @@ echo "start milestones (median ms after main): services open $(milestone setup_m
 echo "== E2E flows on the release build"
 CARDIORISK_E2E_APP="$PWD/$app" cargo test -q -p cardiorisk-app --test e2e -- --nocapture --test-threads 1 2>&1 \
   | grep -E "click to painted result|IPC round trip|memory after|test result" || true
+
+# Many assessments of one patient on this build: the first on the page, then the
+# median and p90 of the rest, click to painted result (tests/e2e.rs, ignored by the test command).
+echo "== assessments, click to painted result"
+CARDIORISK_E2E_APP="$PWD/$app" cargo test -q -p cardiorisk-app --test e2e assessment_click_to_paint -- --ignored --nocapture 2>&1 \
+  | grep -E "assessment|test result" || true

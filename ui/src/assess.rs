@@ -19,6 +19,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 const RECENT_SHOWN: u32 = 10;
+/// How long an assessment may take before its button says it is working.
+const SLOW_ANSWER: std::time::Duration = std::time::Duration::from_millis(150);
 
 /// Text of one input as typed, and its inline error once it should be shown.
 #[derive(Clone, Copy)]
@@ -338,7 +340,6 @@ pub fn AssessmentPage(patient: Option<Patient>) -> impl IntoView {
     let assess = Action::new_local(move |args: &PredictArgs| {
         let (args, inputs) = (args.clone(), args.inputs);
         let clicked = clicked_at.get_value();
-        click_to_paint.set(None);
         async move {
             match auth
                 .call::<_, AssessmentOutcome>(command::PREDICT, args)
@@ -346,6 +347,7 @@ pub fn AssessmentPage(patient: Option<Patient>) -> impl IntoView {
             {
                 Ok(o) => {
                     let answered = ipc::now_ms() - clicked;
+                    click_to_paint.set(None);
                     outcome.set(Some((o, inputs)));
                     // The list below waits until the result is on screen: its call and
                     // its table do not delay the result's frame.
@@ -366,10 +368,31 @@ pub fn AssessmentPage(patient: Option<Patient>) -> impl IntoView {
         }
     });
     let busy = assess.pending();
+    // The button shows "Assessing…" only if the answer is slow: a change on screen
+    // while the call is out makes the webview paint a frame, and on WebKitGTK the
+    // answer then waits for that frame (measured: 2 ms without, 10 to 16 ms with).
+    let shown_busy = RwSignal::new(false);
+    Effect::new(move |_| {
+        if busy.get() {
+            set_timeout(
+                move || {
+                    if busy.get_untracked() {
+                        shown_busy.set(true);
+                    }
+                },
+                SLOW_ANSWER,
+            );
+        } else if shown_busy.get_untracked() {
+            shown_busy.set(false);
+        }
+    });
 
     let submit_fields = fields.clone();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
         // The event's own time (the page's clock) includes the checks below.
         let now = ipc::now_ms();
         let at = ev.time_stamp();
@@ -377,7 +400,9 @@ pub fn AssessmentPage(patient: Option<Patient>) -> impl IntoView {
         let mut values = [0.0; 6];
         let mut ok = true;
         for (i, f) in submit_fields.iter().enumerate() {
-            f.touched.set(true);
+            if !f.touched.get_untracked() {
+                f.touched.set(true);
+            }
             match f.parsed() {
                 Ok(v) => values[i] = v,
                 Err(_) => ok = false,
@@ -387,7 +412,9 @@ pub fn AssessmentPage(patient: Option<Patient>) -> impl IntoView {
             outcome.set(None);
             return;
         }
-        failure.set(None);
+        if failure.get_untracked().is_some() {
+            failure.set(None);
+        }
         assess.dispatch(PredictArgs {
             token: auth.token(),
             patient_id,
@@ -423,8 +450,8 @@ pub fn AssessmentPage(patient: Option<Patient>) -> impl IntoView {
                 }.into_any())}
                 <form on:submit=submit novalidate>
                     <div class="fields">{field_views}</div>
-                    <button id="assess" type="submit" class="primary" disabled=move || busy.get()>
-                        {move || match (busy.get(), has_patient) {
+                    <button id="assess" type="submit" class="primary" disabled=move || shown_busy.get()>
+                        {move || match (shown_busy.get(), has_patient) {
                             (true, _) => t("assessing"),
                             (false, true) => t("assess-and-save-to-the-record"),
                             (false, false) => t("assess"),
