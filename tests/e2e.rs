@@ -4,12 +4,12 @@
 //! screens go to target/e2e-shots/ (scripts/screenshots.sh copies them to docs/).
 
 mod e2e_app;
+mod e2e_bench;
 mod support;
 
 use e2e_app::{App, ONE_AT_A_TIME};
 use rusqlite::Connection;
 
-use std::time::{Duration, Instant};
 use support::{count, free_port, ADMIN_PASSWORD};
 
 #[test]
@@ -463,11 +463,7 @@ fn buenos_aires_local_time_spanish_numbers_and_the_support_bundle() {
     s.wait_text("#tab-patients", |t| t == "Pacientes");
 
     app.click("#tab-patients");
-    app.click("#patient-new");
-    app.fill("patient-record", "HC-2002");
-    app.fill("patient-name", "Joaquín Pereyra");
-    app.click("#patient-save");
-    s.wait_text("#patient-title", |t| t == "Joaquín Pereyra");
+    app.add_patient("HC-2002", "Joaquín Pereyra", None);
     app.click("#patient-assess");
     s.wait_text("#hint-colesterol", |t| t == "1,0 a 3,0 g/L");
     for (id, value) in [
@@ -580,98 +576,4 @@ fn buenos_aires_local_time_spanish_numbers_and_the_support_bundle() {
         data.path(),
         &["Joaquín", "Pereyra", "HC-2002", ADMIN_PASSWORD],
     );
-}
-
-/// Benchmark, not a test (ignored by `cargo test`; `scripts/bench-client.sh` runs it):
-/// many assessments of one patient, each from the click to its painted result as the
-/// page measures it with `performance.now()`. Prints figures; asserts only that each
-/// assessment was measured.
-const BENCH_ASSESSMENTS: usize = 41;
-
-#[test]
-#[ignore = "a benchmark: run by scripts/bench-client.sh"]
-fn assessment_click_to_paint() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let data = tempfile::tempdir().unwrap();
-    let app = App::start(data.path(), &[]);
-    let s = &app.s;
-    app.set_up_admin();
-    app.click("#patient-new");
-    app.fill("patient-record", "HC-2001");
-    app.fill("patient-name", "Bench Patient");
-    app.fill("patient-birth-year", "1960");
-    app.click("#patient-save");
-    s.wait_text("#patient-title", |t| t == "Bench Patient");
-    app.click("#patient-assess");
-    for (id, value) in [("presion", "1.6"), ("glucosa", "0.9"), ("edad", "45")] {
-        app.fill(id, value);
-    }
-    // [click to painted, to the answer, to the frame's start], in ms.
-    let mut runs: Vec<[f64; 3]> = Vec::new();
-    for i in 0..BENCH_ASSESSMENTS {
-        app.fill("colesterol", if i % 2 == 0 { "1.8" } else { "2.4" });
-        s.execute(
-            "const r = document.querySelector('#result');
-             if (r) r.removeAttribute('data-click-to-paint-ms');
-             return 0;",
-        );
-        app.click("#assess");
-        runs.push(measured(s));
-    }
-    // Away to the patient's page and back: the first result on a new page again.
-    app.click("#assess-patient a");
-    s.wait_text("#patient-title", |t| t == "Bench Patient");
-    app.click("#patient-assess");
-    for (id, value) in [
-        ("colesterol", "2.0"),
-        ("presion", "1.6"),
-        ("glucosa", "0.9"),
-        ("edad", "45"),
-    ] {
-        app.fill(id, value);
-    }
-    app.click("#assess");
-    let again = measured(s);
-    println!(
-        "first assessment after leaving and coming back: {:.0} ms (answer after {:.0} ms, frame began after {:.0} ms)",
-        again[0], again[1], again[2]
-    );
-    let column = |k: usize| {
-        let mut v: Vec<f64> = runs[1..].iter().map(|r| r[k]).collect();
-        v.sort_by(f64::total_cmp);
-        (v[v.len() / 2], v[v.len() * 9 / 10])
-    };
-    let ((paint, paint_p90), (answer, _), (frame, _)) = (column(0), column(1), column(2));
-    println!(
-        "first assessment on the page: {:.0} ms from click to painted result (answer after {:.0} ms, frame began after {:.0} ms)",
-        runs[0][0], runs[0][1], runs[0][2]
-    );
-    println!(
-        "next {} assessments: click to painted result median {paint:.0} ms (p90 {paint_p90:.0} ms); answer median {answer:.0} ms; frame began median {frame:.0} ms",
-        runs.len() - 1
-    );
-}
-
-/// The page's figures for the assessment just clicked, once it has written them.
-fn measured(s: &support::webdriver::Session) -> [f64; 3] {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let v = s.execute(
-            "const r = document.querySelector('#result');
-             const a = n => r ? (r.getAttribute(n) || '') : '';
-             return [a('data-click-to-paint-ms'), a('data-click-to-answer-ms'), a('data-click-to-frame-ms')];",
-        );
-        let cells: Vec<&str> = v
-            .as_array()
-            .map(|a| a.iter().filter_map(|c| c.as_str()).collect())
-            .unwrap_or_default();
-        if let [paint, answer, frame] = cells[..] {
-            if let (Ok(p), Ok(a), Ok(f)) = (paint.parse(), answer.parse(), frame.parse()) {
-                return [p, a, f];
-            }
-        }
-        assert!(Instant::now() < deadline, "the page measured no paint time");
-        // Every poll is a script the webview runs: leave its main thread alone a while.
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }

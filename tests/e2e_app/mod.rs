@@ -13,6 +13,17 @@ use support::{display, free_port, workspace_root, Guard, ADMIN_PASSWORD, APP};
 /// One window at a time: two WebKit instances on two cores make every flow slow.
 pub static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
+/// An assessment's times as the page measured them, in ms from the click.
+#[derive(Debug, Clone, Copy)]
+pub struct PaintTiming {
+    /// To the painted result.
+    pub painted: f64,
+    /// To the answer's arrival.
+    pub answered: f64,
+    /// To the start of the frame that painted it.
+    pub frame: f64,
+}
+
 pub struct App {
     pub s: Session,
     pub display: String,
@@ -95,25 +106,46 @@ impl App {
         self.shot(name);
     }
 
-    /// How long the last assessment took from the click to its painted result, as the
-    /// page measured it (`performance.now()` from the submit event to a task queued by
-    /// the next animation frame after the answer, which runs once that frame is
-    /// painted), once the page has it, with the part until the answer arrived.
-    pub fn click_to_paint(&self) -> String {
+    /// How long the last assessment took, as the page measured it (`performance.now()`
+    /// from the submit event to a task queued by the next animation frame after the
+    /// answer, which runs once that frame is painted), once the page has it: with the
+    /// answer's arrival and the frame's start, all from the click.
+    pub fn paint_timing(&self) -> PaintTiming {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let result = self.s.wait("#result");
-            let ms = self.s.attr(&result, "data-click-to-paint-ms");
-            if let Some(ms) = ms.filter(|ms| !ms.is_empty()) {
-                let at = |name| self.s.attr(&result, name).unwrap_or_default();
-                return format!(
-                    "{ms} ms, the answer after {} ms, the next frame began after {} ms",
-                    at("data-click-to-answer-ms"),
-                    at("data-click-to-frame-ms")
-                );
+            let v = self.s.execute(
+                "const r = document.querySelector('#result');
+                 const a = n => r ? (r.getAttribute(n) || '') : '';
+                 return [a('data-click-to-paint-ms'), a('data-click-to-answer-ms'), a('data-click-to-frame-ms')];",
+            );
+            let cells: Vec<&str> = v
+                .as_array()
+                .map(|a| a.iter().filter_map(|c| c.as_str()).collect())
+                .unwrap_or_default();
+            if let [painted, answered, frame] = cells[..] {
+                if let (Ok(painted), Ok(answered), Ok(frame)) =
+                    (painted.parse(), answered.parse(), frame.parse())
+                {
+                    return PaintTiming {
+                        painted,
+                        answered,
+                        frame,
+                    };
+                }
             }
             assert!(Instant::now() < deadline, "the page measured no paint time");
+            // Every poll is a script the webview runs: leave its main thread alone a while.
+            std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// [`App::paint_timing`] in words, for a flow to print.
+    pub fn click_to_paint(&self) -> String {
+        let t = self.paint_timing();
+        format!(
+            "{:.1} ms, the answer after {:.1} ms, the next frame began after {:.1} ms",
+            t.painted, t.answered, t.frame
+        )
     }
 
     /// The page's round trip to the backend for a command that only reads (the
@@ -172,6 +204,18 @@ impl App {
         self.fill("setup-confirm", ADMIN_PASSWORD);
         self.click("#setup-submit");
         self.s.wait_text("#who", |t| t == "Ada Admin (admin)");
+    }
+
+    /// Registers a patient from the patients tab and waits for their page.
+    pub fn add_patient(&self, record: &str, name: &str, birth_year: Option<&str>) {
+        self.click("#patient-new");
+        self.fill("patient-record", record);
+        self.fill("patient-name", name);
+        if let Some(year) = birth_year {
+            self.fill("patient-birth-year", year);
+        }
+        self.click("#patient-save");
+        self.s.wait_text("#patient-title", |t| t == name);
     }
 
     pub fn sign_in(&self, user: &str, password: &str) {
