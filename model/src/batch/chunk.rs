@@ -166,14 +166,8 @@ impl<'a> ChunkScorer<'a> {
             if at - row_start > MAX_LINE_BYTES {
                 return Err(failed(DataError::LineTooLong, line));
             }
-            let row = &text[row_start..at];
-            if !row.is_empty() {
-                self.check_width(self.cells.len(), line)?;
-                let cells = &self.cells;
-                let inputs = self
-                    .columns
-                    .inputs_of(|i| cells.get(i).map(|&(s, e)| &row[s..e]));
-                self.push(Row::Plain(row_start..at), inputs);
+            if row_start < at {
+                self.read_plain_line(&text[row_start..at], row_start..at, line)?;
             }
             self.cells.clear();
             row_start = cell_start;
@@ -208,12 +202,7 @@ impl<'a> ChunkScorer<'a> {
                         start = comma + 1;
                     }
                     self.cells.push((start, text.len()));
-                    self.check_width(self.cells.len(), line)?;
-                    let cells = &self.cells;
-                    let inputs = self
-                        .columns
-                        .inputs_of(|i| cells.get(i).map(|&(s, e)| &text[s..e]));
-                    self.push(Row::Plain(content), inputs);
+                    self.read_plain_line(text, content, line)?;
                 }
                 at = end + 1;
                 line += 1;
@@ -245,6 +234,23 @@ impl<'a> ChunkScorer<'a> {
                 at = end;
             }
         }
+        Ok(())
+    }
+
+    /// Reads the inputs of a plain line (`text`, at `range` of the chunk) whose cells
+    /// are in `self.cells`.
+    fn read_plain_line(
+        &mut self,
+        text: &str,
+        range: std::ops::Range<usize>,
+        line: u64,
+    ) -> Result<(), Failed> {
+        self.check_width(self.cells.len(), line)?;
+        let cells = &self.cells;
+        let inputs = self
+            .columns
+            .inputs_of(|i| cells.get(i).map(|&(s, e)| &text[s..e]));
+        self.push(Row::Plain(range), inputs);
         Ok(())
     }
 
