@@ -108,7 +108,9 @@ impl Registry {
 
     /// The model to use now: the activated one, else the embedded one.
     pub fn active(&self) -> (Predictor, ModelSource) {
-        let version = match std::fs::read_to_string(self.dir.join("active")) {
+        let named = cardiorisk_files::read_limited(&self.dir.join("active"), 256)
+            .and_then(|b| String::from_utf8(b).map_err(std::io::Error::other));
+        let version = match named {
             Ok(v) => v.trim().to_string(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return (Predictor::embedded(), ModelSource::Embedded)

@@ -148,7 +148,8 @@ pub fn system_description() -> String {
 
 #[cfg(target_os = "linux")]
 fn os_release_name() -> Option<String> {
-    let release = std::fs::read_to_string("/etc/os-release").ok()?;
+    let release = cardiorisk_files::read_limited(Path::new("/etc/os-release"), 64 << 10).ok()?;
+    let release = String::from_utf8_lossy(&release);
     release
         .lines()
         .find_map(|l| l.strip_prefix("PRETTY_NAME="))
@@ -171,7 +172,7 @@ pub fn bundle(dir: &Path, facts: &[(&str, String)]) -> Vec<u8> {
     for path in log_files(dir) {
         let name = path.file_name().unwrap_or_default().to_string_lossy();
         out.push_str(&format!("\n===== {name} =====\n"));
-        match std::fs::read(&path) {
+        match cardiorisk_files::read_limited(&path, MAX_FILE_BYTES) {
             Ok(bytes) => out.push_str(&String::from_utf8_lossy(&bytes)),
             Err(e) => out.push_str(&format!("(unreadable: {e})\n")),
         }

@@ -1,8 +1,37 @@
 //! Files written whole or not at all, and readable only by their owner: the models,
 //! exports, reports and backups CardioRisk writes all hold clinical data.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
+
+/// Reads a whole file of at most `limit` bytes. The size is checked before reading
+/// and the read stops one byte past the limit, so a huge file, a device (whose size
+/// reads as 0) or a file that grows while read cannot fill memory. Past the limit the
+/// error is `FileTooLarge`, saying the limit.
+pub fn read_limited(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    let file = std::fs::File::open(path)?;
+    let too_large = || {
+        let allowed = if limit >= 1 << 20 && limit.is_multiple_of(1 << 20) {
+            format!("{} MiB", limit >> 20)
+        } else {
+            format!("{limit} bytes")
+        };
+        std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("the file is larger than the {allowed} allowed"),
+        )
+    };
+    let size = file.metadata()?.len();
+    if size > limit {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
 
 /// Creates (or truncates) a file only its owner can read and write (0600 on Unix):
 /// models, exports and reports hold clinical data.
@@ -155,5 +184,22 @@ mod tests {
         let written = std::fs::read(&path).unwrap();
         assert_eq!(written.len() as u64, blocks << 20);
         assert!(written.chunks(1 << 20).all(|c| c == block.as_slice()));
+    }
+
+    #[test]
+    fn a_file_past_its_limit_is_refused_before_it_fills_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"12345").unwrap();
+        assert_eq!(read_limited(&path, 5).unwrap(), b"12345");
+        let e = read_limited(&path, 4).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::FileTooLarge);
+        assert!(e.to_string().contains("4 bytes"), "{e}");
+        #[cfg(unix)]
+        {
+            // A device reads as size 0 and never ends: the read stops at the limit.
+            let e = read_limited(Path::new("/dev/zero"), 1 << 20).unwrap_err();
+            assert_eq!(e.kind(), std::io::ErrorKind::FileTooLarge);
+        }
     }
 }

@@ -64,6 +64,9 @@ pub enum ModelError {
     Output(String),
 }
 
+/// The largest model file read (32 MiB).
+pub const MAX_MODEL_BYTES: u64 = 32 << 20;
+
 #[derive(Serialize, Deserialize)]
 struct Envelope<'a> {
     format: String,
@@ -161,10 +164,14 @@ impl ModelPayload {
         Ok(())
     }
 
+    /// Reads a model file of at most [`MAX_MODEL_BYTES`], refused before reading when
+    /// larger (the built-in model is about 19 KB).
     pub fn read(path: &Path) -> Result<Self, ModelError> {
-        let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
-            path: path.display().to_string(),
-            source,
+        let bytes = cardiorisk_files::read_limited(path, MAX_MODEL_BYTES).map_err(|source| {
+            ModelError::Io {
+                path: path.display().to_string(),
+                source,
+            }
         })?;
         Self::from_bytes(&bytes)
     }

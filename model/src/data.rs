@@ -35,6 +35,11 @@ pub enum DataError {
         path: String,
         source: std::io::Error,
     },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("CSV is malformed: {0}")]
     Csv(#[from] csv::Error),
     #[error("missing column(s): {0} (columns are matched by header name)")]
@@ -87,9 +92,10 @@ impl DataError {
     }
 }
 
+/// An I/O error met by `?` is the output's: reads name their file explicitly.
 impl From<std::io::Error> for DataError {
     fn from(source: std::io::Error) -> Self {
-        DataError::Io {
+        DataError::Write {
             path: "the output file".into(),
             source,
         }

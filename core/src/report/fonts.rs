@@ -227,11 +227,18 @@ fn loaded() -> &'static Mutex<FileCache> {
     LOADED.get_or_init(Default::default)
 }
 
+/// The largest font file read (the CJK fallback fonts are about 20 MB).
+const MAX_FONT_BYTES: u64 = 64 << 20;
+
 fn read_font(path: &Path) -> Option<Arc<Vec<u8>>> {
     let mut cache = loaded().lock().unwrap_or_else(|e| e.into_inner());
     cache
         .entry(path.to_path_buf())
-        .or_insert_with(|| std::fs::read(path).ok().map(Arc::new))
+        .or_insert_with(|| {
+            cardiorisk_files::read_limited(path, MAX_FONT_BYTES)
+                .ok()
+                .map(Arc::new)
+        })
         .clone()
 }
 

@@ -8,6 +8,30 @@ use crate::predictor::is_probability;
 mod unit {
     use super::*;
 
+    /// An output that refuses every write, as a full disk would.
+    struct FullDisk;
+
+    impl Write for FullDisk {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("no space left on device"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn an_output_that_cannot_be_written_is_called_a_write_error() {
+        let rows: String = (0..20_000)
+            .map(|i| format!("{i},2.5,1.6,0.8,30,0,0\n"))
+            .collect();
+        let input = format!(",colesterol,presion,glucosa,edad,sobrepeso,tabaquismo\n{rows}");
+        let e = score_csv(input.as_bytes(), FullDisk, &Predictor::embedded()).unwrap_err();
+        let text = e.to_string();
+        assert!(text.starts_with("cannot write the output file"), "{text}");
+        assert!(text.contains("no space left"), "{text}");
+    }
+
     #[test]
     fn scores_valid_rows_and_explains_invalid_ones() {
         let input = ",colesterol,presion,glucosa,edad,sobrepeso,tabaquismo,note\n\
@@ -113,7 +137,7 @@ mod reference {
             }
             write_chunk(&chunk, &columns, predictor, &mut writer, &mut summary)?;
         }
-        writer.flush().map_err(|source| DataError::Io {
+        writer.flush().map_err(|source| DataError::Write {
             path: "output".into(),
             source,
         })?;
