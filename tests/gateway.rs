@@ -158,10 +158,10 @@ fn plans_limit_requests_in_any_60_seconds_and_say_when_to_retry() {
     );
     assert_eq!(
         retry.as_deref(),
-        Some("61"),
-        "60.1 s until the first leaves"
+        Some("60"),
+        "60 s until the first leaves, never more than the window"
     );
-    assert_eq!(body["data"]["retry_after"], 61);
+    assert_eq!(body["data"]["retry_after"], 60);
     // 8. the 6th FREEMIUM request gets 429.
     for _ in 0..5 {
         assert_eq!(f.risk(Some(&free), LOW).0, 200);
@@ -311,7 +311,10 @@ fn every_error_status_answers_in_the_envelope_and_is_logged() {
         .map(|e| {
             format!(
                 "{} {}",
-                e["subject"].as_str().unwrap_or(""),
+                e["username"]
+                    .as_str()
+                    .or(e["subject"].as_str())
+                    .unwrap_or(""),
                 e["detail"].as_str().unwrap()
             )
         })
@@ -323,7 +326,7 @@ fn every_error_status_answers_in_the_envelope_and_is_logged() {
         "anonymous POST /internal/api/user 415",
         "anonymous POST /internal/api/user 400",
         "anonymous /internal/api/session 423",
-        "client:999 DELETE /internal/api/user 404",
+        "admin DELETE /internal/api/user 404",
     ] {
         assert!(
             details.iter().any(|d| d == expected),
@@ -334,4 +337,114 @@ fn every_error_status_answers_in_the_envelope_and_is_logged() {
         !details.iter().any(|d| d.contains("x=1")),
         "queries of unknown paths are not logged"
     );
+}
+
+#[test]
+fn the_log_pages_by_id_so_nothing_is_skipped_while_it_grows() {
+    let f = fixture();
+    let (_, key) = f.add_client("paged", "PREMIUM");
+    for _ in 0..20 {
+        f.risk(Some(&key), LOW);
+    }
+    let page = |before: Option<i64>| {
+        let mut url = format!("{}/internal/api/log?limit=7", f.base);
+        if let Some(b) = before {
+            url.push_str(&format!("&before={b}"));
+        }
+        let (status, body) = send(
+            ureq::get(&url).set("Authorization", &format!("Bearer {}", f.admin)),
+            None,
+        );
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    let mut seen: Vec<i64> = Vec::new();
+    let mut before = None;
+    loop {
+        let body = page(before);
+        seen.extend(
+            body["data"]["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["id"].as_i64().unwrap()),
+        );
+        // The log grows between pages: the requests themselves, and more.
+        f.risk(Some(&key), LOW);
+        f.risk(Some(&key), LOW);
+        match body["data"]["next_before"].as_i64() {
+            Some(next) => before = Some(next),
+            None => break,
+        }
+    }
+    let newest = seen[0];
+    let mut expected: Vec<i64> = (1..=newest).collect();
+    expected.reverse();
+    assert_eq!(
+        seen, expected,
+        "every entry up to the first page's newest, once"
+    );
+    let (status, body) = send(
+        ureq::get(&format!("{}/internal/api/log?before=x", f.base))
+            .set("Authorization", &format!("Bearer {}", f.admin)),
+        None,
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.to_string().contains("before must be a whole number"),
+        "{body}"
+    );
+}
+
+#[test]
+fn an_administrators_calls_are_logged_under_their_name_and_a_client_is_not_an_account() {
+    let f = fixture();
+    let (id, _) = f.add_client("named", "PREMIUM");
+    let (status, _) = send(
+        ureq::get(&format!("{}/internal/api/user", f.base))
+            .set("Authorization", &format!("Bearer {}", f.admin)),
+        None,
+    );
+    assert_eq!(status, 200);
+    let (_, body) = send(
+        ureq::get(&format!(
+            "{}/internal/api/log?action=gateway.request&limit=50",
+            f.base
+        ))
+        .set("Authorization", &format!("Bearer {}", f.admin)),
+        None,
+    );
+    let entries = body["data"]["entries"].as_array().unwrap();
+    for endpoint in ["POST /internal/api/user 201", "GET /internal/api/user 200"] {
+        let e = entries
+            .iter()
+            .find(|e| e["detail"] == endpoint)
+            .unwrap_or_else(|| panic!("{endpoint} logged: {body}"));
+        assert_eq!(e["username"], "admin", "{e}");
+    }
+    let signed_in = entries
+        .iter()
+        .find(|e| e["detail"] == "/internal/api/session 200")
+        .unwrap();
+    assert_eq!(signed_in["username"], "admin", "{signed_in}");
+    let (_, body) = send(
+        ureq::get(&format!(
+            "{}/internal/api/log?action=client.created&limit=50",
+            f.base
+        ))
+        .set("Authorization", &format!("Bearer {}", f.admin)),
+        None,
+    );
+    let created = body["data"]["entries"].as_array().unwrap();
+    assert_eq!(created.len(), 1, "{body}");
+    assert_eq!(created[0]["subject"], format!("client:{id}"));
+    let (_, body) = send(
+        ureq::get(&format!(
+            "{}/internal/api/log?action=account.created&limit=50",
+            f.base
+        ))
+        .set("Authorization", &format!("Bearer {}", f.admin)),
+        None,
+    );
+    assert_eq!(body["data"]["total"], 0, "no account was created: {body}");
 }

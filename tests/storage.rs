@@ -165,3 +165,49 @@ fn restore_ends_every_session_forgets_keys_and_keeps_newer_audit_entries() {
         .unwrap();
     assert!(detail.contains("carried over"), "{detail}");
 }
+
+#[test]
+fn a_damaged_database_of_ours_is_called_damaged_not_another_programs() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Services::open(dir.path()).unwrap();
+    let token = admin(&s);
+    let backup = dir.path().join("backup.db");
+    s.backup(&token, &backup).unwrap();
+    // The schema page of both, overwritten after the 100-byte header.
+    let damage = |path: &std::path::Path| {
+        let mut bytes = std::fs::read(path).unwrap();
+        bytes[100..4096].fill(0xA5);
+        std::fs::write(path, bytes).unwrap();
+    };
+    damage(&backup);
+    let err = s.restore(&token, &backup).unwrap_err();
+    assert!(
+        err.message
+            .contains("is a CardioRisk database but it is damaged"),
+        "{}",
+        err.message
+    );
+    drop(s);
+    let db = dir.path().join(DB_FILE);
+    damage(&db);
+    let err = Services::open(dir.path()).err().expect("refused");
+    assert!(
+        err.to_string()
+            .contains("is a CardioRisk database but it is damaged"),
+        "{err}"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_folder_that_cannot_be_made_private_is_named_as_such_not_as_uncreatable() {
+    // /proc/self/fdinfo exists, and no one may change its mode, root included.
+    let err = cardiorisk_app::db::open(std::path::Path::new("/proc/self/fdinfo/cardiorisk.db"))
+        .err()
+        .expect("refused");
+    let text = err.to_string();
+    assert!(
+        text.starts_with("cannot make /proc/self/fdinfo private to its owner"),
+        "{text}"
+    );
+}

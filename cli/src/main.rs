@@ -327,6 +327,14 @@ fn run(cli: Cli) -> Result<(), String> {
                     "no administrator yet: run `cardiorisk setup` (or start the app) first".into(),
                 );
             }
+            let model = services.model();
+            match &model.source {
+                cardiorisk_core::models::ModelSource::Fallback { reason } => eprintln!(
+                    "warning: the activated model cannot be used ({reason}); scoring with the built-in model {} instead",
+                    model.predictor.version()
+                ),
+                _ => eprintln!("scoring with model {}", model.predictor.version()),
+            }
             let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
             let mut server = cardiorisk_core::gateway::start(
                 services,

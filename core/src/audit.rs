@@ -237,6 +237,39 @@ pub fn query(
     })
 }
 
+/// Entries matching `filter` with an id below `before` (all when `None`), newest
+/// (highest id) first, with the total matching `filter`. Paging by id: entries
+/// written meanwhile have higher ids, so a reader going down the pages with the
+/// last id it saw never skips or repeats one, however fast the log grows.
+pub fn query_before(
+    conn: &Connection,
+    filter: &AuditFilter,
+    limit: u32,
+    before: Option<i64>,
+) -> rusqlite::Result<AuditPage> {
+    let (clause, values) = where_clause(filter);
+    let total: i64 = conn.query_row(
+        &format!("SELECT COUNT(*) FROM audit_log {clause}"),
+        params_from_iter(values.iter()),
+        |r| r.get(0),
+    )?;
+    let below = format!("id < {}", before.unwrap_or(i64::MAX));
+    let clause = if clause.is_empty() {
+        format!("WHERE {below}")
+    } else {
+        format!("{clause} AND {below}")
+    };
+    let sql = format!("SELECT * FROM audit_log {clause} ORDER BY id DESC LIMIT {limit}");
+    let mut stmt = conn.prepare(&sql)?;
+    let entries = stmt
+        .query_map(params_from_iter(values.iter()), entry)?
+        .collect::<Result<_, _>>()?;
+    Ok(AuditPage {
+        entries,
+        total: total as u64,
+    })
+}
+
 /// Every entry matching `filter`, oldest first, as CSV for programs: times in ISO 8601
 /// with the offset of `zone` ("2026-11-30T09:15:03-03:00"), numbers with a point.
 pub fn export_csv(

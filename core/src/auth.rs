@@ -27,14 +27,54 @@ pub fn hash_password(password: &str) -> String {
 }
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
+    let started = Instant::now();
+    let right = verify(password, hash);
+    PASSWORD_CHECKS.note(started.elapsed());
+    right
+}
+
+/// Checks `secret` against an argon2 hash with the parameters the hash names.
+fn verify(secret: &str, hash: &str) -> bool {
     use argon2::password_hash::{PasswordHash, PasswordVerifier};
     PasswordHash::new(hash)
         .map(|h| {
             argon2::Argon2::default()
-                .verify_password(password.as_bytes(), &h)
+                .verify_password(secret.as_bytes(), &h)
                 .is_ok()
         })
         .unwrap_or(false)
+}
+
+/// argon2id for API keys: 192 random bits cannot be guessed offline at any cost, so
+/// the memory-hard cost that protects a person's password buys nothing here, and a
+/// cheap check keeps a flood of wrong keys from delaying real clients (ADR 0025).
+fn key_hasher() -> argon2::Argon2<'static> {
+    let params = argon2::Params::new(KEY_MEMORY_KIB, 1, 1, None).expect("valid argon2 params");
+    argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+}
+
+/// Memory of the API keys' argon2id (KiB).
+pub const KEY_MEMORY_KIB: u32 = 256;
+
+pub fn hash_key(key: &str) -> String {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).expect("the OS random source works");
+    let salt = SaltString::encode_b64(&salt).expect("16 bytes encode");
+    key_hasher()
+        .hash_password(key.as_bytes(), &salt)
+        .expect("argon2id hashing")
+        .to_string()
+}
+
+/// Checks an API key against its stored hash; `Some(new hash)` when it is right but
+/// was hashed with other parameters (a key made by an older version).
+pub fn verify_key(key: &str, hash: &str) -> Option<Option<String>> {
+    if !verify(key, hash) {
+        return None;
+    }
+    let current = format!("$m={KEY_MEMORY_KIB},t=1,p=1$");
+    Some((!hash.contains(&current)).then(|| hash_key(key)))
 }
 
 /// A real hash of a random password, checked against when the username is unknown.
@@ -268,34 +308,41 @@ impl Sessions {
     }
 }
 
-/// Failed sign-ins for names that have no account, counted in memory the way an
-/// account's are, so an unknown name locks after [`MAX_FAILED`] failures like a real
-/// one and the answers never tell them apart. Names are kept only as keyed SHA-256
-/// digests (the key lives in memory), so the audit log can show that one name was
-/// tried repeatedly without storing what was typed, which may be a password.
+/// Failed sign-ins for names that have no account, counted and locked in the
+/// database exactly as an account's are (same rule, same clock, kept across
+/// restarts), so an unknown name and a real one answer alike before and after a
+/// restart. A name is kept only as a keyed SHA-256 digest; the key is a random file
+/// beside the database (`NAME_KEY_FILE`, never in a backup), so a copied database or
+/// backup cannot be searched for what was typed, which may be a password typed into
+/// the wrong box. The audit log shows a short tag of the digest, so one name tried
+/// repeatedly can be seen without storing it.
 pub struct UnknownNames {
     key: [u8; 32],
-    failures: Mutex<HashMap<[u8; 32], Failures>>,
 }
 
-/// Failures so far, and until when the name is locked.
-type Failures = (i64, Option<Instant>);
+/// The key of unknown names' digests, in the data directory.
+pub const NAME_KEY_FILE: &str = "sign-in-names.key";
 
-/// Unknown names remembered at most; past it, unlocked ones are forgotten first.
-const MAX_UNKNOWN_NAMES: usize = 10_000;
-
-impl Default for UnknownNames {
-    fn default() -> Self {
-        let mut key = [0u8; 32];
-        getrandom::fill(&mut key).expect("the OS random source works");
-        UnknownNames {
-            key,
-            failures: Mutex::new(HashMap::new()),
-        }
-    }
-}
+/// Unknown names remembered at most; past it, those not locked are forgotten first.
+const MAX_UNKNOWN_NAMES: i64 = 10_000;
 
 impl UnknownNames {
+    /// Reads the key in `dir`, or makes one (a damaged key is replaced: names then
+    /// start counting again, which reveals nothing).
+    pub fn open(dir: &std::path::Path) -> std::io::Result<Self> {
+        let path = dir.join(NAME_KEY_FILE);
+        if let Ok(bytes) = cardiorisk_files::read_limited(&path, 32) {
+            if let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice()) {
+                crate::private::tighten_file(&path)?;
+                return Ok(UnknownNames { key });
+            }
+        }
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).map_err(|e| std::io::Error::other(e.to_string()))?;
+        cardiorisk_files::write_atomic(&path, &key)?;
+        Ok(UnknownNames { key })
+    }
+
     fn digest(&self, name: &str) -> [u8; 32] {
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();
@@ -304,8 +351,8 @@ impl UnknownNames {
         h.finalize().into()
     }
 
-    /// A short tag for the audit log: the same name gives the same tag until the
-    /// app restarts; the name cannot be recovered from it.
+    /// A short tag for the audit log: the same name gives the same tag; the name
+    /// cannot be recovered from it.
     pub fn tag(&self, name: &str) -> String {
         self.digest(name)[..4]
             .iter()
@@ -313,30 +360,107 @@ impl UnknownNames {
             .collect()
     }
 
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Failures>> {
-        self.failures.lock().unwrap_or_else(|e| e.into_inner())
+    pub fn is_locked(&self, conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+        conn.query_row(
+            "SELECT COALESCE((SELECT locked_until > strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+                 FROM unknown_sign_ins WHERE name_digest = ?1), 0)",
+            [&self.digest(name)[..]],
+            |r| r.get(0),
+        )
     }
 
-    pub fn is_locked(&self, name: &str) -> bool {
-        let now = Instant::now();
-        matches!(self.map().get(&self.digest(name)), Some((_, Some(until))) if *until > now)
+    /// Counts a failure as [`record_failure`] does for an account; returns whether
+    /// the name is now locked.
+    pub fn failed(&self, conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+        let digest = &self.digest(name)[..];
+        conn.execute(
+            "INSERT INTO unknown_sign_ins (name_digest) VALUES (?1) ON CONFLICT DO NOTHING",
+            [digest],
+        )?;
+        conn.execute(
+            "UPDATE unknown_sign_ins SET failed_attempts = failed_attempts + 1,
+                 locked_until = CASE WHEN failed_attempts + 1 >= ?2
+                     THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?3) ELSE locked_until END,
+                 last_failed = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE name_digest = ?1",
+            params![digest, MAX_FAILED, format!("+{LOCK_MINUTES} minutes")],
+        )?;
+        let count: i64 =
+            conn.query_row("SELECT COUNT(*) FROM unknown_sign_ins", [], |r| r.get(0))?;
+        if count > MAX_UNKNOWN_NAMES {
+            // Those whose lock has ended (or never began) go first, oldest first.
+            conn.execute(
+                "DELETE FROM unknown_sign_ins WHERE name_digest IN (
+                     SELECT name_digest FROM unknown_sign_ins WHERE name_digest <> ?1
+                     ORDER BY COALESCE(locked_until > strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 0),
+                              last_failed
+                     LIMIT ?2)",
+                params![digest, count - MAX_UNKNOWN_NAMES],
+            )?;
+        }
+        conn.query_row(
+            "SELECT failed_attempts >= ?2 FROM unknown_sign_ins WHERE name_digest = ?1",
+            params![digest, MAX_FAILED],
+            |r| r.get(0),
+        )
+    }
+}
+
+/// How long a kind of check takes on this machine (a moving average of the real
+/// ones), so an answer that needed no check is paced like one that did.
+pub struct Pace(std::sync::atomic::AtomicU64);
+
+impl Pace {
+    pub const fn new() -> Self {
+        Pace(std::sync::atomic::AtomicU64::new(0))
     }
 
-    /// Counts a failure; returns whether the name is now locked.
-    pub fn failed(&self, name: &str) -> bool {
-        let digest = self.digest(name);
-        let now = Instant::now();
-        let mut map = self.map();
-        crate::bounded::make_room(&mut map, &digest, MAX_UNKNOWN_NAMES, |_, (_, until)| {
-            until.is_some_and(|u| u > now)
-        });
-        let entry = map.entry(digest).or_insert((0, None));
-        entry.0 += 1;
-        if entry.0 >= MAX_FAILED {
-            entry.1 = Some(now + Duration::from_secs(LOCK_MINUTES as u64 * 60));
-            true
+    pub fn note(&self, took: Duration) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let took = took.as_nanos().min(u64::MAX as u128) as u64;
+        let old = self.0.load(Relaxed);
+        let new = if old == 0 {
+            took
         } else {
-            false
+            old - old / 8 + took / 8
+        };
+        self.0.store(new.max(1), Relaxed);
+    }
+
+    /// The average, or `None` before the first check.
+    pub fn typical(&self) -> Option<Duration> {
+        match self.0.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => None,
+            nanos => Some(Duration::from_nanos(nanos)),
         }
     }
+}
+
+impl Default for Pace {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+static PASSWORD_CHECKS: Pace = Pace::new();
+
+/// How long one password verification takes here, so a sign-in that needs none (an
+/// unknown name) is answered after the same time; measured once on first need.
+pub fn typical_verification() -> Duration {
+    PASSWORD_CHECKS.typical().unwrap_or_else(|| {
+        verify_password("", dummy_hash());
+        PASSWORD_CHECKS.typical().unwrap_or_default()
+    })
+}
+
+/// How long one API key verification takes here; measured once on first need.
+pub fn typical_key_verification() -> Duration {
+    crate::clients::KEY_CHECKS.typical().unwrap_or_else(|| {
+        static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let hash = DUMMY.get_or_init(|| hash_key(&random_token()));
+        let started = Instant::now();
+        verify_key("", hash);
+        crate::clients::KEY_CHECKS.note(started.elapsed());
+        crate::clients::KEY_CHECKS.typical().unwrap_or_default()
+    })
 }

@@ -1,9 +1,10 @@
 //! Integration clients: API keys generated from the OS random source, stored as
-//! argon2id hashes and looked up by a public prefix. A key that verified once is
-//! remembered in memory by its SHA-256 (never the key), so each request does not
-//! pay for argon2.
+//! argon2id hashes (the keys' own cheap profile, `auth::hash_key`) and looked up by a
+//! public prefix. A key that verified once is remembered in memory by its SHA-256
+//! (never the key), so each request does not pay for argon2; so is a key that
+//! failed, so repeating it costs nothing either.
 
-use crate::auth::{hash_password, verify_password};
+use crate::auth::{hash_key, verify_key, Pace};
 use cardiorisk_contract::ApiClient;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use sha2::{Digest, Sha256};
@@ -79,7 +80,7 @@ pub fn insert(conn: &Connection, name: &str, plan: &str) -> rusqlite::Result<(i6
     let (key, prefix) = new_key();
     conn.execute(
         "INSERT INTO api_clients (name, plan, key_prefix, key_hash) VALUES (?1, ?2, ?3, ?4)",
-        params![name, plan, prefix, hash_password(&key)],
+        params![name, plan, prefix, hash_key(&key)],
     )?;
     Ok((conn.last_insert_rowid(), key))
 }
@@ -88,42 +89,69 @@ pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<usize> {
     conn.execute("DELETE FROM api_clients WHERE id = ?1", [id])
 }
 
-/// Keys already verified, by SHA-256.
+/// Wrong keys remembered at most; past it, they are all forgotten (a forgotten one
+/// is only checked again).
+const MAX_WRONG_KEYS: usize = 10_000;
+
+/// What checking a key found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyCheck {
+    Valid(ClientAuth),
+    /// Malformed, unknown or wrong; `hashed` when an argon2 check was needed to know.
+    Refused {
+        hashed: bool,
+    },
+}
+
+/// How long checking a key takes, so a key refused without a hash (unknown prefix,
+/// known wrong key) is answered after the same time.
+pub static KEY_CHECKS: Pace = Pace::new();
+
+/// Keys already verified, and keys already refused, by SHA-256.
 #[derive(Default)]
-pub struct KeyCache(Mutex<HashMap<[u8; 32], ClientAuth>>);
+pub struct KeyCache {
+    valid: Mutex<HashMap<[u8; 32], ClientAuth>>,
+    wrong: Mutex<HashMap<[u8; 32], ()>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 impl KeyCache {
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], ClientAuth>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     pub fn clear(&self) {
-        self.map().clear();
+        lock(&self.valid).clear();
+        lock(&self.wrong).clear();
     }
 
     /// The client of a key that verified before (no hashing, no database).
     pub fn cached(&self, key: &str) -> Option<ClientAuth> {
         let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
-        self.map().get(&digest).cloned()
+        lock(&self.valid).get(&digest).cloned()
     }
 
-    /// The client a key belongs to, or `None` for a malformed or unknown key. Costs an
-    /// argon2 verification when the key is not cached and its prefix exists.
+    /// Checks a key: from memory when it was checked before, else by its prefix and
+    /// an argon2 verification (only when the prefix exists). A right key hashed with
+    /// older parameters is hashed again on `writer`.
     pub fn authenticate(
         &self,
-        conn: &Mutex<Connection>,
+        reader: &Mutex<Connection>,
+        writer: &Mutex<Connection>,
         key: &str,
-    ) -> rusqlite::Result<Option<ClientAuth>> {
+    ) -> rusqlite::Result<KeyCheck> {
         let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
-        if let Some(auth) = self.map().get(&digest) {
-            return Ok(Some(auth.clone()));
+        if let Some(auth) = lock(&self.valid).get(&digest) {
+            return Ok(KeyCheck::Valid(auth.clone()));
+        }
+        let refused = KeyCheck::Refused { hashed: false };
+        if lock(&self.wrong).contains_key(&digest) {
+            return Ok(refused);
         }
         let Some(prefix) = prefix_of(key) else {
-            return Ok(None);
+            return Ok(refused);
         };
-        let found = {
-            let conn = conn.lock().unwrap_or_else(|e| e.into_inner());
-            conn.query_row(
+        let found = lock(reader)
+            .query_row(
                 &format!("{SELECT} WHERE c.key_prefix = ?1"),
                 [prefix],
                 |r| {
@@ -134,15 +162,31 @@ impl KeyCache {
                     ))
                 },
             )
-            .optional()?
+            .optional()?;
+        let Some((id, per_minute, hash)) = found else {
+            return Ok(refused);
         };
-        match found {
-            Some((id, per_minute, hash)) if verify_password(key, &hash) => {
+        let started = std::time::Instant::now();
+        let verified = verify_key(key, &hash);
+        KEY_CHECKS.note(started.elapsed());
+        match verified {
+            Some(rehashed) => {
+                if let Some(new_hash) = rehashed {
+                    lock(writer).execute(
+                        "UPDATE api_clients SET key_hash = ?2 WHERE id = ?1 AND key_hash = ?3",
+                        params![id, new_hash, hash],
+                    )?;
+                }
                 let auth = ClientAuth { id, per_minute };
-                self.map().insert(digest, auth.clone());
-                Ok(Some(auth))
+                lock(&self.valid).insert(digest, auth.clone());
+                Ok(KeyCheck::Valid(auth))
             }
-            _ => Ok(None),
+            None => {
+                let mut wrong = lock(&self.wrong);
+                crate::bounded::make_room(&mut wrong, &digest, MAX_WRONG_KEYS, |_, _| false);
+                wrong.insert(digest, ());
+                Ok(KeyCheck::Refused { hashed: true })
+            }
         }
     }
 }

@@ -93,6 +93,14 @@ const MIGRATIONS: &[&str] = &[
         key   TEXT PRIMARY KEY,
         value TEXT NOT NULL
     );",
+    // 5: failed sign-ins of names with no account, kept like an account's
+    // (auth::UnknownNames): a keyed digest of the name, never the name.
+    "CREATE TABLE unknown_sign_ins (
+        name_digest     BLOB PRIMARY KEY,
+        failed_attempts INTEGER NOT NULL DEFAULT 0,
+        locked_until    TEXT,
+        last_failed     TEXT
+    ) WITHOUT ROWID;",
 ];
 
 /// How long a write waits for another connection's lock before failing.
@@ -110,12 +118,24 @@ pub enum DbError {
         path: String,
         source: std::io::Error,
     },
+    #[error("cannot make {path} private to its owner (mode 0700 for the folder, 0600 for files): {source}")]
+    Mode {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot read or write {path}: {source}")]
+    File {
+        path: String,
+        source: std::io::Error,
+    },
     #[error(
         "the database was written by a newer CardioRisk (schema {found}, this app knows {known})"
     )]
     TooNew { found: i64, known: i64 },
     #[error("{0} is not a CardioRisk database (it belongs to another program, or is not a database); it was left unchanged")]
     NotOurs(String),
+    #[error("{path} is a CardioRisk database but it is damaged ({detail}); it was left unchanged: restore a backup")]
+    Damaged { path: String, detail: String },
 }
 
 /// Opens (creating if needed) the database at `path` and brings its schema up to date.
@@ -127,26 +147,40 @@ pub enum DbError {
 /// wrote in between, without waiting on the busy timeout.
 pub fn open(path: &Path) -> Result<Connection, DbError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        private::create_dir(dir).map_err(|source| DbError::Dir {
-            path: dir.display().to_string(),
-            source,
+        private::create_private_dir(dir).map_err(|e| match e {
+            private::Failed::Create(path, source) => DbError::Dir { path, source },
+            private::Failed::Mode(path, source) => DbError::Mode { path, source },
         })?;
     }
-    private::prepare_database(path).map_err(|source| DbError::Dir {
-        path: path.display().to_string(),
-        source,
+    private::prepare_database(path).map_err(|e| match e {
+        private::Failed::Create(path, source) => DbError::File { path, source },
+        private::Failed::Mode(path, source) => DbError::Mode { path, source },
     })?;
     let mut conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     refuse_foreign(&conn, path)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    // FULL: a committed assessment survives a power cut, not only a crash.
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    // Fewer, larger checkpoints: each one syncs the database file (WAL up to ~16 MiB).
-    conn.pragma_update(None, "wal_autocheckpoint", 4000)?;
-    migrate(&mut conn)?;
-    Ok(conn)
+    let mut set_up = || -> Result<(), DbError> {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // FULL: a committed assessment survives a power cut, not only a crash.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Fewer, larger checkpoints: each one syncs the database file (WAL up to ~16 MiB).
+        conn.pragma_update(None, "wal_autocheckpoint", 4000)?;
+        migrate(&mut conn)
+    };
+    match set_up() {
+        Err(DbError::Sqlite(e)) if is_damage(&e) => Err(unreadable(path, e)),
+        Err(e) => Err(e),
+        Ok(()) => Ok(conn),
+    }
+}
+
+/// SQLite's own words for a file it cannot make sense of.
+fn is_damage(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+    )
 }
 
 /// A second connection for reads only (`query_only`), beside the writer: in WAL mode
@@ -159,19 +193,44 @@ pub fn open_reader(path: &Path) -> Result<Connection, DbError> {
     Ok(conn)
 }
 
+/// Whether the file's own header names it a CardioRisk database (SQLite's magic
+/// string, and our application id at offset 68), read without SQLite, so a damaged
+/// database of ours is told apart from another program's file.
+fn header_says_ours(path: &Path) -> bool {
+    use std::io::Read;
+    let mut header = [0u8; 72];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut header))
+        .is_ok()
+        && &header[..16] == b"SQLite format 3\0"
+        && header[68..72] == (APPLICATION_ID as u32).to_be_bytes()
+}
+
+/// What a database that SQLite cannot read is: ours but damaged, or not ours.
+fn unreadable(path: &Path, detail: impl std::fmt::Display) -> DbError {
+    if header_says_ours(path) {
+        DbError::Damaged {
+            path: path.display().to_string(),
+            detail: detail.to_string(),
+        }
+    } else {
+        DbError::NotOurs(path.display().to_string())
+    }
+}
+
 /// Accepts a CardioRisk database or an empty file; anything else is another
 /// program's data and is left untouched.
 fn refuse_foreign(conn: &Connection, path: &Path) -> Result<(), DbError> {
     let not_ours = || DbError::NotOurs(path.display().to_string());
     let app: i64 = conn
         .query_row("PRAGMA application_id", [], |r| r.get(0))
-        .map_err(|_| not_ours())?;
+        .map_err(|e| unreadable(path, e))?;
     if app == APPLICATION_ID {
         return Ok(());
     }
     let objects: i64 = conn
         .query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0))
-        .map_err(|_| not_ours())?;
+        .map_err(|e| unreadable(path, e))?;
     if app != 0 || objects > 0 || schema_version(conn)? != 0 {
         return Err(not_ours());
     }
@@ -204,10 +263,10 @@ pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
 pub fn check_backup(path: &Path) -> Result<(), DbError> {
     let not_ours = || DbError::NotOurs(path.display().to_string());
     let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|_| not_ours())?;
+        .map_err(|e| unreadable(path, e))?;
     let app: i64 = conn
         .query_row("PRAGMA application_id", [], |r| r.get(0))
-        .map_err(|_| not_ours())?;
+        .map_err(|e| unreadable(path, e))?;
     if app != APPLICATION_ID {
         return Err(not_ours());
     }
@@ -216,9 +275,14 @@ pub fn check_backup(path: &Path) -> Result<(), DbError> {
     if found > known {
         return Err(DbError::TooNew { found, known });
     }
-    let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .map_err(|e| unreadable(path, e))?;
     if integrity != "ok" {
-        return Err(not_ours());
+        return Err(DbError::Damaged {
+            path: path.display().to_string(),
+            detail: integrity,
+        });
     }
     Ok(())
 }

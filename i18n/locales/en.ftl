@@ -52,6 +52,7 @@ rule-seed = seed must be a whole number
 rule-port = port must be from { $min } to 65535
 rule-path = path: no file at { $path }
 rule-id = id is missing: give the client's id as ?id=N
+rule-before = before must be a whole number: the id of the last entry of the previous page (next_before)
 rule-plan = plan "{ $plan }" does not exist (FREEMIUM or PREMIUM, or one an administrator added)
 rule-key = key must be { $keys }
 rule-value = { $key } must be one of { $values }

@@ -52,6 +52,7 @@ rule-seed = seed debe ser un número entero
 rule-port = port debe ser de { $min } a 65535
 rule-path = path: no hay ningún archivo en { $path }
 rule-id = falta id: indique el id del cliente como ?id=N
+rule-before = before debe ser un número entero: el id de la última entrada de la página anterior (next_before)
 rule-plan = el plan "{ $plan }" no existe (FREEMIUM o PREMIUM, u otro que haya añadido un administrador)
 rule-key = key debe ser { $keys }
 rule-value = { $key } debe ser uno de { $values }

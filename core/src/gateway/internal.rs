@@ -2,15 +2,14 @@
 //! integration clients (list, add, delete) and the audit log.
 
 use super::answer::{self, body_rejected, command_error};
-use super::{first, for_client, query_pairs, Gateway};
+use super::{first, for_person, query_pairs, Gateway};
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
-use cardiorisk_contract::{AuditFilter, ErrorKind};
+use cardiorisk_contract::AuditFilter;
 use serde_json::{json, Value};
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 fn bearer(headers: &HeaderMap) -> String {
@@ -42,54 +41,65 @@ fn json_body(
 
 pub(super) async fn session(
     State(g): State<Arc<Gateway>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Result<Json<Value>, JsonRejection>,
 ) -> Response {
     match json_body(&headers, body) {
         Err(rejection) => body_rejected(&rejection),
-        Ok(body) => g.sign_in(&body, peer).await,
+        Ok(body) => g.sign_in(&body).await,
     }
 }
 
 impl Gateway {
-    async fn sign_in(&self, body: &Value, peer: SocketAddr) -> Response {
+    /// Failures count against the name signed in with (its lock-out), never the
+    /// caller's address; an unknown name is answered after a password check's time,
+    /// waited here without holding the hashing turn or a thread.
+    async fn sign_in(&self, body: &Value) -> Response {
         let field = |n: &str| {
             body.get(n)
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_string()
         };
-        let address = peer.ip().to_string();
-        if let Err(wait) = self.by_address.check(&address) {
-            return answer::too_many_failures(wait);
-        }
         let services = Arc::clone(&self.services);
         let (username, password) = (field("username"), field("password"));
-        match self
-            .hashing(move || services.sign_in(&username, &password))
+        let (outcome, not_before) = match self
+            .hashing(move || services.sign_in_paced(&username, &password))
             .await
         {
-            Err(r) => r,
-            Ok(Ok(s)) => answer::ok(
-                StatusCode::OK,
-                json!({"token": s.token, "role": s.user.role}),
+            Err(r) => return r,
+            Ok(paced) => paced,
+        };
+        tokio::time::sleep_until(not_before.into()).await;
+        match outcome {
+            Ok(s) => for_person(
+                answer::ok(
+                    StatusCode::OK,
+                    json!({"token": s.token, "role": s.user.role}),
+                ),
+                s.user.id,
+                &s.user.username,
             ),
-            Ok(Err(e)) => {
-                if matches!(e.kind, ErrorKind::Unauthenticated | ErrorKind::Locked) {
-                    self.by_address.failed(&address);
-                }
-                command_error(e)
-            }
+            Err(e) => command_error(e),
+        }
+    }
+
+    /// The answer, naming the person whose token it carried in the log.
+    fn by_token_owner(&self, token: &str, response: Response) -> Response {
+        match self.services.session_owner(token) {
+            Some((id, username)) => for_person(response, id, &username),
+            None => response,
         }
     }
 }
 
 pub(super) async fn list_clients(State(g): State<Arc<Gateway>>, headers: HeaderMap) -> Response {
-    match g.services.list_clients(&bearer(&headers)) {
+    let token = bearer(&headers);
+    let response = match g.services.list_clients(&token) {
         Ok(list) => answer::ok(StatusCode::OK, json!(list)),
         Err(e) => command_error(e),
-    }
+    };
+    g.by_token_owner(&token, response)
 }
 
 pub(super) async fn create_client(
@@ -107,14 +117,16 @@ pub(super) async fn create_client(
             let plan = text("plan").unwrap_or_default();
             let services = Arc::clone(&g.services);
             let token = bearer(&headers);
-            match g
+            let owner = token.clone();
+            let response = match g
                 .hashing(move || services.create_client(&token, &name, &plan))
                 .await
             {
                 Err(r) => r,
                 Ok(Ok(created)) => answer::ok(StatusCode::CREATED, json!(created)),
                 Ok(Err(e)) => command_error(e),
-            }
+            };
+            g.by_token_owner(&owner, response)
         }
     }
 }
@@ -147,10 +159,7 @@ pub(super) async fn delete_client(
             Err(e) => command_error(e),
         },
     };
-    match id {
-        Some(id) => for_client(response, id),
-        None => response,
-    }
+    g.by_token_owner(&bearer(&headers), response)
 }
 
 pub(super) async fn logs(
@@ -172,13 +181,38 @@ pub(super) async fn logs(
         from: text("from"),
         to: text("to"),
     };
-    match g.services.audit(
-        &bearer(&headers),
-        &filter,
-        number("limit", 100),
-        number("offset", 0),
-    ) {
-        Ok(page) => answer::ok(StatusCode::OK, json!(page)),
+    let token = bearer(&headers);
+    let limit = number("limit", 100);
+    // `before=<id>` pages by id (nothing skipped while the log grows); `offset`
+    // is still read for callers of the original contract.
+    let page = match first(&pairs, "offset") {
+        Some(_) => g
+            .services
+            .audit(&token, &filter, limit, number("offset", 0)),
+        None => {
+            let before = match first(&pairs, "before").map(str::parse::<i64>) {
+                None => None,
+                Some(Ok(id)) => Some(id),
+                Some(Err(_)) => {
+                    return g.by_token_owner(
+                        &token,
+                        command_error(cardiorisk_contract::FieldError::rule("before", &[]).into()),
+                    )
+                }
+            };
+            g.services.audit_before(&token, &filter, limit, before)
+        }
+    };
+    let response = match page {
+        Ok(page) => {
+            let next_before = (page.entries.len() as u32 == limit)
+                .then(|| page.entries.last().map(|e| e.id))
+                .flatten();
+            let mut data = json!(page);
+            data["next_before"] = json!(next_before);
+            answer::ok(StatusCode::OK, data)
+        }
         Err(e) => command_error(e),
-    }
+    };
+    g.by_token_owner(&token, response)
 }

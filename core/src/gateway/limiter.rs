@@ -1,10 +1,12 @@
 //! Per-client rate limits over a sliding 60-second window, with an injected clock so
 //! tests never sleep. A client may have at most its plan's N answers in any 60
 //! seconds: each client keeps counts in 100 ms slots over the last 60.1 s (601
-//! slots, a fixed 2.4 KB whatever the plan), and a request is allowed only while
-//! fewer than N fall in them. `Retry-After` is the wait until a request will be
-//! allowed (at most 100 ms more than the ideal), rounded up to whole seconds.
-//! Clients idle for a minute are forgotten.
+//! slots, with the millisecond of each slot's latest request: a fixed 3 KB whatever
+//! the plan). A slot's requests stay counted until its latest one is 60 s old (up to
+//! 100 ms longer than the ideal for the others, never shorter), and a request is
+//! allowed only while fewer than N are counted. `Retry-After` is the wait until a
+//! request will be allowed, rounded up to whole seconds: never more than 60, and a
+//! retry after it is answered. Clients idle for a minute are forgotten.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -32,6 +34,8 @@ const MAX_CLIENTS: usize = 10_000;
 
 struct Window {
     counts: Box<[u32; SLOTS]>,
+    /// The millisecond inside each slot of its latest request (0 to 99).
+    latest: Box<[u8; SLOTS]>,
     /// The slot number (time / SLOT_MS) last written.
     last: u64,
     total: u64,
@@ -41,34 +45,62 @@ impl Window {
     fn new(slot: u64) -> Self {
         Window {
             counts: Box::new([0; SLOTS]),
+            latest: Box::new([0; SLOTS]),
             last: slot,
             total: 0,
         }
     }
 
-    /// Moves the window forward to `slot`, dropping counts that fell out of it.
-    fn advance(&mut self, slot: u64) {
-        if slot <= self.last {
-            return;
-        }
-        let steps = (slot - self.last).min(SLOTS as u64);
-        for s in 1..=steps {
-            let i = ((self.last + s) % SLOTS as u64) as usize;
-            self.total -= self.counts[i] as u64;
-            self.counts[i] = 0;
-        }
-        self.last = slot;
+    fn index(slot: u64) -> usize {
+        (slot % SLOTS as u64) as usize
     }
 
-    /// Milliseconds until `excess` counted requests have left the window.
+    fn clear(&mut self, slot: u64) {
+        let i = Self::index(slot);
+        self.total -= self.counts[i] as u64;
+        self.counts[i] = 0;
+    }
+
+    /// When the requests counted in `slot` leave the window (ms since the epoch).
+    fn leaves_at(&self, slot: u64) -> u64 {
+        slot * SLOT_MS + self.latest[Self::index(slot)] as u64 + WINDOW_MS
+    }
+
+    /// Moves the window forward to `now`, dropping counts that fell out of it.
+    fn advance(&mut self, now: u64) {
+        let slot = now / SLOT_MS;
+        if slot > self.last {
+            let steps = (slot - self.last).min(SLOTS as u64);
+            for s in 1..=steps {
+                self.clear(self.last + s);
+            }
+            self.last = slot;
+        }
+        // The oldest slot kept is the only one that can be partly past 60 s.
+        let oldest = self.last.saturating_sub(SLOTS as u64 - 1);
+        if self.counts[Self::index(oldest)] > 0 && self.leaves_at(oldest) <= now {
+            self.clear(oldest);
+        }
+    }
+
+    fn count(&mut self, now: u64) {
+        let i = Self::index(now / SLOT_MS);
+        self.counts[i] += 1;
+        self.latest[i] = (now % SLOT_MS) as u8;
+        self.total += 1;
+    }
+
+    /// Milliseconds until `excess` counted requests have left the window: at most
+    /// `WINDOW_MS`, since every counted request is at most that old.
     fn wait_ms(&self, now: u64, excess: u64) -> u64 {
         let mut seen = 0;
         for age in (0..SLOTS as u64).rev() {
-            let slot = self.last.saturating_sub(age);
-            seen += self.counts[(slot % SLOTS as u64) as usize] as u64;
+            let Some(slot) = self.last.checked_sub(age) else {
+                continue;
+            };
+            seen += self.counts[Self::index(slot)] as u64;
             if seen >= excess {
-                // Requests in `slot` leave once the current slot is SLOTS past it.
-                return ((slot + SLOTS as u64) * SLOT_MS).saturating_sub(now);
+                return self.leaves_at(slot).saturating_sub(now).min(WINDOW_MS);
             }
         }
         WINDOW_MS
@@ -98,13 +130,12 @@ impl RateLimiter {
             w.last + SLOTS as u64 > slot
         });
         let window = map.entry(client).or_insert_with(|| Window::new(slot));
-        window.advance(slot);
+        window.advance(now);
         if window.total >= per_minute as u64 {
             let excess = window.total - per_minute as u64 + 1;
             return Err(window.wait_ms(now, excess).div_ceil(1000).max(1));
         }
-        window.counts[(slot % SLOTS as u64) as usize] += 1;
-        window.total += 1;
+        window.count(now);
         Ok(())
     }
 
@@ -183,12 +214,33 @@ mod tests {
         now.fetch_add(20_000, Ordering::Relaxed);
         assert_eq!(limiter.check(1, 2), Ok(()));
         now.fetch_add(1_000, Ordering::Relaxed);
-        // The first leaves the window 60 s after its 100 ms slot ends, 39.1 s from now.
-        assert_eq!(limiter.check(1, 2), Err(40));
-        now.store(10_000_000 + 60_000, Ordering::Relaxed);
+        // The first leaves the window 60 s after it was answered: 39 s from now.
+        assert_eq!(limiter.check(1, 2), Err(39));
+        now.store(10_000_000 + 59_999, Ordering::Relaxed);
         assert!(limiter.check(1, 2).is_err(), "still inside its 60 s");
-        now.store(10_000_000 + 60_100, Ordering::Relaxed);
+        now.store(10_000_000 + 60_000, Ordering::Relaxed);
         assert_eq!(limiter.check(1, 2), Ok(()));
+    }
+
+    #[test]
+    fn retry_after_is_never_more_than_the_window_and_a_retry_then_is_answered() {
+        for start in [7_000_000, 7_000_001, 7_000_050, 7_000_099] {
+            let (limiter, now) = limiter(start);
+            assert_eq!(limiter.check(1, 1), Ok(()));
+            let wait = limiter.check(1, 1).unwrap_err();
+            assert_eq!(wait, 60, "from {start}");
+            now.fetch_add(wait * 1000, Ordering::Relaxed);
+            assert_eq!(limiter.check(1, 1), Ok(()), "retried after {wait} s");
+        }
+        // A burst spread over one slot: the slot leaves with its latest request.
+        let (limiter, now) = limiter(9_000_010);
+        limiter.check(2, 2).unwrap();
+        now.store(9_000_090, Ordering::Relaxed);
+        limiter.check(2, 2).unwrap();
+        let wait = limiter.check(2, 2).unwrap_err();
+        assert_eq!(wait, 60);
+        now.fetch_add(wait * 1000, Ordering::Relaxed);
+        assert_eq!(limiter.check(2, 2), Ok(()));
     }
 
     #[test]

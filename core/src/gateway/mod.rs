@@ -9,13 +9,12 @@ mod internal;
 pub mod limiter;
 pub mod log;
 mod server;
-pub mod throttle;
 
 use crate::audit::{Action, Event, Status};
 use crate::clients;
 use crate::service::Services;
 use answer::command_error;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, RawQuery, Request, State};
+use axum::extract::{DefaultBodyLimit, RawQuery, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -28,7 +27,6 @@ use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use throttle::Throttle;
 
 pub use control::Control;
 pub use server::{HEADER_READ_TIMEOUT, MAX_CONNECTIONS};
@@ -36,11 +34,10 @@ pub use server::{HEADER_READ_TIMEOUT, MAX_CONNECTIONS};
 pub const RISK_PATH: &str = "/external/api/riesgocardiaco";
 const SESSION_PATH: &str = "/internal/api/session";
 
-/// Wrong secrets for one key prefix: 5 at once, then one every 12 s.
-const PREFIX_FAILURES: (u32, u64) = (5, 12_000);
-/// Failed key checks and sign-ins from one address: 20 at once, then one a second.
-const ADDRESS_FAILURES: (u32, u64) = (20, 1_000);
-/// argon2 computations at once (each takes one core for tens of milliseconds).
+/// argon2 computations at once. A password check takes one core for tens of
+/// milliseconds; a key check well under one. Failures are not throttled by address
+/// (on loopback every caller has the same one): wrong passwords lock their account
+/// (`auth`), unknown names and prefixes cost no hash, and a wrong key is remembered.
 const HASHING_AT_ONCE: usize = 1;
 /// How long a request waits for its turn to hash before it is answered 503.
 const HASHING_WAIT: Duration = Duration::from_secs(5);
@@ -52,8 +49,6 @@ struct Gateway {
     services: Arc<Services>,
     limiter: RateLimiter,
     log: RequestLog,
-    by_prefix: Throttle,
-    by_address: Throttle,
     hashing: tokio::sync::Semaphore,
 }
 
@@ -92,13 +87,24 @@ fn outcome(status: StatusCode) -> Status {
     }
 }
 
-/// The integration client a request was answered for, carried on the response
-/// to the log layer.
-#[derive(Clone, Copy)]
-struct ClientId(i64);
+/// Who a request was answered for, carried on the response to the log layer: an
+/// integration client, or the administrator whose token it carried.
+#[derive(Clone)]
+enum Caller {
+    Client(i64),
+    Person { user_id: i64, username: String },
+}
 
 fn for_client(mut response: Response, id: i64) -> Response {
-    response.extensions_mut().insert(ClientId(id));
+    response.extensions_mut().insert(Caller::Client(id));
+    response
+}
+
+fn for_person(mut response: Response, user_id: i64, username: &str) -> Response {
+    response.extensions_mut().insert(Caller::Person {
+        user_id,
+        username: username.to_string(),
+    });
     response
 }
 
@@ -133,13 +139,12 @@ async fn log_every_request(
         detail.push_str(" id=");
         detail.push_str(&id);
     }
-    let client = match response.extensions().get::<ClientId>() {
-        Some(ClientId(id)) => format!("client:{id}"),
-        None => "anonymous".to_string(),
+    let event = Event::new(Action::GatewayRequest, outcome(status), started).detail(detail);
+    let event = match response.extensions().get::<Caller>() {
+        Some(Caller::Client(id)) => event.about(format!("client:{id}")),
+        Some(Caller::Person { user_id, username }) => event.by(*user_id, username),
+        None => event.about("anonymous"),
     };
-    let event = Event::new(Action::GatewayRequest, outcome(status), started)
-        .about(client)
-        .detail(detail);
     match g.log.write(event).await {
         Ok(()) => response,
         Err(log::Unavailable) => answer::log_unavailable(),
@@ -162,47 +167,34 @@ impl Gateway {
             .map_err(|_| command_error(CommandError::internal("the check stopped")))
     }
 
-    /// The client of `key`: from memory when it verified before; otherwise, unless
-    /// this prefix or address failed too often, by argon2 on the blocking pool.
-    async fn client_of(
-        &self,
-        key: &str,
-        peer: SocketAddr,
-    ) -> Result<clients::ClientAuth, Response> {
+    /// The client of `key`: from memory when it was checked before; otherwise by
+    /// argon2 on the blocking pool when its prefix exists. A refusal that needed no
+    /// hash is answered after as long as one takes, without holding a thread.
+    async fn client_of(&self, key: &str) -> Result<clients::ClientAuth, Response> {
         if let Some(c) = self.services.cached_key(key) {
             return Ok(c);
         }
-        let Some(prefix) = clients::prefix_of(key).map(str::to_string) else {
+        if clients::prefix_of(key).is_none() {
             return Err(answer::invalid_key());
-        };
-        let address = peer.ip().to_string();
-        self.by_prefix
-            .check(&prefix)
-            .map_err(answer::too_many_failures)?;
-        self.by_address
-            .check(&address)
-            .map_err(answer::too_many_failures)?;
+        }
         let services = Arc::clone(&self.services);
         let owned = key.to_string();
-        match self
-            .hashing(move || services.authenticate_key(&owned))
-            .await?
-        {
+        let (outcome, not_before) = self
+            .hashing(move || services.authenticate_key_paced(&owned))
+            .await?;
+        tokio::time::sleep_until(not_before.into()).await;
+        match outcome {
             Ok(Some(c)) => Ok(c),
-            Ok(None) => {
-                self.by_prefix.failed(&prefix);
-                self.by_address.failed(&address);
-                Err(answer::invalid_key())
-            }
+            Ok(None) => Err(answer::invalid_key()),
             Err(e) => Err(command_error(e)),
         }
     }
 
-    async fn risk(&self, headers: &HeaderMap, raw: Option<&str>, peer: SocketAddr) -> Response {
+    async fn risk(&self, headers: &HeaderMap, raw: Option<&str>) -> Response {
         let Some(key) = headers.get("api-Key").and_then(|v| v.to_str().ok()) else {
             return answer::missing_key();
         };
-        let client = match self.client_of(key, peer).await {
+        let client = match self.client_of(key).await {
             Ok(c) => c,
             Err(r) => return r,
         };
@@ -244,11 +236,10 @@ impl Gateway {
 
 async fn risk(
     State(g): State<Arc<Gateway>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
-    g.risk(&headers, q.as_deref(), peer).await
+    g.risk(&headers, q.as_deref()).await
 }
 
 /// An unknown path: 404 in the envelope (logged like any request, by the log layer).
@@ -360,10 +351,8 @@ pub fn start(
     let (log, writer) = RequestLog::start(Arc::clone(&services));
     let state = Arc::new(Gateway {
         services,
-        limiter: RateLimiter::new(Arc::clone(&clock)),
+        limiter: RateLimiter::new(clock),
         log,
-        by_prefix: Throttle::new(PREFIX_FAILURES.0, PREFIX_FAILURES.1, Arc::clone(&clock)),
-        by_address: Throttle::new(ADDRESS_FAILURES.0, ADDRESS_FAILURES.1, clock),
         hashing: tokio::sync::Semaphore::new(HASHING_AT_ONCE),
     });
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

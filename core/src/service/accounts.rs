@@ -78,43 +78,83 @@ impl Services {
         Ok(self.session_for(info))
     }
 
-    /// Signs in. Unknown and existing names are answered alike (same work, same
-    /// messages, both lock after five failures); what was typed as a name is never
-    /// stored, since it may be a password typed into the wrong box.
+    /// Signs in. Unknown and existing names are answered alike: same messages, both
+    /// lock after five failures in a row, kept across restarts, and an unknown name
+    /// is answered after as long as a password check takes. Blocks for that pacing;
+    /// [`Services::sign_in_paced`] leaves the wait to the caller.
     pub fn sign_in(&self, username: &str, password: &str) -> Result<SessionInfo, CommandError> {
+        let (outcome, not_before) = self.sign_in_paced(username, password);
+        if let Some(wait) = not_before.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        outcome
+    }
+
+    /// As [`Services::sign_in`], returning with the moment before which the answer
+    /// must not be given, so an async caller waits without holding a thread. Only a
+    /// real account's check computes a hash; an unknown or locked name costs a
+    /// database write at most.
+    pub fn sign_in_paced(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> (Result<SessionInfo, CommandError>, Instant) {
         let started = Instant::now();
-        let account = auth::find_by_name(&self.conn(), username.trim()).map_err(internal)?;
+        let outcome = self.check_sign_in(username, password, started);
+        // The time a password check would have added after the same reads and write.
+        let not_before = match &outcome {
+            Err(SignInRefusal::Unchecked(_)) => Instant::now() + auth::typical_verification(),
+            _ => started,
+        };
+        (outcome.map_err(SignInRefusal::into_error), not_before)
+    }
+
+    fn check_sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        started: Instant,
+    ) -> Result<SessionInfo, SignInRefusal> {
+        let checked = SignInRefusal::Checked;
+        let account = auth::find_by_name(&self.conn(), username.trim())
+            .map_err(internal)
+            .map_err(checked)?;
         let Some(account) = account else {
-            return Err(self.unknown_name_failed(username, password, started));
+            return Err(self.unknown_name_failed(username, started));
         };
         let info = account.info.clone();
-        if auth::is_locked(&self.conn(), &account).map_err(internal)? {
+        if auth::is_locked(&self.conn(), &account)
+            .map_err(internal)
+            .map_err(checked)?
+        {
             self.record(
                 Event::new(Action::SignInFailed, Status::Denied, started)
                     .by(info.id, &info.username)
                     .detail("account locked"),
             );
-            return Err(locked_error());
+            return Err(checked(locked_error()));
         }
         if !auth::verify_password(password, &account.password_hash) {
-            let locked = self.commit(
-                |locked: &bool| {
-                    let action = if *locked {
-                        Action::AccountLocked
-                    } else {
-                        Action::SignInFailed
-                    };
-                    Event::new(action, Status::Denied, started)
-                        .by(info.id, &info.username)
-                        .detail("wrong password")
-                },
-                |tx| auth::record_failure(tx, info.id).map_err(internal),
-            )?;
-            return Err(if locked {
+            let locked = self
+                .commit(
+                    |locked: &bool| {
+                        let action = if *locked {
+                            Action::AccountLocked
+                        } else {
+                            Action::SignInFailed
+                        };
+                        Event::new(action, Status::Denied, started)
+                            .by(info.id, &info.username)
+                            .detail("wrong password")
+                    },
+                    |tx| auth::record_failure(tx, info.id).map_err(internal),
+                )
+                .map_err(checked)?;
+            return Err(checked(if locked {
                 now_locked_error()
             } else {
                 wrong_credentials()
-            });
+            }));
         }
         // Only after the password is right: a disabled account must not reveal itself
         // to someone guessing names.
@@ -124,48 +164,52 @@ impl Services {
                     .by(info.id, &info.username)
                     .detail("account disabled"),
             );
-            return Err(CommandError::coded(ErrorCode::AccountDisabled, &[]));
+            return Err(checked(CommandError::coded(
+                ErrorCode::AccountDisabled,
+                &[],
+            )));
         }
         self.commit(
             |_| {
                 Event::new(Action::SignInSucceeded, Status::Ok, started).by(info.id, &info.username)
             },
             |tx| auth::record_success(tx, info.id).map_err(internal),
-        )?;
+        )
+        .map_err(checked)?;
         Ok(self.session_for(info))
     }
 
-    /// A sign-in for a name with no account, answered exactly like a real account's.
-    fn unknown_name_failed(
-        &self,
-        username: &str,
-        password: &str,
-        started: Instant,
-    ) -> CommandError {
+    /// A sign-in for a name with no account, counted and locked like a real one's,
+    /// without a hash: the caller paces the answer instead.
+    fn unknown_name_failed(&self, username: &str, started: Instant) -> SignInRefusal {
         let who = format!("unknown user #{}", self.unknown_names.tag(username));
-        if self.unknown_names.is_locked(username) {
+        let locked_before = match self.unknown_names.is_locked(&self.conn(), username) {
+            Ok(locked) => locked,
+            Err(e) => return SignInRefusal::Checked(internal(e)),
+        };
+        if locked_before {
             self.record(
                 Event::new(Action::SignInFailed, Status::Denied, started)
                     .detail(format!("{who}: account locked")),
             );
-            return locked_error();
+            return SignInRefusal::Checked(locked_error());
         }
-        // Same work as a real check, so timing does not reveal which names exist.
-        auth::verify_password(password, auth::dummy_hash());
-        let locked = self.unknown_names.failed(username);
-        let action = if locked {
-            Action::AccountLocked
-        } else {
-            Action::SignInFailed
-        };
-        self.record(
-            Event::new(action, Status::Denied, started).detail(format!("{who}: wrong password")),
+        let counted = self.commit(
+            |locked: &bool| {
+                let action = if *locked {
+                    Action::AccountLocked
+                } else {
+                    Action::SignInFailed
+                };
+                Event::new(action, Status::Denied, started).detail(format!("{who}: wrong password"))
+            },
+            |tx| self.unknown_names.failed(tx, username).map_err(internal),
         );
-        if locked {
-            now_locked_error()
-        } else {
-            wrong_credentials()
-        }
+        SignInRefusal::Unchecked(match counted {
+            Ok(true) => now_locked_error(),
+            Ok(false) => wrong_credentials(),
+            Err(e) => e,
+        })
     }
 
     /// The person is still at the keyboard (typing or clicking without calling
@@ -334,4 +378,19 @@ fn now_locked_error() -> CommandError {
         ErrorCode::AccountNowLocked,
         &[("minutes", &auth::LOCK_MINUTES.to_string())],
     )
+}
+
+/// Why a sign-in was refused, and whether a password was checked to know it (an
+/// unchecked refusal is paced as if one had been).
+enum SignInRefusal {
+    Checked(CommandError),
+    Unchecked(CommandError),
+}
+
+impl SignInRefusal {
+    fn into_error(self) -> CommandError {
+        match self {
+            SignInRefusal::Checked(e) | SignInRefusal::Unchecked(e) => e,
+        }
+    }
 }

@@ -9,9 +9,33 @@ impl Services {
         self.keys.cached(key)
     }
 
-    /// The client an API key belongs to; `None` for a malformed or unknown key.
+    /// The client an API key belongs to; `None` for a malformed, unknown or wrong
+    /// key. Blocks as long as an argon2 check takes even when none was needed;
+    /// [`Services::authenticate_key_paced`] leaves that wait to the caller.
     pub fn authenticate_key(&self, key: &str) -> Result<Option<ClientAuth>, CommandError> {
-        self.keys.authenticate(&self.reader, key).map_err(internal)
+        let (outcome, not_before) = self.authenticate_key_paced(key);
+        if let Some(wait) = not_before.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        outcome
+    }
+
+    /// As [`Services::authenticate_key`], with the moment before which a refusal must
+    /// not be answered, so an unknown prefix or a remembered wrong key takes as long
+    /// as a checked one and the timing tells nothing about which prefixes exist.
+    pub fn authenticate_key_paced(
+        &self,
+        key: &str,
+    ) -> (Result<Option<ClientAuth>, CommandError>, Instant) {
+        let started = Instant::now();
+        match self.keys.authenticate(&self.reader, &self.db, key) {
+            Ok(clients::KeyCheck::Valid(c)) => (Ok(Some(c)), started),
+            Ok(clients::KeyCheck::Refused { hashed: true }) => (Ok(None), started),
+            Ok(clients::KeyCheck::Refused { hashed: false }) => {
+                (Ok(None), started + auth::typical_key_verification())
+            }
+            Err(e) => (Err(internal(e)), started),
+        }
     }
 
     /// Scores validated inputs through the prediction cache; `true` when cached. A
@@ -46,7 +70,7 @@ impl Services {
         plan: &str,
     ) -> Result<NewApiClient, CommandError> {
         let started = Instant::now();
-        let actor = self.admin(token, Action::AccountCreated)?;
+        let actor = self.admin(token, Action::ClientCreated)?;
         let name = name.trim();
         let mut problems = Vec::new();
         if name.is_empty() || name.chars().count() > 100 {
@@ -60,7 +84,7 @@ impl Services {
         }
         let (id, key) = self.commit(
             |(id, _): &(i64, String)| {
-                Event::new(Action::AccountCreated, Status::Ok, started)
+                Event::new(Action::ClientCreated, Status::Ok, started)
                     .by(actor.user_id, &actor.username)
                     .about(format!("client:{id}"))
                     .detail(format!("integration client {name} ({plan})"))
@@ -78,10 +102,10 @@ impl Services {
 
     pub fn delete_client(&self, token: &str, id: i64) -> Result<(), CommandError> {
         let started = Instant::now();
-        let actor = self.admin(token, Action::AccountChanged)?;
+        let actor = self.admin(token, Action::ClientDeleted)?;
         self.commit(
             |_| {
-                Event::new(Action::AccountChanged, Status::Ok, started)
+                Event::new(Action::ClientDeleted, Status::Ok, started)
                     .by(actor.user_id, &actor.username)
                     .about(format!("client:{id}"))
                     .detail("integration client deleted")
@@ -101,7 +125,7 @@ impl Services {
     /// Creates or changes a plan's requests per minute.
     pub fn set_plan(&self, token: &str, plan: &str, per_minute: u32) -> Result<(), CommandError> {
         let started = Instant::now();
-        let actor = self.admin(token, Action::AccountChanged)?;
+        let actor = self.admin(token, Action::PlanChanged)?;
         let valid_name = !plan.is_empty()
             && plan.len() <= 32
             && plan
@@ -112,7 +136,7 @@ impl Services {
         }
         self.commit(
             |_| {
-                Event::new(Action::AccountChanged, Status::Ok, started)
+                Event::new(Action::PlanChanged, Status::Ok, started)
                     .by(actor.user_id, &actor.username)
                     .about(format!("plan:{plan}"))
                     .detail(format!("{per_minute} requests per minute"))

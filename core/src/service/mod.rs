@@ -159,6 +159,11 @@ impl Services {
         let mut conn = db::open(&path)?;
         audit::drain(&mut conn)?;
         let reader = db::open_reader(&path)?;
+        let unknown_names =
+            auth::UnknownNames::open(data_dir).map_err(|source| db::DbError::File {
+                path: data_dir.join(auth::NAME_KEY_FILE).display().to_string(),
+                source,
+            })?;
         let registry = Registry::new(data_dir);
         let (predictor, source) = registry.active();
         if let ModelSource::Fallback { reason } = &source {
@@ -171,7 +176,7 @@ impl Services {
             registry,
             training: Mutex::new(Training::default()),
             sessions: Sessions::with_clock(idle, clock),
-            unknown_names: auth::UnknownNames::default(),
+            unknown_names,
             cache: PredictionCache::default(),
             keys: KeyCache::default(),
             assess_queue: Mutex::new(Vec::new()),
@@ -272,6 +277,14 @@ impl Services {
             .peek(token)
             .map(|actor| Session { actor })
             .ok_or_else(session_ended)
+    }
+
+    /// Who a live session belongs to (id and username), without counting as
+    /// activity: for naming the caller in the gateway's log.
+    pub fn session_owner(&self, token: &str) -> Option<(i64, String)> {
+        self.sessions
+            .peek(token)
+            .map(|actor| (actor.user_id, actor.username))
     }
 
     /// An administrator's guard; anyone else is refused, and the refusal is audited

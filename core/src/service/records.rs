@@ -16,6 +16,19 @@ impl Services {
         audit::query(&self.read(), filter, limit, offset).map_err(internal)
     }
 
+    /// As [`Services::audit`], paged by id (see `audit::query_before`).
+    pub fn audit_before(
+        &self,
+        token: &str,
+        filter: &AuditFilter,
+        limit: u32,
+        before: Option<i64>,
+    ) -> Result<AuditPage, CommandError> {
+        self.admin(token, Action::AuditExported)?;
+        check_limit(limit)?;
+        audit::query_before(&self.read(), filter, limit, before).map_err(internal)
+    }
+
     /// Writes the matching entries as CSV to `path` (atomically).
     pub fn export_audit(
         &self,
