@@ -209,3 +209,49 @@ fn a_3_gb_model_and_an_endless_one_are_refused_in_bounded_memory() {
         eprintln!("{}: refused, peak {peak} KiB", model.display());
     }
 }
+
+#[test]
+fn serve_says_when_it_falls_back_to_the_built_in_model_and_why() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    prepare(dir.path(), 0);
+    // An activated model whose file is then cut in half.
+    let registry = cardiorisk_core::models::Registry::new(dir.path());
+    let mut model = cardiorisk_model::ModelPayload::from_bytes(include_bytes!(
+        "../../../assets/model/cardiorisk-model.json"
+    ))
+    .unwrap();
+    model.version = "20300101-000000-cut".into();
+    registry.store(&model).unwrap();
+    registry.activate(&model.version).unwrap();
+    let file = dir.path().join("models/20300101-000000-cut.json");
+    let bytes = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+
+    let port = support::free_port();
+    let child = Command::new(CLI)
+        .args(["serve", "--port", &port.to_string(), "--data-dir"])
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut guard = support::Guard(child);
+    let stderr = std::io::BufReader::new(guard.0.stderr.take().unwrap());
+    let mut said = Vec::new();
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        let listening = line.contains("listening");
+        said.push(line);
+        if listening {
+            break;
+        }
+    }
+    let said = said.join("\n");
+    assert!(
+        said.contains("warning: the activated model cannot be used")
+            && said.contains("20300101-000000-cut")
+            && said.contains("scoring with the built-in model"),
+        "{said}"
+    );
+}

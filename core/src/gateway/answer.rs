@@ -95,15 +95,6 @@ pub fn busy() -> Response {
     )
 }
 
-pub fn too_many_failures(wait_secs: u64) -> Response {
-    retry_later(
-        StatusCode::TOO_MANY_REQUESTS,
-        "Demasiados intentos fallidos",
-        format!("too many failed attempts; retry in {wait_secs} s"),
-        wait_secs,
-    )
-}
-
 pub fn not_found() -> Response {
     error(
         StatusCode::NOT_FOUND,
