@@ -152,11 +152,15 @@ fn password_from_env() -> Result<String, String> {
 }
 
 /// The data directory: `--data-dir`, else $CARDIORISK_DATA_DIR, else the app's own.
-fn open_services(data_dir: Option<PathBuf>) -> Result<cardiorisk_core::service::Services, String> {
-    let dir = data_dir
+fn data_dir_of(data_dir: Option<PathBuf>) -> Result<PathBuf, String> {
+    Ok(data_dir
         .or_else(|| std::env::var_os(cardiorisk_core::service::DATA_DIR_ENV).map(PathBuf::from))
         .or_else(cardiorisk_core::platform::default_data_dir)
-        .ok_or("no data directory: give --data-dir")?;
+        .ok_or("no data directory: give --data-dir")?)
+}
+
+fn open_services(data_dir: Option<PathBuf>) -> Result<cardiorisk_core::service::Services, String> {
+    let dir = data_dir_of(data_dir)?;
     cardiorisk_core::service::Services::open(&dir).map_err(|e| e.to_string())
 }
 
@@ -321,20 +325,28 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Serve { port, data_dir } => {
-            let services = open_services(data_dir)?.shared();
+            let dir = data_dir_of(data_dir)?;
+            // Warnings and errors (a fallback model, a log entry that cannot be
+            // written) to the terminal and to the size-capped support log.
+            let logs = dir.join("logs");
+            if let Err(e) = cardiorisk_core::support::start_logging_with_stderr(&logs) {
+                eprintln!(
+                    "serve runs without its support log in {}: {e}",
+                    logs.display()
+                );
+            }
+            let services = open_services(Some(dir))?.shared();
             if services.needs_setup().map_err(|e| e.to_string())? {
                 return Err(
                     "no administrator yet: run `cardiorisk setup` (or start the app) first".into(),
                 );
             }
-            let model = services.model();
-            match &model.source {
-                cardiorisk_core::models::ModelSource::Fallback { reason } => eprintln!(
-                    "warning: the activated model cannot be used ({reason}); scoring with the built-in model {} instead",
-                    model.predictor.version()
-                ),
-                _ => eprintln!("scoring with model {}", model.predictor.version()),
-            }
+            // A fallback to the built-in model was logged as a warning by `open`.
+            tracing::info!(
+                model = services.model().predictor.version(),
+                port,
+                "serve starting"
+            );
             let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
             let mut server = cardiorisk_core::gateway::start(
                 services,

@@ -118,8 +118,23 @@ pub fn log_files(dir: &Path) -> Vec<PathBuf> {
 /// Fails when the folder cannot be written; the app then runs without a log.
 pub fn start_logging(dir: &Path) -> io::Result<()> {
     let file = RotatingFile::open(dir, MAX_FILE_BYTES, KEPT_OLD)?;
+    install(Mutex::new(file))
+}
+
+/// As [`start_logging`], with every line on standard error too (`cardiorisk serve`,
+/// whose operator watches its terminal or service manager).
+pub fn start_logging_with_stderr(dir: &Path) -> io::Result<()> {
+    use tracing_subscriber::fmt::writer::MakeWriterExt;
+    let file = RotatingFile::open(dir, MAX_FILE_BYTES, KEPT_OLD)?;
+    install(Mutex::new(file).and(io::stderr))
+}
+
+fn install<W>(writer: W) -> io::Result<()>
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     let subscriber = tracing_subscriber::fmt()
-        .with_writer(Mutex::new(file))
+        .with_writer(writer)
         .with_ansi(false)
         .with_max_level(tracing::Level::INFO)
         .finish();

@@ -211,7 +211,7 @@ fn a_3_gb_model_and_an_endless_one_are_refused_in_bounded_memory() {
 }
 
 #[test]
-fn serve_says_when_it_falls_back_to_the_built_in_model_and_why() {
+fn serve_says_when_it_falls_back_to_the_built_in_model_and_why_on_stderr_and_in_its_log() {
     use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     prepare(dir.path(), 0);
@@ -248,8 +248,14 @@ fn serve_says_when_it_falls_back_to_the_built_in_model_and_why() {
         }
     }
     let said = said.join("\n");
+    let logged = std::fs::read_to_string(dir.path().join("logs/cardiorisk.log")).unwrap();
     assert!(
-        said.contains("warning: the activated model cannot be used")
+        logged.contains("the activated model cannot be used"),
+        "the support log has it too: {logged}"
+    );
+    assert!(
+        said.contains("WARN")
+            && said.contains("the activated model cannot be used")
             && said.contains("20300101-000000-cut")
             && said.contains("scoring with the built-in model"),
         "{said}"

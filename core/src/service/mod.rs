@@ -167,7 +167,10 @@ impl Services {
         let registry = Registry::new(data_dir);
         let (predictor, source) = registry.active();
         if let ModelSource::Fallback { reason } = &source {
-            tracing::warn!(%reason, "using the built-in model");
+            tracing::warn!(
+                "the activated model cannot be used ({reason}); scoring with the built-in model {} instead",
+                predictor.version()
+            );
         }
         Ok(Services {
             db: Mutex::new(conn),
