@@ -203,8 +203,7 @@ fn a_damaged_database_of_ours_is_called_damaged_not_another_programs() {
 fn a_folder_that_cannot_be_made_private_is_named_as_such_not_as_uncreatable() {
     // /proc/self/fdinfo exists, and no one may change its mode, root included.
     let err = cardiorisk_app::db::open(std::path::Path::new("/proc/self/fdinfo/cardiorisk.db"))
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     let text = err.to_string();
     assert!(
         text.starts_with("cannot make /proc/self/fdinfo private to its owner"),

@@ -1,7 +1,7 @@
 //! Commands that go through a native file dialog (the webview never sees or chooses
 //! a path), and the data directory shown in Settings.
 
-use super::{logged, Reply, State};
+use super::{logged, on_blocking_pool as blocking, Reply, State};
 use crate::audit::Action;
 use crate::gateway::Control;
 use cardiorisk_contract::{
@@ -72,12 +72,17 @@ pub(super) async fn export_audit(
     logged(
         "export_audit",
         async {
-            s.require_admin_for(&token, Action::AuditExported)?;
+            let check = token.clone();
+            blocking(&s, move |s| {
+                s.require_admin_for(&check, Action::AuditExported)
+            })
+            .await?;
             let name = format!("cardiorisk-audit-{}.csv", today());
             let Some(path) = pick(&app, Pick::Save { name, filter: CSV }).await else {
                 return Ok(None);
             };
-            s.export_audit(&token, &filter, &path)?;
+            let target = path.clone();
+            blocking(&s, move |s| s.export_audit(&token, &filter, &target)).await?;
             Ok(Some(path.display().to_string()))
         }
         .await,
@@ -93,7 +98,11 @@ pub(super) async fn backup(
     logged(
         "backup",
         async {
-            s.require_admin_for(&token, Action::DatabaseBackup)?;
+            let check = token.clone();
+            blocking(&s, move |s| {
+                s.require_admin_for(&check, Action::DatabaseBackup)
+            })
+            .await?;
             let name = format!("cardiorisk-backup-{}.db", today());
             let Some(path) = pick(
                 &app,
@@ -106,7 +115,8 @@ pub(super) async fn backup(
             else {
                 return Ok(None);
             };
-            s.backup(&token, &path)?;
+            let target = path.clone();
+            blocking(&s, move |s| s.backup(&token, &target)).await?;
             Ok(Some(path.display().to_string()))
         }
         .await,
@@ -123,13 +133,22 @@ pub(super) async fn restore(
     logged(
         "restore",
         async {
-            s.require_admin_for(&token, Action::DatabaseRestored)?;
+            let check = token.clone();
+            blocking(&s, move |s| {
+                s.require_admin_for(&check, Action::DatabaseRestored)
+            })
+            .await?;
             let Some(path) = pick(&app, Pick::Open { filter: DATABASE }).await else {
                 return Ok(None);
             };
-            s.restore(&token, &path)?;
-            // The restored database has its own gateway setting (and clients).
-            gateway.reload();
+            let (source, gateway) = (path.clone(), Arc::clone(gateway.inner()));
+            blocking(&s, move |s| {
+                s.restore(&token, &source)?;
+                // The restored database has its own gateway setting (and clients).
+                gateway.reload();
+                Ok(())
+            })
+            .await?;
             Ok(Some(path.display().to_string()))
         }
         .await,
@@ -152,7 +171,8 @@ pub(super) async fn export_report(
         async {
             let kind = format;
             // Fails (session, unknown patient) before any dialog opens.
-            let record = s.patient_record(&token, patient_id)?;
+            let check = token.clone();
+            let record = blocking(&s, move |s| s.patient_record(&check, patient_id)).await?;
             let name = format!(
                 "cardiorisk-report-{}-{}.{}",
                 record.patient.record_number.replace('/', "-"),
@@ -166,7 +186,11 @@ pub(super) async fn export_report(
             let Some(path) = pick(&app, Pick::Save { name, filter }).await else {
                 return Ok(None);
             };
-            s.export_report(&token, patient_id, kind, language, units, &path)?;
+            let target = path.clone();
+            blocking(&s, move |s| {
+                s.export_report(&token, patient_id, kind, language, units, &target)
+            })
+            .await?;
             Ok(Some(path.display().to_string()))
         }
         .await,
@@ -219,15 +243,16 @@ pub(super) async fn export_support_bundle(
     logged(
         "export_support_bundle",
         async {
-            s.keep_alive(&token)?;
+            let check = token.clone();
+            blocking(&s, move |s| s.keep_alive(&check)).await?;
             let name = format!("cardiorisk-support-{}.txt", today());
             let Some(path) = pick(&app, Pick::Save { name, filter: TEXT }).await else {
                 return Ok(None);
             };
-            let facts = super::support_facts(&s);
             let dir = logs.0.clone();
             let target = path.clone();
-            super::off_main(s.inner(), move |s| {
+            blocking(&s, move |s| {
+                let facts = super::support_facts(s);
                 s.export_support_bundle(&token, &dir, &facts, &target)
             })
             .await?;
@@ -249,11 +274,18 @@ pub(super) async fn start_training(
     logged(
         "start_training",
         async {
-            s.require_admin_for(&token, Action::ModelTrained)?;
+            let check = token.clone();
+            blocking(&s, move |s| {
+                s.require_admin_for(&check, Action::ModelTrained)
+            })
+            .await?;
             let Some(path) = pick(&app, Pick::Open { filter: CSV }).await else {
                 return Ok(None);
             };
-            s.start_training(&token, &path, &request).map(Some)
+            blocking(&s, move |s| {
+                s.start_training(&token, &path, &request).map(Some)
+            })
+            .await
         }
         .await,
     )

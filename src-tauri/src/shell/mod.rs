@@ -21,23 +21,34 @@ use files::DataDir;
 type State<'a> = tauri::State<'a, Arc<Services>>;
 type Reply<T> = Result<T, CommandError>;
 
-/// Runs a service call on the blocking pool: commands are async, so the window's
-/// thread never waits on hashing, the disk or the model. A failure is noted in the
-/// support log under the command's name.
+/// Runs a service call on the blocking pool: commands are async, so neither the
+/// window's thread nor the async runtime's workers wait on hashing, the disk or the
+/// model. A failure is noted in the support log under the command's name.
 async fn off_main<S: Send + Sync + 'static, T: Send + 'static, F>(s: &Arc<S>, call: F) -> Reply<T>
 where
     F: FnOnce(&S) -> Reply<T> + Send + 'static,
 {
+    logged(command_name::<F>(), on_blocking_pool(s, call).await)
+}
+
+/// [`off_main`] for a command that logs its own failure (one that also waits on a
+/// file dialog, on the async side).
+async fn on_blocking_pool<S: Send + Sync + 'static, T: Send + 'static, F>(
+    s: &Arc<S>,
+    call: F,
+) -> Reply<T>
+where
+    F: FnOnce(&S) -> Reply<T> + Send + 'static,
+{
     let s = Arc::clone(s);
-    let reply = tauri::async_runtime::spawn_blocking(move || call(&s))
+    tauri::async_runtime::spawn_blocking(move || call(&s))
         .await
         .unwrap_or_else(|e| {
             Err(CommandError::coded(
                 ErrorCode::CommandStopped,
                 &[("detail", &e.to_string())],
             ))
-        });
-    logged(command_name::<F>(), reply)
+        })
 }
 
 /// The command a closure was written in: "sign_in" for
