@@ -75,7 +75,7 @@ fn main() {
     let admin = support::admin(&s);
     support::clinician(&s, &admin, "cleo", "Cleo");
     s.set_plan(&admin, "ROOMY", 1_000_000).unwrap();
-    let mut keys: Vec<String> = (0..4 * ROUNDS + 2)
+    let mut keys: Vec<String> = (0..5 * ROUNDS + 2)
         .map(|i| {
             s.create_client(&admin, &format!("lab {i}"), "ROOMY")
                 .unwrap()
