@@ -174,8 +174,14 @@ pub async fn serve(
         };
         // Room for this one: close the longest idle, or wait for a request to end.
         let mut stopping = false;
-        while slots.len() >= cap && !slots.close_longest_idle() {
+        loop {
+            // Listening before looking, so an end between the two is not missed.
             let changed = slots.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if slots.len() < cap || slots.close_longest_idle() {
+                break;
+            }
             tokio::select! {
                 _ = changed => {}
                 _ = &mut shutdown => { stopping = true; break; }
