@@ -96,7 +96,7 @@ mod tests {
             assert_eq!(json, a.as_str());
             assert_eq!(serde_json::from_value::<AuditAction>(json).unwrap(), *a);
         }
-        assert_eq!(AuditAction::ALL.len(), 21);
+        assert_eq!(AuditAction::ALL.len(), 24);
         for s in AuditStatus::ALL {
             assert_eq!(AuditStatus::parse(s.as_str()), Some(*s));
         }

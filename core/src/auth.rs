@@ -452,15 +452,3 @@ pub fn typical_verification() -> Duration {
         PASSWORD_CHECKS.typical().unwrap_or_default()
     })
 }
-
-/// How long one API key verification takes here; measured once on first need.
-pub fn typical_key_verification() -> Duration {
-    crate::clients::KEY_CHECKS.typical().unwrap_or_else(|| {
-        static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        let hash = DUMMY.get_or_init(|| hash_key(&random_token()));
-        let started = Instant::now();
-        verify_key("", hash);
-        crate::clients::KEY_CHECKS.note(started.elapsed());
-        crate::clients::KEY_CHECKS.typical().unwrap_or_default()
-    })
-}

@@ -107,6 +107,18 @@ pub enum KeyCheck {
 /// known wrong key) is answered after the same time.
 pub static KEY_CHECKS: Pace = Pace::new();
 
+/// How long one API key verification takes here; measured once on first need.
+pub fn typical_key_verification() -> std::time::Duration {
+    KEY_CHECKS.typical().unwrap_or_else(|| {
+        static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let hash = DUMMY.get_or_init(|| hash_key(&crate::auth::random_token()));
+        let started = std::time::Instant::now();
+        verify_key("", hash);
+        KEY_CHECKS.note(started.elapsed());
+        KEY_CHECKS.typical().unwrap_or_default()
+    })
+}
+
 /// Keys already verified, and keys already refused, by SHA-256.
 #[derive(Default)]
 pub struct KeyCache {

@@ -32,7 +32,7 @@ impl Services {
             Ok(clients::KeyCheck::Valid(c)) => (Ok(Some(c)), started),
             Ok(clients::KeyCheck::Refused { hashed: true }) => (Ok(None), started),
             Ok(clients::KeyCheck::Refused { hashed: false }) => {
-                (Ok(None), started + auth::typical_key_verification())
+                (Ok(None), started + clients::typical_key_verification())
             }
             Err(e) => (Err(internal(e)), started),
         }
