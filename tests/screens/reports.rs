@@ -11,7 +11,10 @@ fn cjk_font_present() -> bool {
     ];
     let present = known.iter().any(|p| std::path::Path::new(p).exists());
     if !present {
-        eprintln!("SKIPPED the Chinese part: no CJK font here (fonts-droid-fallback)");
+        crate::support::skip(
+            true,
+            "the Chinese part: no CJK font here (fonts-droid-fallback)",
+        );
     }
     present
 }

@@ -198,7 +198,7 @@ fn a_database_locked_by_another_process_gets_503_not_200_then_recovers() {
 #[test]
 fn a_full_disk_gets_503_not_200_and_recovers_when_space_returns() {
     if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIPPED: mounting a small tmpfs needs root");
+        support::skip(false, "mounting a small tmpfs needs root");
         return;
     }
     let mount = tempfile::tempdir().unwrap();
@@ -209,7 +209,7 @@ fn a_full_disk_gets_503_not_200_and_recovers_when_space_returns() {
         .map(|s| s.success())
         .unwrap_or(false);
     if !mounted {
-        eprintln!("SKIPPED: cannot mount a tmpfs here");
+        support::skip(false, "cannot mount a tmpfs here");
         return;
     }
     struct Unmount(std::path::PathBuf);
@@ -290,9 +290,12 @@ fn the_app_stops_cleanly_on_sigterm_with_its_gateway_log_complete() {
     // `cargo test --workspace`.
     let app_binary = Path::new(CLI).with_file_name("cardiorisk-app");
     if !app_binary.exists() {
-        eprintln!(
-            "SKIPPED: {} is not built (run the workspace's tests)",
-            app_binary.display()
+        support::skip(
+            true,
+            &format!(
+                "{} is not built (run the workspace's tests)",
+                app_binary.display()
+            ),
         );
         return;
     }
