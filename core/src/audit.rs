@@ -218,23 +218,12 @@ pub fn query(
     limit: u32,
     offset: u32,
 ) -> rusqlite::Result<AuditPage> {
-    let (clause, values) = where_clause(filter);
-    let total: i64 = conn.query_row(
-        &format!("SELECT COUNT(*) FROM audit_log {clause}"),
-        params_from_iter(values.iter()),
-        |r| r.get(0),
-    )?;
-    let sql = format!(
-        "SELECT * FROM audit_log {clause} ORDER BY at DESC, id DESC LIMIT {limit} OFFSET {offset}"
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let entries = stmt
-        .query_map(params_from_iter(values.iter()), entry)?
-        .collect::<Result<_, _>>()?;
-    Ok(AuditPage {
-        entries,
-        total: total as u64,
-    })
+    page(
+        conn,
+        filter,
+        None,
+        &format!("ORDER BY at DESC, id DESC LIMIT {limit} OFFSET {offset}"),
+    )
 }
 
 /// Entries matching `filter` with an id below `before` (all when `None`), newest
@@ -247,20 +236,34 @@ pub fn query_before(
     limit: u32,
     before: Option<i64>,
 ) -> rusqlite::Result<AuditPage> {
+    page(
+        conn,
+        filter,
+        before,
+        &format!("ORDER BY id DESC LIMIT {limit}"),
+    )
+}
+
+/// One page: the entries matching `filter` (and below id `before`), in the order and
+/// limit `order`, with the total matching `filter` alone.
+fn page(
+    conn: &Connection,
+    filter: &AuditFilter,
+    before: Option<i64>,
+    order: &str,
+) -> rusqlite::Result<AuditPage> {
     let (clause, values) = where_clause(filter);
     let total: i64 = conn.query_row(
         &format!("SELECT COUNT(*) FROM audit_log {clause}"),
         params_from_iter(values.iter()),
         |r| r.get(0),
     )?;
-    let below = format!("id < {}", before.unwrap_or(i64::MAX));
-    let clause = if clause.is_empty() {
-        format!("WHERE {below}")
-    } else {
-        format!("{clause} AND {below}")
+    let clause = match before {
+        None => clause,
+        Some(id) if clause.is_empty() => format!("WHERE id < {id}"),
+        Some(id) => format!("{clause} AND id < {id}"),
     };
-    let sql = format!("SELECT * FROM audit_log {clause} ORDER BY id DESC LIMIT {limit}");
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare(&format!("SELECT * FROM audit_log {clause} {order}"))?;
     let entries = stmt
         .query_map(params_from_iter(values.iter()), entry)?
         .collect::<Result<_, _>>()?;

@@ -10,7 +10,6 @@
 //! closes its own oldest members, and a real client's request, which is in progress
 //! as soon as its headers arrive, is answered.
 
-use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -160,7 +159,7 @@ pub async fn serve(
         .keep_alive(true);
     tokio::pin!(shutdown);
     loop {
-        let (stream, peer) = tokio::select! {
+        let (stream, _) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(_) => {
@@ -194,8 +193,7 @@ pub async fn serve(
         let (id, close) = slots.open();
         let app = app.clone();
         let for_requests = Arc::clone(&slots);
-        let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-            req.extensions_mut().insert(ConnectInfo(peer));
+        let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
             let in_progress = InProgress::new(&for_requests, id);
             let answer = app.clone().oneshot(req);
             async move {

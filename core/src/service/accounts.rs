@@ -84,9 +84,7 @@ impl Services {
     /// [`Services::sign_in_paced`] leaves the wait to the caller.
     pub fn sign_in(&self, username: &str, password: &str) -> Result<SessionInfo, CommandError> {
         let (outcome, not_before) = self.sign_in_paced(username, password);
-        if let Some(wait) = not_before.checked_duration_since(Instant::now()) {
-            std::thread::sleep(wait);
-        }
+        wait_until(not_before);
         outcome
     }
 

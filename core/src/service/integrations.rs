@@ -14,9 +14,7 @@ impl Services {
     /// [`Services::authenticate_key_paced`] leaves that wait to the caller.
     pub fn authenticate_key(&self, key: &str) -> Result<Option<ClientAuth>, CommandError> {
         let (outcome, not_before) = self.authenticate_key_paced(key);
-        if let Some(wait) = not_before.checked_duration_since(Instant::now()) {
-            std::thread::sleep(wait);
-        }
+        wait_until(not_before);
         outcome
     }
 

@@ -121,6 +121,13 @@ fn internal(e: impl std::fmt::Display) -> CommandError {
     CommandError::coded(ErrorCode::Database, &[("detail", &e.to_string())])
 }
 
+/// Blocks until `not_before` (a paced answer, see `Services::sign_in_paced`).
+fn wait_until(not_before: Instant) {
+    if let Some(wait) = not_before.checked_duration_since(Instant::now()) {
+        std::thread::sleep(wait);
+    }
+}
+
 fn check_limit(limit: u32) -> Result<(), CommandError> {
     if limit == 0 || limit > MAX_PAGE {
         Err(CommandError::coded(
