@@ -1,7 +1,4 @@
-//! The CardioRisk desktop app: the Tauri shell over `cardiorisk-core`, whose modules
-//! are re-exported here.
-
-pub use cardiorisk_core::*;
+//! The CardioRisk desktop app: the Tauri shell over `cardiorisk-core`.
 
 mod shell;
 mod stall;

@@ -7,13 +7,13 @@ mod retraining;
 #[path = "../support/mod.rs"]
 mod support;
 
-use cardiorisk_app::models::ModelSource;
-use cardiorisk_app::report::Format;
-use cardiorisk_app::service::Services;
 use cardiorisk_contract::{
     AuditFilter, ErrorKind, Language, Measurements, PatientInput, Role, TrainConfig, TrainRequest,
     TrainingPhase, TrainingStatus, Units, EMBEDDED_LABEL, PREF_LANGUAGE, PREF_UNITS,
 };
+use cardiorisk_core::models::ModelSource;
+use cardiorisk_core::report::Format;
+use cardiorisk_core::service::Services;
 use cardiorisk_model::synth::{generate, to_csv, Span};
 use std::time::{Duration, Instant};
 use support::admin;

@@ -169,7 +169,7 @@ fn a_finished_retraining_is_stored_and_audited_with_nobody_watching() {
         .start_training(&token, &csv, &small_request(10))
         .unwrap();
     // Nobody asks for the status: the job stores its candidate by itself.
-    let registry = cardiorisk_app::models::Registry::new(dir.path());
+    let registry = cardiorisk_core::models::Registry::new(dir.path());
     let trained = || {
         services
             .audit(

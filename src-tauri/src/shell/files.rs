@@ -2,12 +2,12 @@
 //! a path), and the data directory shown in Settings.
 
 use super::{logged, on_blocking_pool as blocking, Reply, State};
-use crate::audit::Action;
-use crate::gateway::Control;
 use cardiorisk_contract::{
     AuditFilter, CommandError, ErrorCode, Language, ReportFormat, TrainRequest, TrainingStatus,
     Units,
 };
+use cardiorisk_core::audit::Action;
+use cardiorisk_core::gateway::Control;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tauri_plugin_dialog::DialogExt;
@@ -180,8 +180,8 @@ pub(super) async fn export_report(
                 kind.as_str()
             );
             let filter = match kind {
-                crate::report::Format::Html => ("HTML", &["html"][..]),
-                crate::report::Format::Pdf => ("PDF", &["pdf"][..]),
+                cardiorisk_core::report::Format::Html => ("HTML", &["html"][..]),
+                cardiorisk_core::report::Format::Pdf => ("PDF", &["pdf"][..]),
             };
             let Some(path) = pick(&app, Pick::Save { name, filter }).await else {
                 return Ok(None);
@@ -216,7 +216,11 @@ pub(super) async fn data_location(
     dir: tauri::State<'_, DataDir>,
     token: String,
 ) -> Reply<String> {
-    let file = dir.0.join(crate::service::DB_FILE).display().to_string();
+    let file = dir
+        .0
+        .join(cardiorisk_core::service::DB_FILE)
+        .display()
+        .to_string();
     super::off_main(s.inner(), move |s| s.require_admin(&token).map(|_| file)).await
 }
 

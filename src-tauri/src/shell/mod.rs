@@ -1,8 +1,6 @@
 //! The Tauri shell: window, state and the IPC commands, each a thin wrapper over
 //! [`Services`]. Also starts the UI notifier, a bus subscriber.
 
-use crate::gateway::Control;
-use crate::service::{Services, DATA_DIR_ENV};
 use cardiorisk_contract::{
     ApiClient, AssessmentOutcome, AssessmentRecord, AuditFilter, AuditPage, CacheStats,
     CommandError, ErrorCode, ErrorKind, GatewayStatus, Measurements, ModelStatus, NewApiClient,
@@ -10,6 +8,8 @@ use cardiorisk_contract::{
     UserInfo,
 };
 use cardiorisk_contract::{ModelCard, TrainingStatus};
+use cardiorisk_core::gateway::Control;
+use cardiorisk_core::service::{Services, DATA_DIR_ENV};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tauri::{Emitter, Manager};
@@ -336,7 +336,7 @@ fn idle_timeout() -> std::time::Duration {
         .and_then(|v| v.parse::<u64>().ok())
         .filter(|&s| s > 0)
         .map(std::time::Duration::from_secs)
-        .unwrap_or(crate::auth::IDLE_TIMEOUT)
+        .unwrap_or(cardiorisk_core::auth::IDLE_TIMEOUT)
 }
 
 pub const IDLE_TIMEOUT_ENV: &str = "CARDIORISK_IDLE_TIMEOUT_SECS";
@@ -361,7 +361,7 @@ fn log_dir(app: &tauri::App) -> Result<PathBuf, Box<dyn std::error::Error>> {
 pub(super) fn support_facts(services: &Services) -> Vec<(&'static str, String)> {
     vec![
         ("version", env!("CARGO_PKG_VERSION").to_string()),
-        ("system", crate::support::system_description()),
+        ("system", cardiorisk_core::support::system_description()),
         (
             "webview",
             tauri::webview_version().unwrap_or_else(|e| format!("unavailable ({e})")),
@@ -459,7 +459,7 @@ pub fn run() {
             let setup_began = since_start_ms();
             let dir = data_dir(app)?;
             let logs = log_dir(app)?;
-            if let Err(e) = crate::support::start_logging(&logs) {
+            if let Err(e) = cardiorisk_core::support::start_logging(&logs) {
                 eprintln!("CardioRisk runs without its support log: {e}");
             }
             let services = match Services::open_with(&dir, idle_timeout()) {
@@ -487,7 +487,7 @@ pub fn run() {
             app.manage(Arc::new(gateway));
             app.manage(services);
             let handle = app.handle().clone();
-            crate::signals::on_stop_signal(move || {
+            cardiorisk_core::signals::on_stop_signal(move || {
                 tracing::info!("stop signal received");
                 handle.exit(0)
             });

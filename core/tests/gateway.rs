@@ -3,9 +3,10 @@
 //! Rate limits use an injected clock, never sleeps.
 
 mod gateway_fixture;
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
-use cardiorisk_app::gateway::RISK_PATH;
+use cardiorisk_core::gateway::RISK_PATH;
 use gateway_fixture::{fixture, raw, send, HIGH, LOW};
 use serde_json::{json, Value};
 use std::sync::atomic::Ordering;

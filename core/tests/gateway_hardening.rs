@@ -2,11 +2,12 @@
 //! wrong keys, lock-outs, bad models, idle connections.
 
 mod gateway_fixture;
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
-use cardiorisk_app::gateway::{self, RISK_PATH};
-use cardiorisk_app::service::{Services, DB_FILE};
 use cardiorisk_contract::{ErrorKind, Measurements};
+use cardiorisk_core::gateway::{self, RISK_PATH};
+use cardiorisk_core::service::{Services, DB_FILE};
 use gateway_fixture::{fixture, send, LOW};
 use rusqlite::Connection;
 use serde_json::json;
@@ -59,7 +60,7 @@ fn only_loopback_addresses_are_accepted() {
 
 #[test]
 fn the_in_app_switch_is_off_by_default_and_remembers_its_port() {
-    use cardiorisk_app::gateway::Control;
+    use cardiorisk_core::gateway::Control;
     let dir = tempfile::tempdir().unwrap();
     let port = support::free_port();
     {
@@ -129,7 +130,7 @@ fn a_key_made_by_an_older_version_still_verifies_and_is_hashed_again_cheaply() {
     let conn = Connection::open(f.dir().join(DB_FILE)).unwrap();
     conn.execute(
         "UPDATE api_clients SET key_hash = ?2 WHERE id = ?1",
-        rusqlite::params![id, cardiorisk_app::auth::hash_password(&key)],
+        rusqlite::params![id, cardiorisk_core::auth::hash_password(&key)],
     )
     .unwrap();
     assert_eq!(f.risk(Some(&key), LOW).0, 200);
@@ -184,7 +185,7 @@ fn a_model_output_that_is_not_a_probability_is_a_server_error_never_a_class() {
     let (_, key) = f.add_client("c", "PREMIUM");
     let admin = support::sign_in_admin(&f.services);
     let model = support::bump_model();
-    cardiorisk_app::models::Registry::new(f.dir())
+    cardiorisk_core::models::Registry::new(f.dir())
         .store(&model)
         .unwrap();
     f.services.activate_model(&admin, &model.version).unwrap();
@@ -241,7 +242,7 @@ fn a_model_giving_nan_is_refused_at_activation_and_at_start_with_the_reason() {
     let f = fixture();
     let admin = support::sign_in_admin(&f.services);
     let model = support::nan_model();
-    let registry = cardiorisk_app::models::Registry::new(f.dir());
+    let registry = cardiorisk_core::models::Registry::new(f.dir());
     registry.store(&model).unwrap();
     let err = f
         .services

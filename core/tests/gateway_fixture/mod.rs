@@ -4,8 +4,8 @@
 #![allow(dead_code)] // each test file uses its own part
 
 use super::support;
-use cardiorisk_app::gateway::{self, limiter::Clock, GatewayHandle, RISK_PATH};
-use cardiorisk_app::service::Services;
+use cardiorisk_core::gateway::{self, limiter::Clock, GatewayHandle, RISK_PATH};
+use cardiorisk_core::service::Services;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

@@ -1,12 +1,13 @@
 //! Patients, the audit log, the cache, concurrency and crash safety: all against
 //! real SQLite files and the real model.
 
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
-use cardiorisk_app::service::{Services, DB_FILE};
 use cardiorisk_contract::{
     rfc3339_utc, unix_seconds, AuditFilter, ErrorKind, FixedZone, LocalTime, PatientInput,
 };
+use cardiorisk_core::service::{Services, DB_FILE};
 use rusqlite::Connection;
 use std::sync::Arc;
 use support::{admin, count, measurements};

@@ -1,10 +1,11 @@
 //! Accounts, roles, sessions and lock-outs, and how refusals are audited: against
 //! real SQLite files.
 
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
-use cardiorisk_app::service::{Services, DB_FILE};
 use cardiorisk_contract::{AuditFilter, ErrorKind, Role};
+use cardiorisk_core::service::{Services, DB_FILE};
 use rusqlite::Connection;
 use std::sync::Arc;
 use support::{admin, count, doctor, measurements, ADMIN_PASSWORD};
@@ -271,7 +272,7 @@ fn a_refusal_is_audited_under_the_action_that_was_attempted() {
     let clin = doctor(&s, &token, "carl");
     // What the shell checks before it opens the save dialog for a backup.
     let err = s
-        .require_admin_for(&clin, cardiorisk_app::audit::Action::DatabaseBackup)
+        .require_admin_for(&clin, cardiorisk_core::audit::Action::DatabaseBackup)
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Forbidden);
     assert_eq!(

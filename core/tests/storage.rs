@@ -1,10 +1,11 @@
 //! Backup and restore, file modes, and files that are not ours: against real SQLite
 //! files.
 
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
-use cardiorisk_app::service::{Services, DB_FILE};
 use cardiorisk_contract::{AuditFilter, ErrorKind};
+use cardiorisk_core::service::{Services, DB_FILE};
 use rusqlite::Connection;
 use support::{admin, count, doctor, measurements};
 
@@ -51,7 +52,7 @@ fn backup_and_restore_round_trip_and_foreign_files_are_refused() {
 
 #[test]
 fn the_data_directory_and_every_file_in_it_are_private() {
-    use cardiorisk_app::private::mode;
+    use cardiorisk_core::private::mode;
     let parent = tempfile::tempdir().unwrap();
     let dir = parent.path().join("data");
     let s = Services::open(&dir).unwrap();
@@ -202,7 +203,7 @@ fn a_damaged_database_of_ours_is_called_damaged_not_another_programs() {
 #[test]
 fn a_folder_that_cannot_be_made_private_is_named_as_such_not_as_uncreatable() {
     // /proc/self/fdinfo exists, and no one may change its mode, root included.
-    let err = cardiorisk_app::db::open(std::path::Path::new("/proc/self/fdinfo/cardiorisk.db"))
+    let err = cardiorisk_core::db::open(std::path::Path::new("/proc/self/fdinfo/cardiorisk.db"))
         .expect_err("refused");
     let text = err.to_string();
     assert!(

@@ -1,10 +1,11 @@
 //! The command path (the code every Tauri command calls) against a real SQLite file
 //! and the real embedded model.
 
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
-use cardiorisk_app::service::{Services, DB_FILE};
 use cardiorisk_contract::{ErrorKind, Measurements, Problem};
+use cardiorisk_core::service::{Services, DB_FILE};
 use rusqlite::Connection;
 use support::admin;
 
@@ -125,14 +126,14 @@ fn database_uses_wal_and_the_current_schema() {
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
     assert_eq!(mode, "wal");
-    assert_eq!(cardiorisk_app::db::schema_version(&conn).unwrap(), 5);
+    assert_eq!(cardiorisk_core::db::schema_version(&conn).unwrap(), 5);
 }
 
 #[test]
 fn a_database_from_a_newer_app_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
-    conn.pragma_update(None, "application_id", cardiorisk_app::db::APPLICATION_ID)
+    conn.pragma_update(None, "application_id", cardiorisk_core::db::APPLICATION_ID)
         .unwrap();
     conn.pragma_update(None, "user_version", 99).unwrap();
     drop(conn);
@@ -142,7 +143,7 @@ fn a_database_from_a_newer_app_is_refused() {
 
 mod registry {
     use super::*;
-    use cardiorisk_app::models::{ModelSource, Registry};
+    use cardiorisk_core::models::{ModelSource, Registry};
     use cardiorisk_model::predictor::EMBEDDED_MODEL;
     use cardiorisk_model::ModelPayload;
 
