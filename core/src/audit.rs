@@ -121,52 +121,6 @@ pub fn drain(conn: &mut Connection) -> rusqlite::Result<usize> {
     Ok(pending.len())
 }
 
-/// Audit rows as stored, for carrying them from one database into another.
-pub struct StoredEntries(Vec<[rusqlite::types::Value; 8]>);
-
-impl StoredEntries {
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-const ENTRY_COLUMNS: &str = "at, user_id, username, action, status, elapsed_ms, subject, detail";
-
-/// Entries written after `at` (every entry when `at` is `None`), oldest first.
-pub fn entries_after(conn: &Connection, at: Option<&str>) -> rusqlite::Result<StoredEntries> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {ENTRY_COLUMNS} FROM audit_log WHERE ?1 IS NULL OR at > ?1 ORDER BY at, id"
-    ))?;
-    let rows = stmt.query_map([at], |r| {
-        Ok(std::array::from_fn(|i| {
-            r.get::<_, rusqlite::types::Value>(i)
-                .unwrap_or(rusqlite::types::Value::Null)
-        }))
-    })?;
-    Ok(StoredEntries(rows.collect::<Result<_, _>>()?))
-}
-
-/// Appends carried entries inside the caller's transaction (new ids, same content).
-pub fn carry(tx: &Connection, entries: &StoredEntries) -> rusqlite::Result<()> {
-    let mut stmt = tx.prepare_cached(&format!(
-        "INSERT INTO audit_log ({ENTRY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-    ))?;
-    for row in &entries.0 {
-        stmt.execute(params_from_iter(row.iter()))?;
-    }
-    Ok(())
-}
-
-/// The time of the newest entry in the database at `path` (a backup), if any.
-pub fn newest_in(path: &std::path::Path) -> rusqlite::Result<Option<String>> {
-    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    conn.query_row("SELECT MAX(at) FROM audit_log", [], |r| r.get(0))
-}
-
 fn entry(row: &Row) -> rusqlite::Result<AuditEntry> {
     Ok(AuditEntry {
         id: row.get("id")?,

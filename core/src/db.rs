@@ -286,3 +286,106 @@ pub fn check_backup(path: &Path) -> Result<(), DbError> {
     }
     Ok(())
 }
+
+/// Copies the backup at `backup` into `staged` (a private file, replaced if a
+/// restore that died left one) and brings its schema up to this version, so that
+/// [`replace_from`] finds the same tables as the live database.
+pub fn stage(backup: &Path, staged: &Path) -> Result<(), DbError> {
+    let file_error = |source: std::io::Error| DbError::File {
+        path: staged.display().to_string(),
+        source,
+    };
+    match std::fs::remove_file(staged) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(file_error(e)),
+        _ => {}
+    }
+    cardiorisk_files::create_private(staged).map_err(file_error)?;
+    let source = Connection::open_with_flags(backup, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let mut copy = Connection::open(staged)?;
+    let copied = rusqlite::backup::Backup::new(&source, &mut copy)?.step(-1)?;
+    if copied != rusqlite::backup::StepResult::Done {
+        return Err(DbError::File {
+            path: backup.display().to_string(),
+            source: std::io::Error::other(format!("the copy did not finish ({copied:?})")),
+        });
+    }
+    migrate(&mut copy)
+}
+
+/// Audit columns carried from the live log into the restored one (new ids).
+const CARRIED_AUDIT_COLUMNS: &str =
+    "at, user_id, username, action, status, elapsed_ms, subject, detail";
+
+/// Replaces every table of the live database with the staged copy's, in one
+/// transaction on `live`: a process killed at any moment leaves the database as it
+/// was or as restored, never between. Audit entries the copy lacks from its newest
+/// moment on (times have milliseconds: an entry of that same millisecond may not be
+/// in it) are kept, after the copy's own (new ids, same content); `finish` then writes
+/// inside the same transaction (the restore's own audit entry). Returns how many
+/// entries were carried, and what `finish` returned.
+pub fn replace_from<T>(
+    live: &mut Connection,
+    staged: &Path,
+    finish: impl FnOnce(&rusqlite::Transaction, usize) -> rusqlite::Result<T>,
+) -> Result<T, DbError> {
+    let staged_name = staged.to_str().ok_or_else(|| DbError::File {
+        path: staged.display().to_string(),
+        source: std::io::Error::other("the path is not valid Unicode"),
+    })?;
+    live.execute("ATTACH DATABASE ?1 AS restored", [staged_name])?;
+    let replaced = (|| -> Result<T, DbError> {
+        let tx = live.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Rows arrive table by table; their references hold once all have arrived.
+        tx.pragma_update(None, "defer_foreign_keys", true)?;
+        let version =
+            |schema| tx.pragma_query_value(Some(schema), "user_version", |r| r.get::<_, i64>(0));
+        let (live_version, staged_version) = (version("main")?, version("restored")?);
+        if live_version != staged_version {
+            return Err(DbError::Damaged {
+                path: staged.display().to_string(),
+                detail: format!("schema {staged_version}, the live database's {live_version}"),
+            });
+        }
+        tx.execute_batch(&format!(
+            "DROP TABLE IF EXISTS temp.carried;
+             CREATE TEMP TABLE carried AS SELECT {CARRIED_AUDIT_COLUMNS} FROM main.audit_log AS l
+              WHERE at >= coalesce((SELECT MAX(at) FROM restored.audit_log), '')
+                AND NOT EXISTS (SELECT 1 FROM restored.audit_log AS r
+                                 WHERE r.at = l.at AND r.action = l.action AND r.status = l.status
+                                   AND r.username IS l.username AND r.subject IS l.subject
+                                   AND r.detail = l.detail)
+              ORDER BY at, id;"
+        ))?;
+        let carried: i64 = tx.query_row("SELECT COUNT(*) FROM temp.carried", [], |r| r.get(0))?;
+        let tables: Vec<String> = {
+            let mut stmt = tx.prepare(
+                "SELECT name FROM restored.sqlite_master
+                  WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+            )?;
+            let names = stmt.query_map([], |r| r.get(0))?;
+            names.collect::<Result<_, _>>()?
+        };
+        // `WHERE 1` keeps SQLite from copying pages wholesale (its transfer
+        // optimisation), which would skip counting the parents' arrival and fail the
+        // deferred foreign-key check at commit.
+        for table in &tables {
+            let table = table.replace('"', "\"\"");
+            tx.execute_batch(&format!(
+                "DELETE FROM main.\"{table}\";
+                 INSERT INTO main.\"{table}\" SELECT * FROM restored.\"{table}\" WHERE 1;"
+            ))?;
+        }
+        tx.execute_batch(&format!(
+            "INSERT INTO main.audit_log ({CARRIED_AUDIT_COLUMNS})
+                  SELECT {CARRIED_AUDIT_COLUMNS} FROM temp.carried ORDER BY rowid;
+             DROP TABLE temp.carried;"
+        ))?;
+        let value = finish(&tx, carried as usize)?;
+        tx.commit()?;
+        Ok(value)
+    })();
+    let detached = live.execute("DETACH DATABASE restored", []);
+    let value = replaced?;
+    detached?;
+    Ok(value)
+}

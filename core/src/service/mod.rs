@@ -42,6 +42,9 @@ use clinic::PendingAssessment;
 /// Name of the database file inside the data directory.
 pub const DB_FILE: &str = "cardiorisk.db";
 
+/// A backup being restored, copied into the data directory first (see `restore`).
+pub const RESTORE_STAGING_FILE: &str = "restore-staging.db";
+
 /// Environment variable that overrides the data directory.
 pub const DATA_DIR_ENV: &str = "CARDIORISK_DATA_DIR";
 
@@ -99,6 +102,8 @@ pub struct ActiveModel {
 }
 
 pub struct Services {
+    /// The data directory.
+    dir: std::path::PathBuf,
     db: Mutex<Connection>,
     /// Reads only; see `db::open_reader`.
     reader: Mutex<Connection>,
@@ -165,6 +170,8 @@ impl Services {
         let path = data_dir.join(DB_FILE);
         let mut conn = db::open(&path)?;
         audit::drain(&mut conn)?;
+        // A restore that died left its staged copy; the live database is whole either way.
+        let _ = std::fs::remove_file(data_dir.join(RESTORE_STAGING_FILE));
         let reader = db::open_reader(&path)?;
         let unknown_names =
             auth::UnknownNames::open(data_dir).map_err(|source| db::DbError::File {
@@ -180,6 +187,7 @@ impl Services {
             );
         }
         Ok(Services {
+            dir: data_dir.to_path_buf(),
             db: Mutex::new(conn),
             reader: Mutex::new(reader),
             active: RwLock::new(Arc::new(ActiveModel { predictor, source })),

@@ -144,45 +144,38 @@ impl Services {
     }
 
     /// Replaces the live database with the backup at `path`, after checking that it
-    /// is a sound CardioRisk database this app can read. Audit entries newer than the
-    /// backup's newest are carried into the restored database, so the trail loses
-    /// nothing. Then every session ends (the restored accounts may differ), every
-    /// cache built from database content is emptied and the active model reloaded.
+    /// is a sound CardioRisk database this app can read. The backup is first copied
+    /// into the data directory and brought up to this schema; then one transaction
+    /// replaces every table, keeps the audit entries newer than the backup's newest
+    /// and writes the restore's own entry, so a process killed at any moment leaves
+    /// the database as it was or as restored with its whole trail. Then every
+    /// session ends (the restored accounts may differ), every cache built from
+    /// database content is emptied and the active model reloaded.
     pub fn restore(&self, token: &str, path: &Path) -> Result<(), CommandError> {
         let started = Instant::now();
         let actor = self.admin(token, Action::DatabaseRestored)?;
         db::check_backup(path).map_err(|e| {
             CommandError::coded(ErrorCode::NotABackup, &[("detail", &e.to_string())])
         })?;
-        let newest = audit::newest_in(path).map_err(internal)?;
-        let event = {
-            let mut conn = self.conn();
-            let carried = audit::entries_after(&conn, newest.as_deref()).map_err(internal)?;
-            conn.restore(
-                rusqlite::MAIN_DB,
-                path,
-                None::<fn(rusqlite::backup::Progress)>,
-            )
-            .map_err(|e| {
-                CommandError::coded(ErrorCode::RestoreFailed, &[("detail", &e.to_string())])
-            })?;
-            db::migrate(&mut conn).map_err(|e| CommandError::internal(e.to_string()))?;
+        let failed = |e: db::DbError| {
+            CommandError::coded(ErrorCode::RestoreFailed, &[("detail", &e.to_string())])
+        };
+        let staged = self.dir.join(RESTORE_STAGING_FILE);
+        db::stage(path, &staged).map_err(failed)?;
+        let replaced = db::replace_from(&mut self.conn(), &staged, |tx, carried| {
             let event = Event::new(Action::DatabaseRestored, Status::Ok, started)
                 .by(actor.user_id, &actor.username)
                 .detail(format!(
                     "{}; {} audit entr{} newer than the backup carried over; every session ended",
                     path.display(),
-                    carried.len(),
-                    if carried.len() == 1 { "y" } else { "ies" }
+                    carried,
+                    if carried == 1 { "y" } else { "ies" }
                 ));
-            let tx = conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(internal)?;
-            audit::carry(&tx, &carried).map_err(internal)?;
-            audit::enqueue(&tx, &event).map_err(internal)?;
-            tx.commit().map_err(internal)?;
-            event
-        };
+            audit::enqueue(tx, &event)?;
+            Ok(event)
+        });
+        let _ = std::fs::remove_file(&staged);
+        let event = replaced.map_err(failed)?;
         let _ = self.bus.send(event);
         self.sessions.end_all();
         self.keys.clear();
