@@ -18,6 +18,10 @@ names! {
         PlanChanged => "plan.changed",
         PatientCreated => "patient.created",
         PatientUpdated => "patient.updated",
+        // A patient's record opened: details, history and charts.
+        PatientViewed => "patient.viewed",
+        // A patient search; the entry keeps the number of results, never the query.
+        PatientsSearched => "patients.searched",
         AssessmentCreated => "assessment.created",
         AssessmentRefused => "assessment.refused",
         ModelTrained => "model.trained",
@@ -28,6 +32,8 @@ names! {
         AuditExported => "audit.exported",
         SettingsChanged => "settings.changed",
         ReportExported => "report.exported",
+        ReportViewed => "report.viewed",
+        ReportPrinted => "report.printed",
         SupportBundleExported => "support.exported",
     }
 }
@@ -52,6 +58,10 @@ pub struct ExportAuditArgs {
 /// Filters of the audit log; every one optional. Times are RFC 3339 UTC.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AuditFilter {
+    /// A patient's record number: every entry about that patient (who looked at
+    /// or changed this record).
+    #[serde(default)]
+    pub patient: Option<String>,
     pub username: Option<String>,
     pub action: Option<String>,
     pub status: Option<String>,
@@ -96,7 +106,7 @@ mod tests {
             assert_eq!(json, a.as_str());
             assert_eq!(serde_json::from_value::<AuditAction>(json).unwrap(), *a);
         }
-        assert_eq!(AuditAction::ALL.len(), 24);
+        assert_eq!(AuditAction::ALL.len(), 28);
         for s in AuditStatus::ALL {
             assert_eq!(AuditStatus::parse(s.as_str()), Some(*s));
         }

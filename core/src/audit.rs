@@ -26,6 +26,9 @@ pub struct Event {
     pub elapsed_ms: f64,
     /// What it was about, e.g. "assessment:12".
     pub subject: Option<String>,
+    /// The patient whose data it touched or showed, if any.
+    #[serde(default)]
+    pub patient_id: Option<i64>,
     pub detail: String,
 }
 
@@ -39,6 +42,7 @@ impl Event {
             status,
             elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
             subject: None,
+            patient_id: None,
             detail: String::new(),
         }
     }
@@ -51,6 +55,12 @@ impl Event {
 
     pub fn about(mut self, subject: impl Into<String>) -> Self {
         self.subject = Some(subject.into());
+        self
+    }
+
+    /// Names the patient whose record this touched or showed.
+    pub fn patient(mut self, patient_id: Option<i64>) -> Self {
+        self.patient_id = patient_id;
         self
     }
 
@@ -68,8 +78,9 @@ pub fn enqueue(tx: &Connection, event: &Event) -> rusqlite::Result<()> {
 fn insert_entry(tx: &Connection, event_id: Option<i64>, e: &Event) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT OR IGNORE INTO audit_log
-             (event_id, at, user_id, username, action, status, elapsed_ms, subject, detail)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             (event_id, at, user_id, username, action, status, elapsed_ms, subject, detail,
+              patient_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         event_id,
@@ -80,7 +91,8 @@ fn insert_entry(tx: &Connection, event_id: Option<i64>, e: &Event) -> rusqlite::
         e.status.as_str(),
         e.elapsed_ms,
         e.subject,
-        e.detail
+        e.detail,
+        e.patient_id
     ])?;
     Ok(())
 }
@@ -152,6 +164,10 @@ fn where_clause(filter: &AuditFilter) -> (String, Vec<String>) {
             clauses.push(sql.replace('?', &format!("?{}", values.len())));
         }
     };
+    add(
+        "patient_id IN (SELECT id FROM patients WHERE record_number = ? COLLATE NOCASE)",
+        &filter.patient,
+    );
     add("username = ? COLLATE NOCASE", &filter.username);
     add("action = ?", &filter.action);
     add("status = ?", &filter.status);

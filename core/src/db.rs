@@ -101,6 +101,14 @@ const MIGRATIONS: &[&str] = &[
         locked_until    TEXT,
         last_failed     TEXT
     ) WITHOUT ROWID;",
+    // 6: the patient each audit entry is about (reads included), for "who looked at
+    // this record"; older entries named their patient in `subject` or `detail`.
+    "ALTER TABLE audit_log ADD COLUMN patient_id INTEGER;
+    UPDATE audit_log SET patient_id = CAST(substr(subject, 9) AS INTEGER)
+     WHERE subject LIKE 'patient:%';
+    UPDATE audit_log SET patient_id = CAST(substr(detail, instr(detail, ' patient:') + 9) AS INTEGER)
+     WHERE action = 'assessment.created' AND instr(detail, ' patient:') > 0;
+    CREATE INDEX audit_by_patient ON audit_log (patient_id, at) WHERE patient_id IS NOT NULL;",
 ];
 
 /// How long a write waits for another connection's lock before failing.
@@ -314,7 +322,7 @@ pub fn stage(backup: &Path, staged: &Path) -> Result<(), DbError> {
 
 /// Audit columns carried from the live log into the restored one (new ids).
 const CARRIED_AUDIT_COLUMNS: &str =
-    "at, user_id, username, action, status, elapsed_ms, subject, detail";
+    "at, user_id, username, action, status, elapsed_ms, subject, detail, patient_id";
 
 /// Replaces every table of the live database with the staged copy's, in one
 /// transaction on `live`: a process killed at any moment leaves the database as it

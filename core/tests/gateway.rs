@@ -449,3 +449,34 @@ fn an_administrators_calls_are_logged_under_their_name_and_a_client_is_not_an_ac
     );
     assert_eq!(body["data"]["total"], 0, "no account was created: {body}");
 }
+
+#[test]
+fn the_log_filters_by_a_patients_record_number() {
+    let f = fixture();
+    let patient = f
+        .services
+        .create_patient(
+            &f.admin,
+            &cardiorisk_contract::PatientInput {
+                record_number: "HC-77".into(),
+                name: "Eva Ruiz".into(),
+                birth_year: None,
+                notes: String::new(),
+            },
+        )
+        .unwrap();
+    f.services.patient_record(&f.admin, patient.id).unwrap();
+    let (status, body) = send(
+        ureq::get(&format!("{}/internal/api/log?patient=hc-77", f.base))
+            .set("Authorization", &format!("Bearer {}", f.admin)),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    let actions: Vec<&str> = body["data"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["patient.viewed", "patient.created"], "{body}");
+}

@@ -175,6 +175,7 @@ pub(super) async fn logs(
             .unwrap_or(default)
     };
     let filter = AuditFilter {
+        patient: text("patient"),
         username: text("user"),
         action: text("action"),
         status: text("status"),

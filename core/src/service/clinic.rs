@@ -13,6 +13,7 @@ impl Services {
                 Event::new(Action::PatientCreated, Status::Ok, started)
                     .by(actor.user_id, &actor.username)
                     .about(format!("patient:{id}"))
+                    .patient(Some(*id))
             },
             |tx| patients::insert(tx, p, actor.user_id).map_err(|e| conflict_or_internal(e, p)),
         )?;
@@ -35,6 +36,7 @@ impl Services {
                 Event::new(Action::PatientUpdated, Status::Ok, started)
                     .by(actor.user_id, &actor.username)
                     .about(format!("patient:{id}"))
+                    .patient(Some(id))
             },
             |tx| match patients::update(tx, id, p).map_err(|e| conflict_or_internal(e, p))? {
                 0 => Err(not_found_patient(id)),
@@ -46,21 +48,85 @@ impl Services {
             .ok_or_else(|| not_found_patient(id))
     }
 
+    /// Patients whose name or record number contains `query`. Audited with the
+    /// number of results, never the query's text (it may be a name).
     pub fn search_patients(
         &self,
         token: &str,
         query: &str,
         limit: u32,
     ) -> Result<Vec<Patient>, CommandError> {
-        self.session(token)?;
+        let started = Instant::now();
+        let actor = self.session(token)?;
         check_limit(limit)?;
-        patients::search(&self.read(), query, limit).map_err(internal)
+        let found = patients::search(&self.read(), query, limit).map_err(internal)?;
+        let what = if query.trim().is_empty() {
+            "the list, no query"
+        } else {
+            "a query"
+        };
+        self.record(
+            Event::new(Action::PatientsSearched, Status::Ok, started)
+                .by(actor.user_id, &actor.username)
+                .detail(format!("{} result(s) shown for {what}", found.len())),
+        );
+        Ok(found)
     }
 
+    /// A patient's record with their whole history (the record page and its charts),
+    /// audited as a view of that patient.
     pub fn patient_record(&self, token: &str, id: i64) -> Result<PatientRecord, CommandError> {
-        self.session(token)?;
+        self.viewed(
+            token,
+            id,
+            Action::PatientViewed,
+            "record, history and charts",
+        )
+    }
+
+    /// The same record, for the report page: audited as the report shown.
+    pub fn report_record(&self, token: &str, id: i64) -> Result<PatientRecord, CommandError> {
+        self.viewed(token, id, Action::ReportViewed, "report shown")
+    }
+
+    /// Notes that the report of patient `id` went to the system's print dialog.
+    pub fn report_printed(&self, token: &str, id: i64) -> Result<(), CommandError> {
+        let started = Instant::now();
+        let actor = self.session(token)?;
+        self.load_record(id)?;
+        self.record(
+            Event::new(Action::ReportPrinted, Status::Ok, started)
+                .by(actor.user_id, &actor.username)
+                .about(format!("patient:{id}"))
+                .patient(Some(id))
+                .detail("report sent to the print dialog"),
+        );
+        Ok(())
+    }
+
+    fn viewed(
+        &self,
+        token: &str,
+        id: i64,
+        action: Action,
+        what: &str,
+    ) -> Result<PatientRecord, CommandError> {
+        let started = Instant::now();
+        let actor = self.session(token)?;
+        let record = self.load_record(id)?;
+        self.record(
+            Event::new(action, Status::Ok, started)
+                .by(actor.user_id, &actor.username)
+                .about(format!("patient:{id}"))
+                .patient(Some(id))
+                .detail(format!("{what}; {} assessment(s)", record.history.len())),
+        );
+        Ok(record)
+    }
+
+    /// The patient and their history, in one snapshot; not audited (callers are).
+    pub(super) fn load_record(&self, id: i64) -> Result<PatientRecord, CommandError> {
         let conn = self.read();
-        // One snapshot for the patient and the history.
         let snapshot = conn.unchecked_transaction().map_err(internal)?;
         let patient = patients::get(&snapshot, id)
             .map_err(internal)?
@@ -188,6 +254,7 @@ fn write_one(tx: &Connection, job: &PendingAssessment) -> Result<(i64, Event), C
     let event = Event::new(Action::AssessmentCreated, Status::Ok, job.started)
         .by(job.actor.user_id, &job.actor.username)
         .about(format!("assessment:{id}"))
+        .patient(job.patient_id)
         .detail(format!(
             "p={:.4} model={}{}",
             p.probability,

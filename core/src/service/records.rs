@@ -60,8 +60,8 @@ impl Services {
         path: &Path,
     ) -> Result<(), CommandError> {
         let started = Instant::now();
-        let record = self.patient_record(token, patient_id)?;
         let actor = self.session(token)?;
+        let record = self.load_record(patient_id)?;
         let printed_at = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
         let user = auth::find_by_id(&self.read(), actor.user_id)
             .map_err(internal)?
@@ -81,6 +81,7 @@ impl Services {
             Event::new(Action::ReportExported, Status::Ok, started)
                 .by(actor.user_id, &actor.username)
                 .about(format!("patient:{patient_id}"))
+                .patient(Some(patient_id))
                 .detail(format!("{} report to {}", format.as_str(), path.display())),
         );
         Ok(())
