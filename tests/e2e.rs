@@ -199,7 +199,44 @@ fn register_a_patient_assess_and_save_see_history_what_if_and_report() {
         "no horizontal scrolling at 1024x700"
     );
 
+    // Who looked at this record: the audit log, filtered by the patient's record
+    // number, shows every view of it, the report shown, printed and exported.
+    s.set_window_size(1280, 800);
+    app.click("#patient-audit");
+    s.wait("#audit-patient");
+    assert_eq!(
+        s.execute("return document.getElementById('audit-patient').value;"),
+        serde_json::json!("HC-1001")
+    );
+    for action in [
+        "patient.created",
+        "assessment.created",
+        "patient.viewed",
+        "report.viewed",
+        "report.printed",
+        "report.exported",
+    ] {
+        s.wait(&format!("#audit tbody tr[data-action='{action}']"));
+    }
+    let shown = s.wait_text("#audit-count", |t| !t.is_empty());
+    app.shot_at("body", "audit-patient");
     let db = data.path();
+    let about_her = count(
+        db,
+        "SELECT COUNT(*) FROM audit_log WHERE patient_id = (SELECT id FROM patients WHERE record_number = 'HC-1001')",
+    );
+    assert!(
+        shown.ends_with(&format!("of {about_her}")),
+        "the page shows every entry about HC-1001: {shown} ({about_her} in the database)"
+    );
+    assert_eq!(
+        count(
+            db,
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'patients.searched' AND detail LIKE '%Ibáñez%'"
+        ),
+        0,
+        "a search's text is never audited"
+    );
     assert_eq!(
         count(
             db,

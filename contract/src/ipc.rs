@@ -5,52 +5,7 @@ use cardiorisk_i18n::{format as word, text};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Names of the Tauri commands, so neither side spells them by hand.
-pub mod command {
-    pub const PREDICT: &str = "predict";
-    pub const RECENT_ASSESSMENTS: &str = "recent_assessments";
-    pub const MODEL_STATUS: &str = "model_status";
-    pub const NEEDS_SETUP: &str = "needs_setup";
-    pub const SET_UP: &str = "set_up";
-    pub const SIGN_IN: &str = "sign_in";
-    pub const SIGN_OUT: &str = "sign_out";
-    pub const KEEP_ALIVE: &str = "keep_alive";
-    pub const GATEWAY_STATUS: &str = "gateway_status";
-    pub const SET_GATEWAY: &str = "set_gateway";
-    pub const CACHE_STATS: &str = "cache_stats";
-    pub const WHAT_IF: &str = "what_if";
-    pub const PREFERENCES: &str = "preferences";
-    pub const SET_PREFERENCE: &str = "set_preference";
-    pub const CREATE_PATIENT: &str = "create_patient";
-    pub const UPDATE_PATIENT: &str = "update_patient";
-    pub const SEARCH_PATIENTS: &str = "search_patients";
-    pub const PATIENT_RECORD: &str = "patient_record";
-    pub const AUDIT_LOG: &str = "audit_log";
-    pub const LIST_USERS: &str = "list_users";
-    pub const CREATE_USER: &str = "create_user";
-    pub const SET_USER_DISABLED: &str = "set_user_disabled";
-    pub const SET_USER_ROLE: &str = "set_user_role";
-    pub const RESET_PASSWORD: &str = "reset_password";
-    pub const LIST_CLIENTS: &str = "list_clients";
-    pub const CREATE_CLIENT: &str = "create_client";
-    pub const DELETE_CLIENT: &str = "delete_client";
-    pub const LIST_MODELS: &str = "list_models";
-    pub const START_TRAINING: &str = "start_training";
-    pub const TRAINING_STATUS: &str = "training_status";
-    pub const CANCEL_TRAINING: &str = "cancel_training";
-    pub const ACTIVATE_MODEL: &str = "activate_model";
-    pub const EXPORT_AUDIT: &str = "export_audit";
-    pub const BACKUP: &str = "backup";
-    pub const RESTORE: &str = "restore";
-    pub const EXPORT_REPORT: &str = "export_report";
-    pub const DATA_LOCATION: &str = "data_location";
-    pub const SUPPORT_LOG_LOCATION: &str = "support_log_location";
-    pub const EXPORT_SUPPORT_BUNDLE: &str = "export_support_bundle";
-    pub const PRINT_PAGE: &str = "print_page";
-    pub const UI_READY: &str = "ui_ready";
-}
-
-/// Arguments of [`command::WHAT_IF`]: score without storing.
+/// Arguments of [`command::WhatIf`]: score without storing.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WhatIfArgs {
     pub token: String,
@@ -76,7 +31,7 @@ pub struct Preferences {
     pub units: Units,
 }
 
-/// Arguments of [`command::SET_PREFERENCE`].
+/// Arguments of [`command::SetPreference`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PreferenceArgs {
     pub token: String,
@@ -108,7 +63,7 @@ pub struct ModelStatus {
     pub warning: Option<String>,
 }
 
-/// Arguments of [`command::PREDICT`]: score and store, for a patient or unassigned.
+/// Arguments of [`command::Predict`]: score and store, for a patient or unassigned.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PredictArgs {
     pub token: String,
@@ -116,7 +71,7 @@ pub struct PredictArgs {
     pub inputs: Measurements,
 }
 
-/// Arguments of [`command::RECENT_ASSESSMENTS`].
+/// Arguments of [`command::RecentAssessments`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RecentArgs {
     pub token: String,
@@ -213,7 +168,7 @@ pub struct AssessmentRecord {
     pub username: Option<String>,
 }
 
-/// Result of [`command::PREDICT`]: the prediction and the row it was stored as.
+/// Result of [`command::Predict`]: the prediction and the row it was stored as.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AssessmentOutcome {
     pub prediction: Prediction,

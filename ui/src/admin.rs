@@ -4,22 +4,21 @@ use crate::i18n::{error_text, t, tr, when};
 use crate::session::Auth;
 use crate::widgets::{ErrorLine, TextInput};
 use cardiorisk_contract::{
-    command, ApiClient, ClientArgs, CommandError, CreateClientArgs, CreateUserArgs, NewApiClient,
+    command, ClientArgs, Command, CommandError, CreateClientArgs, CreateUserArgs, NewApiClient,
     NewUser, ResetPasswordArgs, Role, SetDisabledArgs, SetRoleArgs, TokenArgs, UserInfo,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 /// Runs a command on one row of a list, then reloads the list or shows why not.
-fn row_action<A: serde::Serialize + 'static>(
+fn row_action<C: Command<Reply = ()>>(
     auth: Auth,
-    cmd: &'static str,
-    args: A,
+    args: C::Args,
     error: RwSignal<Option<CommandError>>,
     reload: impl Fn() + 'static,
 ) {
     spawn_local(async move {
-        match auth.call::<_, ()>(cmd, args).await {
+        match auth.call::<C>(args).await {
             Ok(()) => {
                 error.set(None);
                 reload();
@@ -46,7 +45,7 @@ fn Users() -> impl IntoView {
         let args = TokenArgs {
             token: auth.token(),
         };
-        auth.call::<_, Vec<UserInfo>>(command::LIST_USERS, args)
+        auth.call::<command::ListUsers>(args)
     });
     let load = move || users.refetch();
     let username = RwSignal::new(String::new());
@@ -70,7 +69,7 @@ fn Users() -> impl IntoView {
             user,
         };
         spawn_local(async move {
-            match auth.call::<_, UserInfo>(command::CREATE_USER, args).await {
+            match auth.call::<command::CreateUser>(args).await {
                 Ok(u) => {
                     errors.set(None);
                     username.set(String::new());
@@ -97,7 +96,7 @@ fn Users() -> impl IntoView {
             user_id,
             disabled,
         };
-        row_action(auth, command::SET_USER_DISABLED, args, row_error, load);
+        row_action::<command::SetUserDisabled>(auth, args, row_error, load);
     };
     let set_role = move |user_id: i64, role: Role| {
         let args = SetRoleArgs {
@@ -105,7 +104,7 @@ fn Users() -> impl IntoView {
             user_id,
             role,
         };
-        row_action(auth, command::SET_USER_ROLE, args, row_error, load);
+        row_action::<command::SetUserRole>(auth, args, row_error, load);
     };
     let resetting = RwSignal::new(None::<UserInfo>);
 
@@ -193,7 +192,7 @@ fn ResetPassword(
             new_password: new_password.get_untracked(),
         };
         spawn_local(async move {
-            match auth.call::<_, ()>(command::RESET_PASSWORD, args).await {
+            match auth.call::<command::ResetPassword>(args).await {
                 Ok(()) => {
                     row_error.set(None);
                     resetting.set(None);
@@ -232,7 +231,7 @@ fn Clients() -> impl IntoView {
         let args = TokenArgs {
             token: auth.token(),
         };
-        auth.call::<_, Vec<ApiClient>>(command::LIST_CLIENTS, args)
+        auth.call::<command::ListClients>(args)
     });
     let load = move || clients.refetch();
     let name = RwSignal::new(String::new());
@@ -249,10 +248,7 @@ fn Clients() -> impl IntoView {
             plan: plan.get_untracked(),
         };
         spawn_local(async move {
-            match auth
-                .call::<_, NewApiClient>(command::CREATE_CLIENT, args)
-                .await
-            {
+            match auth.call::<command::CreateClient>(args).await {
                 Ok(c) => {
                     errors.set(None);
                     name.set(String::new());
@@ -270,7 +266,7 @@ fn Clients() -> impl IntoView {
             token: auth.token(),
             client_id,
         };
-        row_action(auth, command::DELETE_CLIENT, args, row_error, load);
+        row_action::<command::DeleteClient>(auth, args, row_error, load);
     };
 
     view! {

@@ -230,7 +230,7 @@ fn WhatIf(base: Measurements, base_probability: f64) -> impl IntoView {
         let started = js_sys::Date::now();
         spawn_local(async move {
             let answer = auth
-                .call::<_, Prediction>(command::WHAT_IF, WhatIfArgs { token, inputs })
+                .call::<command::WhatIf>(WhatIfArgs { token, inputs })
                 .await;
             if sequence.get_value() == n {
                 round_trip.set(Some(js_sys::Date::now() - started));
@@ -335,16 +335,13 @@ pub fn AssessmentPage(patient: Option<Patient>) -> impl IntoView {
             token: auth.token(),
             limit: RECENT_SHOWN,
         };
-        auth.call::<_, Vec<AssessmentRecord>>(command::RECENT_ASSESSMENTS, args)
+        auth.call::<command::RecentAssessments>(args)
     });
     let assess = Action::new_local(move |args: &PredictArgs| {
         let (args, inputs) = (args.clone(), args.inputs);
         let clicked = clicked_at.get_value();
         async move {
-            match auth
-                .call::<_, AssessmentOutcome>(command::PREDICT, args)
-                .await
-            {
+            match auth.call::<command::Predict>(args).await {
                 Ok(o) => {
                     let answered = ipc::now_ms() - clicked;
                     click_to_paint.set(None);

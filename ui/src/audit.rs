@@ -3,7 +3,7 @@
 use crate::i18n::{error_text, number, t, tf, tr, when, LocalZone};
 use crate::session::Auth;
 use cardiorisk_contract::{
-    command, AuditAction, AuditFilter, AuditPage, AuditQueryArgs, AuditStatus, ExportAuditArgs,
+    command, AuditAction, AuditFilter, AuditQueryArgs, AuditStatus, ExportAuditArgs,
 };
 use cardiorisk_contract::{start_of_local_day, start_of_next_local_day};
 use leptos::prelude::*;
@@ -15,9 +15,11 @@ fn some(text: String) -> Option<String> {
     (!text.is_empty()).then_some(text)
 }
 
+/// `patient`: a record number to filter by at first (from a patient's page).
 #[component]
-pub fn AuditPage() -> impl IntoView {
+pub fn AuditPage(patient: Option<String>) -> impl IntoView {
     let auth = expect_context::<Auth>();
+    let patient = RwSignal::new(patient.unwrap_or_default());
     let username = RwSignal::new(String::new());
     let action = RwSignal::new(String::new());
     let status = RwSignal::new(String::new());
@@ -26,6 +28,7 @@ pub fn AuditPage() -> impl IntoView {
     let offset = RwSignal::new(0u32);
 
     let filter = move || AuditFilter {
+        patient: some(patient.get_untracked()),
         username: some(username.get_untracked()),
         action: some(action.get_untracked()),
         status: some(status.get_untracked()),
@@ -41,7 +44,7 @@ pub fn AuditPage() -> impl IntoView {
             limit: PAGE,
             offset: offset.get_untracked(),
         };
-        auth.call::<_, AuditPage>(command::AUDIT_LOG, args)
+        auth.call::<command::AuditLog>(args)
     });
     let load = move || page.refetch();
     // Live: each event the backend commits reloads the first page, where it shows.
@@ -58,7 +61,7 @@ pub fn AuditPage() -> impl IntoView {
         load();
     };
     let export_action = Action::new_local(move |args: &ExportAuditArgs| {
-        auth.call::<_, Option<String>>(command::EXPORT_AUDIT, args.clone())
+        auth.call::<command::ExportAudit>(args.clone())
     });
     let exported = export_action.value();
     let export = move |_| {
@@ -80,6 +83,11 @@ pub fn AuditPage() -> impl IntoView {
                 Err(e) => view! { <p class="alert" id="audit-exported" role="alert">{error_text(&e)}</p> }.into_any(),
             })}
             <form class="filters" on:submit=move |ev| { ev.prevent_default(); apply(); }>
+                <div class="field compact">
+                    <label for="audit-patient"><span class="label">{tr("audit-patient")}</span></label>
+                    <input id="audit-patient" type="text" autocomplete="off"
+                        prop:value=move || patient.get() on:input=move |ev| patient.set(event_target_value(&ev))/>
+                </div>
                 <div class="field compact">
                     <label for="audit-user"><span class="label">{tr("user")}</span></label>
                     <input id="audit-user" type="text" autocomplete="off"

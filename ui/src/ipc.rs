@@ -1,6 +1,6 @@
 //! Calls into the backend through Tauri's global `invoke`, with the shared contract types.
 
-use cardiorisk_contract::CommandError;
+use cardiorisk_contract::{Command, CommandError};
 use serde::{de::DeserializeOwned, Serialize};
 use wasm_bindgen::prelude::*;
 
@@ -57,21 +57,17 @@ pub fn note_input() {
     LAST_INPUT.with(|c| c.set(js_sys::Date::now()));
 }
 
-/// Invokes command `cmd` with `args` (a struct whose fields are the command's parameters).
-pub async fn call<A: Serialize, R: DeserializeOwned>(
-    cmd: &str,
-    args: &A,
-) -> Result<R, CommandError> {
+/// Invokes command `C` with its arguments (a struct whose fields are the
+/// command's parameters); the answer is the command's declared reply.
+pub async fn call<C: Command>(args: &C::Args) -> Result<C::Reply, CommandError> {
     LAST_CALL.with(|c| c.set(js_sys::Date::now()));
-    call_passive(cmd, args).await
+    call_passive::<C>(args).await
 }
 
 /// The same for a call the screen makes on its own (progress polling): it does not
 /// count as the user's activity, here or in the backend.
-pub async fn call_passive<A: Serialize, R: DeserializeOwned>(
-    cmd: &str,
-    args: &A,
-) -> Result<R, CommandError> {
+pub async fn call_passive<C: Command>(args: &C::Args) -> Result<C::Reply, CommandError> {
+    let cmd = C::NAME;
     let serializer = serde_wasm_bindgen::Serializer::json_compatible();
     let args = args
         .serialize(&serializer)

@@ -14,8 +14,8 @@ mod settings;
 mod widgets;
 
 use cardiorisk_contract::{
-    command, ModelStatus, NoArgs, Patient, PreferenceArgs, Preferences, Role, UiReadyArgs,
-    PREF_LANGUAGE, PREF_UNITS,
+    command, ModelStatus, NoArgs, Patient, PreferenceArgs, Role, UiReadyArgs, PREF_LANGUAGE,
+    PREF_UNITS,
 };
 use i18n::{t, tr, Language, Units};
 use leptos::prelude::*;
@@ -29,7 +29,8 @@ pub enum Page {
     Patient(i64),
     Report(i64),
     Assess(Option<Patient>),
-    Audit,
+    /// The audit log, filtered by a patient's record number when given.
+    Audit(Option<String>),
     Admin,
     Model,
     Settings,
@@ -62,7 +63,7 @@ impl ModelInfo {
     pub fn reload(&self) {
         let status = self.0;
         spawn_local(async move {
-            if let Ok(s) = ipc::call::<_, ModelStatus>(command::MODEL_STATUS, &NoArgs {}).await {
+            if let Ok(s) = ipc::call::<command::ModelStatus>(&NoArgs {}).await {
                 status.set(Some(s));
             }
         });
@@ -81,7 +82,7 @@ fn remember(key: &'static str, value: &'static str) {
                 value: value.to_string(),
             };
             // The choice already applies on screen; a refusal only means it is not kept.
-            let _ = auth.call::<_, ()>(command::SET_PREFERENCE, args).await;
+            let _ = auth.call::<command::SetPreference>(args).await;
         });
     }
 }
@@ -179,11 +180,11 @@ fn App() -> impl IntoView {
         std::time::Duration::from_secs(1),
     );
     spawn_local(async move {
-        if let Ok(p) = ipc::call::<_, Preferences>(command::PREFERENCES, &NoArgs {}).await {
+        if let Ok(p) = ipc::call::<command::Preferences>(&NoArgs {}).await {
             lang.set(p.language);
             units.set(p.units);
         }
-        match ipc::call::<_, bool>(command::NEEDS_SETUP, &NoArgs {}).await {
+        match ipc::call::<command::NeedsSetup>(&NoArgs {}).await {
             Ok(v) => needs_setup.set(Some(v)),
             Err(e) => auth.notice.set(Some(e.message)),
         }
@@ -196,7 +197,7 @@ fn App() -> impl IntoView {
                     painted_ms: ipc::now_ms(),
                 };
                 spawn_local(async move {
-                    let _ = ipc::call_passive::<_, ()>(command::UI_READY, &args).await;
+                    let _ = ipc::call_passive::<command::UiReady>(&args).await;
                 })
             })
         });
@@ -212,7 +213,7 @@ fn App() -> impl IntoView {
                         <Tab id="tab-patients" page=Page::Patients label="patients"/>
                         <Tab id="tab-assess" page=Page::Assess(None) label="new-assessment"/>
                         {admin.then(|| view! {
-                            <Tab id="tab-audit" page=Page::Audit label="audit-log"/>
+                            <Tab id="tab-audit" page=Page::Audit(None) label="audit-log"/>
                             <Tab id="tab-admin" page=Page::Admin label="administration"/>
                             <Tab id="tab-model" page=Page::Model label="model"/>
                         })}
@@ -238,7 +239,7 @@ fn App() -> impl IntoView {
                     Page::Patient(id) => view! { <patients::PatientPage patient_id=id/> }.into_any(),
                     Page::Report(id) => view! { <report::ReportPage patient_id=id/> }.into_any(),
                     Page::Assess(p) => view! { <assess::AssessmentPage patient=p/> }.into_any(),
-                    Page::Audit => view! { <audit::AuditPage/> }.into_any(),
+                    Page::Audit(patient) => view! { <audit::AuditPage patient=patient/> }.into_any(),
                     Page::Admin => view! { <admin::AdminPage/> }.into_any(),
                     Page::Model => view! { <model::ModelPage/> }.into_any(),
                     Page::Settings => view! { <settings::SettingsPage/> }.into_any(),

@@ -10,8 +10,8 @@ use crate::widgets::{ErrorLine, TextInput};
 use crate::{Nav, Page};
 use cardiorisk_contract::{
     command, percent_text, AssessmentRecord, CommandError, CreatePatientArgs, FieldError,
-    FieldKind, Patient, PatientArgs, PatientInput, PatientRecord, SearchPatientsArgs,
-    UpdatePatientArgs, FIELDS,
+    FieldKind, Patient, PatientArgs, PatientInput, Role, SearchPatientsArgs, UpdatePatientArgs,
+    FIELDS,
 };
 use leptos::prelude::*;
 use plotters::chart::SeriesLabelPosition;
@@ -32,7 +32,7 @@ pub fn PatientsPage() -> impl IntoView {
             query: query.get(),
             limit: SEARCH_LIMIT,
         };
-        auth.call::<_, Vec<Patient>>(command::SEARCH_PATIENTS, args)
+        auth.call::<command::SearchPatients>(args)
     });
 
     view! {
@@ -133,7 +133,7 @@ pub fn PatientForm(
             let result = match editing {
                 None => {
                     let args = CreatePatientArgs { token, patient };
-                    auth.call::<_, Patient>(command::CREATE_PATIENT, args).await
+                    auth.call::<command::CreatePatient>(args).await
                 }
                 Some(patient_id) => {
                     let args = UpdatePatientArgs {
@@ -141,7 +141,7 @@ pub fn PatientForm(
                         patient_id,
                         patient,
                     };
-                    auth.call::<_, Patient>(command::UPDATE_PATIENT, args).await
+                    auth.call::<command::UpdatePatient>(args).await
                 }
             };
             match result {
@@ -297,7 +297,7 @@ pub fn PatientPage(patient_id: i64) -> impl IntoView {
             token: auth.token(),
             patient_id,
         };
-        auth.call::<_, PatientRecord>(command::PATIENT_RECORD, args)
+        auth.call::<command::PatientRecord>(args)
     });
     let load = move || record.refetch();
     let failure = RwSignal::new(None::<CommandError>);
@@ -312,6 +312,11 @@ pub fn PatientPage(patient_id: i64) -> impl IntoView {
             Some(Ok(rec)) => {
                 let p = rec.patient.clone();
                 let for_assess = p.clone();
+                let record_number = p.record_number.clone();
+                let is_admin = auth
+                    .session
+                    .get_untracked()
+                    .is_some_and(|s| s.user.role == Role::Admin);
                 let history = rec.history.clone();
                 view! {
                     <section class="card" aria-labelledby="patient-title">
@@ -320,6 +325,11 @@ pub fn PatientPage(patient_id: i64) -> impl IntoView {
                             <div class="row">
                                 <button id="patient-edit" class="secondary" on:click=move |_| editing.set(true)>{tr("edit")}</button>
                                 <button id="patient-report" class="secondary" on:click=move |_| nav.go(Page::Report(patient_id))>{tr("report")}</button>
+                                {is_admin.then(|| view! {
+                                    <button id="patient-audit" class="secondary"
+                                        on:click=move |_| nav.go(Page::Audit(Some(record_number.clone())))>
+                                        {tr("who-looked-at-this-record")}</button>
+                                })}
                                 <button id="patient-assess" class="primary"
                                     on:click=move |_| nav.go(Page::Assess(Some(for_assess.clone())))>
                                     {tr("new-assessment")}</button>

@@ -9,8 +9,7 @@ use crate::ipc::call;
 use crate::session::Auth;
 use crate::{Nav, Page};
 use cardiorisk_contract::{
-    command, CommandError, NoArgs, PatientArgs, PatientRecord, Report, ReportArgs, ReportContext,
-    ReportFormat,
+    command, CommandError, PatientArgs, Report, ReportArgs, ReportContext, ReportFormat,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -24,15 +23,13 @@ pub fn ReportPage(patient_id: i64) -> impl IntoView {
             token: auth.token(),
             patient_id,
         };
-        auth.call::<_, PatientRecord>(command::PATIENT_RECORD, args)
+        auth.call::<command::ReportRecord>(args)
     });
     let exported = RwSignal::new(None::<Result<Option<String>, CommandError>>);
     let export_action = Action::new_local(move |args: &ReportArgs| {
         let args = args.clone();
         async move {
-            let result = auth
-                .call::<_, Option<String>>(command::EXPORT_REPORT, args)
-                .await;
+            let result = auth.call::<command::ExportReport>(args).await;
             exported.set(Some(result));
         }
     });
@@ -47,7 +44,11 @@ pub fn ReportPage(patient_id: i64) -> impl IntoView {
     };
     let print = move |_| {
         spawn_local(async move {
-            if let Err(e) = call::<_, ()>(command::PRINT_PAGE, &NoArgs {}).await {
+            let args = PatientArgs {
+                token: auth.token(),
+                patient_id,
+            };
+            if let Err(e) = call::<command::PrintReport>(&args).await {
                 exported.set(Some(Err(e)));
             }
         });

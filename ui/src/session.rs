@@ -4,7 +4,7 @@ use crate::i18n::{error_text, t, tr};
 use crate::ipc::call;
 use crate::widgets::TextInput;
 use cardiorisk_contract::{
-    command, CommandError, ErrorKind, SessionInfo, SetupArgs, SignInArgs, TokenArgs,
+    command, Command, CommandError, ErrorKind, SessionInfo, SetupArgs, SignInArgs, TokenArgs,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -30,12 +30,8 @@ impl Auth {
 
     /// Calls a command as the signed-in user; an answer that the session is over
     /// sends the user back to sign-in. Every screen's call goes through here.
-    pub async fn call<A: serde::Serialize, R: serde::de::DeserializeOwned>(
-        self,
-        cmd: &'static str,
-        args: A,
-    ) -> Result<R, CommandError> {
-        let result = call(cmd, &args).await;
+    pub async fn call<C: Command>(self, args: C::Args) -> Result<C::Reply, CommandError> {
+        let result = call::<C>(&args).await;
         if let Err(e) = &result {
             self.check(e);
         }
@@ -69,7 +65,7 @@ impl Auth {
             let auth = *self;
             let args = TokenArgs { token: s.token };
             spawn_local(async move {
-                let _ = auth.call::<_, ()>(command::KEEP_ALIVE, args).await;
+                let _ = auth.call::<command::KeepAlive>(args).await;
             });
             return;
         }
@@ -84,7 +80,7 @@ impl Auth {
         let token = self.token();
         let session = self.session;
         spawn_local(async move {
-            let _ = call::<_, ()>(command::SIGN_OUT, &TokenArgs { token }).await;
+            let _ = call::<command::SignOut>(&TokenArgs { token }).await;
             session.set(None);
         });
     }
@@ -111,7 +107,7 @@ pub fn SetupForm() -> impl IntoView {
             password: password.get_untracked(),
         };
         spawn_local(async move {
-            match call::<_, SessionInfo>(command::SET_UP, &args).await {
+            match call::<command::SetUp>(&args).await {
                 Ok(s) => auth.session.set(Some(s)),
                 Err(e) => error.set(Some(error_text(&e))),
             }
@@ -146,7 +142,7 @@ pub fn SignInForm() -> impl IntoView {
             password: password.get_untracked(),
         };
         spawn_local(async move {
-            match call::<_, SessionInfo>(command::SIGN_IN, &args).await {
+            match call::<command::SignIn>(&args).await {
                 Ok(s) => {
                     auth.notice.set(None);
                     auth.session.set(Some(s));

@@ -54,10 +54,7 @@ fn Support() -> impl IntoView {
         token: auth.token(),
     };
     spawn_local(async move {
-        if let Ok(path) = auth
-            .call::<_, String>(command::SUPPORT_LOG_LOCATION, args)
-            .await
-        {
+        if let Ok(path) = auth.call::<command::SupportLogLocation>(args).await {
             location.set(Some(path));
         }
     });
@@ -66,9 +63,7 @@ fn Support() -> impl IntoView {
             token: auth.token(),
         };
         spawn_local(async move {
-            let result = auth
-                .call::<_, Option<String>>(command::EXPORT_SUPPORT_BUNDLE, args)
-                .await;
+            let result = auth.call::<command::ExportSupportBundle>(args).await;
             outcome.set(Some(result));
         });
     };
@@ -98,19 +93,24 @@ fn Database() -> impl IntoView {
         token: auth.token(),
     };
     spawn_local(async move {
-        if let Ok(path) = auth.call::<_, String>(command::DATA_LOCATION, args).await {
+        if let Ok(path) = auth.call::<command::DataLocation>(args).await {
             location.set(Some(path));
         }
     });
-    let run = move |cmd: &'static str, done: &'static str| {
+    let run = move |restore: bool, done: &'static str| {
         let args = TokenArgs {
             token: auth.token(),
         };
         spawn_local(async move {
-            match auth.call::<_, Option<String>>(cmd, args).await {
+            let answer = if restore {
+                auth.call::<command::Restore>(args).await
+            } else {
+                auth.call::<command::Backup>(args).await
+            };
+            match answer {
                 Ok(Some(path)) => {
                     outcome.set(Some(Ok(format!("{} {path}", t(done)))));
-                    if cmd == command::RESTORE {
+                    if restore {
                         // Restoring ends every session: sign in again on the restored data.
                         auth.notice
                             .set(Some(t("the-database-was-restored-sign-in").into()));
@@ -129,9 +129,9 @@ fn Database() -> impl IntoView {
             <h2 id="db-title">{tr("database")}</h2>
             <p class="meta" id="db-location">{move || format!("{} {}", t("stored-at"), location.get().unwrap_or_default())}</p>
             <div class="row">
-                <button id="db-backup" class="secondary" on:click=move |_| run(command::BACKUP, "backup-saved-to")>
+                <button id="db-backup" class="secondary" on:click=move |_| run(false, "backup-saved-to")>
                     {tr("back-up")}</button>
-                <button id="db-restore" class="secondary" on:click=move |_| run(command::RESTORE, "restored-from")>
+                <button id="db-restore" class="secondary" on:click=move |_| run(true, "restored-from")>
                     {tr("restore-from-a-backup")}</button>
             </div>
             <p class="meta">{tr("a-backup-is-a-consistent-copy")}</p>
@@ -155,10 +155,7 @@ fn Gateway() -> impl IntoView {
         let token = auth.token();
         spawn_local(async move {
             let args = TokenArgs { token };
-            match auth
-                .call::<_, GatewayStatus>(command::GATEWAY_STATUS, args.clone())
-                .await
-            {
+            match auth.call::<command::GatewayStatus>(args.clone()).await {
                 Ok(s) => {
                     port.set(s.port.to_string());
                     status.set(Some(s));
@@ -167,7 +164,7 @@ fn Gateway() -> impl IntoView {
                     error.set(Some(error_text(&e)));
                 }
             }
-            if let Ok(c) = auth.call::<_, CacheStats>(command::CACHE_STATS, args).await {
+            if let Ok(c) = auth.call::<command::CacheStats>(args).await {
                 cache.set(Some(c));
             }
         });
@@ -185,10 +182,7 @@ fn Gateway() -> impl IntoView {
             port: p,
         };
         spawn_local(async move {
-            match auth
-                .call::<_, GatewayStatus>(command::SET_GATEWAY, args)
-                .await
-            {
+            match auth.call::<command::SetGateway>(args).await {
                 Ok(s) => {
                     error.set(None);
                     status.set(Some(s));

@@ -124,6 +124,16 @@ impl Services {
         Ok(record)
     }
 
+    /// The patient a report about to be exported is about (the shell names the file
+    /// after the record number before the save dialog): a check that the session
+    /// and the patient exist, not a view, so not audited; the export itself is.
+    pub fn patient_for_report(&self, token: &str, id: i64) -> Result<Patient, CommandError> {
+        self.session(token)?;
+        patients::get(&self.read(), id)
+            .map_err(internal)?
+            .ok_or_else(|| not_found_patient(id))
+    }
+
     /// The patient and their history, in one snapshot; not audited (callers are).
     pub(super) fn load_record(&self, id: i64) -> Result<PatientRecord, CommandError> {
         let conn = self.read();

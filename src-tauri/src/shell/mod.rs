@@ -1,63 +1,20 @@
-//! The Tauri shell: window, state and the IPC commands, each a thin wrapper over
-//! [`Services`]. Also starts the UI notifier, a bus subscriber.
+//! The Tauri shell: window, state and the IPC commands (`commands.rs`, `files.rs`),
+//! each a thin wrapper over [`Services`]. Also starts the UI notifier, a bus
+//! subscriber.
 
-use cardiorisk_contract::{
-    ApiClient, AssessmentOutcome, AssessmentRecord, AuditFilter, AuditPage, CacheStats,
-    CommandError, ErrorCode, ErrorKind, GatewayStatus, Measurements, ModelStatus, NewApiClient,
-    NewUser, Patient, PatientInput, PatientRecord, Prediction, Preferences, Role, SessionInfo,
-    UserInfo,
-};
-use cardiorisk_contract::{ModelCard, TrainingStatus};
+use cardiorisk_contract::{CommandError, ErrorKind};
 use cardiorisk_core::gateway::Control;
 use cardiorisk_core::service::{Services, DATA_DIR_ENV};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tauri::{Emitter, Manager};
 
+mod commands;
 mod files;
 
 use files::DataDir;
 
-type State<'a> = tauri::State<'a, Arc<Services>>;
 type Reply<T> = Result<T, CommandError>;
-
-/// Runs a service call on the blocking pool: commands are async, so neither the
-/// window's thread nor the async runtime's workers wait on hashing, the disk or the
-/// model. A failure is noted in the support log under the command's name.
-async fn off_main<S: Send + Sync + 'static, T: Send + 'static, F>(s: &Arc<S>, call: F) -> Reply<T>
-where
-    F: FnOnce(&S) -> Reply<T> + Send + 'static,
-{
-    logged(command_name::<F>(), on_blocking_pool(s, call).await)
-}
-
-/// [`off_main`] for a command that logs its own failure (one that also waits on a
-/// file dialog, on the async side).
-async fn on_blocking_pool<S: Send + Sync + 'static, T: Send + 'static, F>(
-    s: &Arc<S>,
-    call: F,
-) -> Reply<T>
-where
-    F: FnOnce(&S) -> Reply<T> + Send + 'static,
-{
-    let s = Arc::clone(s);
-    tauri::async_runtime::spawn_blocking(move || call(&s))
-        .await
-        .unwrap_or_else(|e| {
-            Err(CommandError::coded(
-                ErrorCode::CommandStopped,
-                &[("detail", &e.to_string())],
-            ))
-        })
-}
-
-/// The command a closure was written in: "sign_in" for
-/// `cardiorisk_app::shell::sign_in::{{closure}}::{{closure}}`.
-fn command_name<F>() -> &'static str {
-    let path = std::any::type_name::<F>();
-    let path = path.split("::{{closure}}").next().unwrap_or(path);
-    path.rsplit("::").next().unwrap_or(path)
-}
 
 /// Notes a failed command in the support log: its name, the error's code and, for a
 /// failure inside the app, the underlying error's text. Never the other arguments:
@@ -80,29 +37,6 @@ pub(super) fn logged<T>(command: &str, reply: Reply<T>) -> Reply<T> {
     reply
 }
 
-#[tauri::command(rename_all = "snake_case")]
-async fn needs_setup(s: State<'_>) -> Reply<bool> {
-    off_main(s.inner(), move |s| s.needs_setup()).await
-}
-
-#[tauri::command(rename_all = "snake_case")]
-async fn set_up(
-    s: State<'_>,
-    username: String,
-    display_name: String,
-    password: String,
-) -> Reply<SessionInfo> {
-    off_main(s.inner(), move |s| {
-        s.set_up(&username, &display_name, &password)
-    })
-    .await
-}
-
-#[tauri::command(rename_all = "snake_case")]
-async fn sign_in(s: State<'_>, username: String, password: String) -> Reply<SessionInfo> {
-    off_main(s.inner(), move |s| s.sign_in(&username, &password)).await
-}
-
 /// Where the app notes that its first screen is up and takes input, when
 /// `scripts/bench-client.sh` asks (it measures the time from exec to that note).
 pub const READY_FILE_ENV: &str = "CARDIORISK_READY_FILE";
@@ -116,10 +50,10 @@ fn since_start_ms() -> f64 {
         .map_or(0.0, |t| t.elapsed().as_secs_f64() * 1000.0)
 }
 
-/// The UI's first screen is painted and takes input. The support log notes how long
-/// start-up took and where the time went.
-#[tauri::command(rename_all = "snake_case")]
-async fn ui_ready(wasm_ms: f64, painted_ms: f64) -> Reply<()> {
+/// Notes in the support log how long start-up took and where the time went, once
+/// the UI's first screen is painted and takes input (page milestones in ms of the
+/// page's clock).
+fn note_ui_ready(wasm_ms: f64, painted_ms: f64) {
     let ready = since_start_ms();
     let page_started = ready - painted_ms;
     tracing::info!(
@@ -134,198 +68,6 @@ async fn ui_ready(wasm_ms: f64, painted_ms: f64) -> Reply<()> {
             let _ = cardiorisk_files::write_atomic(&path, b"ready\n");
         });
     }
-    Ok(())
-}
-
-#[tauri::command(rename_all = "snake_case")]
-async fn keep_alive(s: State<'_>, token: String) -> Reply<()> {
-    off_main(s.inner(), move |s| s.keep_alive(&token)).await
-}
-
-#[tauri::command(rename_all = "snake_case")]
-async fn sign_out(s: State<'_>, token: String) -> Reply<()> {
-    off_main(s.inner(), move |s| s.sign_out(&token)).await
-}
-
-#[tauri::command(rename_all = "snake_case")]
-async fn predict(
-    s: State<'_>,
-    token: String,
-    patient_id: Option<i64>,
-    inputs: Measurements,
-) -> Reply<AssessmentOutcome> {
-    off_main(s.inner(), move |s| s.assess(&token, patient_id, &inputs)).await
-}
-
-#[tauri::command(rename_all = "snake_case")]
-async fn what_if(s: State<'_>, token: String, inputs: Measurements) -> Reply<Prediction> {
-    off_main(s.inner(), move |s| s.what_if(&token, &inputs)).await
-}
-
-#[tauri::command(rename_all = "snake_case")]
-async fn preferences(s: State<'_>) -> Reply<Preferences> {
-    off_main(s.inner(), move |s| s.preferences()).await
-}
-
-#[tauri::command(rename_all = "snake_case")]
-async fn set_preference(s: State<'_>, token: String, key: String, value: String) -> Reply<()> {
-    off_main(s.inner(), move |s| s.set_preference(&token, &key, &value)).await
-}
-
-#[tauri::command(rename_all = "snake_case")]
-async fn list_clients(s: State<'_>, token: String) -> Reply<Vec<ApiClient>> {
-    off_main(s.inner(), move |s| s.list_clients(&token)).await
-}
-
-#[tauri::command(rename_all = "snake_case")]
-async fn create_client(
-    s: State<'_>,
-    token: String,
-    name: String,
-    plan: String,
-) -> Reply<NewApiClient> {
-    off_main(s.inner(), move |s| s.create_client(&token, &name, &plan)).await
-}
-
-#[tauri::command(rename_all = "snake_case")]
-async fn delete_client(s: State<'_>, token: String, client_id: i64) -> Reply<()> {
-    off_main(s.inner(), move |s| s.delete_client(&token, client_id)).await
-}
-
-#[tauri::command(rename_all = "snake_case")]
-async fn recent_assessments(
-    s: State<'_>,
-    token: String,
-    limit: u32,
-) -> Reply<Vec<AssessmentRecord>> {
-    off_main(s.inner(), move |s| s.recent(&token, limit)).await
-}
-
-#[tauri::command(rename_all = "snake_case")]
-async fn model_status(s: State<'_>) -> Reply<ModelStatus> {
-    off_main(s.inner(), move |s| Ok(s.model_status())).await
-}
-
-#[tauri::command(rename_all = "snake_case")]
-async fn cache_stats(s: State<'_>, token: String) -> Reply<CacheStats> {
-    off_main(s.inner(), move |s| s.cache_stats(&token)).await
-}
-
-#[tauri::command(rename_all = "snake_case")]
-async fn create_patient(s: State<'_>, token: String, patient: PatientInput) -> Reply<Patient> {
-    off_main(s.inner(), move |s| s.create_patient(&token, &patient)).await
-}
-
-#[tauri::command(rename_all = "snake_case")]
-async fn update_patient(
-    s: State<'_>,
-    token: String,
-    patient_id: i64,
-    patient: PatientInput,
-) -> Reply<Patient> {
-    off_main(s.inner(), move |s| {
-        s.update_patient(&token, patient_id, &patient)
-    })
-    .await
-}
-
-#[tauri::command(rename_all = "snake_case")]
-async fn search_patients(
-    s: State<'_>,
-    token: String,
-    query: String,
-    limit: u32,
-) -> Reply<Vec<Patient>> {
-    off_main(s.inner(), move |s| s.search_patients(&token, &query, limit)).await
-}
-
-#[tauri::command(rename_all = "snake_case")]
-async fn patient_record(s: State<'_>, token: String, patient_id: i64) -> Reply<PatientRecord> {
-    off_main(s.inner(), move |s| s.patient_record(&token, patient_id)).await
-}
-
-#[tauri::command(rename_all = "snake_case")]
-async fn audit_log(
-    s: State<'_>,
-    token: String,
-    filter: AuditFilter,
-    limit: u32,
-    offset: u32,
-) -> Reply<AuditPage> {
-    off_main(s.inner(), move |s| s.audit(&token, &filter, limit, offset)).await
-}
-
-#[tauri::command(rename_all = "snake_case")]
-async fn list_users(s: State<'_>, token: String) -> Reply<Vec<UserInfo>> {
-    off_main(s.inner(), move |s| s.list_users(&token)).await
-}
-
-#[tauri::command(rename_all = "snake_case")]
-async fn create_user(s: State<'_>, token: String, user: NewUser) -> Reply<UserInfo> {
-    off_main(s.inner(), move |s| s.create_user(&token, &user)).await
-}
-
-#[tauri::command(rename_all = "snake_case")]
-async fn set_user_disabled(s: State<'_>, token: String, user_id: i64, disabled: bool) -> Reply<()> {
-    off_main(s.inner(), move |s| {
-        s.set_disabled(&token, user_id, disabled)
-    })
-    .await
-}
-
-#[tauri::command(rename_all = "snake_case")]
-async fn set_user_role(s: State<'_>, token: String, user_id: i64, role: Role) -> Reply<()> {
-    off_main(s.inner(), move |s| s.set_role(&token, user_id, role)).await
-}
-
-#[tauri::command(rename_all = "snake_case")]
-async fn reset_password(
-    s: State<'_>,
-    token: String,
-    user_id: i64,
-    new_password: String,
-) -> Reply<()> {
-    off_main(s.inner(), move |s| {
-        s.reset_password(&token, user_id, &new_password)
-    })
-    .await
-}
-
-#[tauri::command(rename_all = "snake_case")]
-async fn gateway_status(g: tauri::State<'_, Arc<Control>>, token: String) -> Reply<GatewayStatus> {
-    off_main(g.inner(), move |g| g.status(&token)).await
-}
-
-/// Starting or stopping the gateway waits for its port and for requests in flight,
-/// so it runs off the window's thread.
-#[tauri::command(rename_all = "snake_case")]
-async fn set_gateway(
-    g: tauri::State<'_, Arc<Control>>,
-    token: String,
-    enabled: bool,
-    port: u16,
-) -> Reply<GatewayStatus> {
-    off_main(g.inner(), move |g| g.set(&token, enabled, port)).await
-}
-
-#[tauri::command(rename_all = "snake_case")]
-async fn list_models(s: State<'_>, token: String) -> Reply<Vec<ModelCard>> {
-    off_main(s.inner(), move |s| s.list_models(&token)).await
-}
-
-#[tauri::command(rename_all = "snake_case")]
-async fn training_status(s: State<'_>, token: String) -> Reply<TrainingStatus> {
-    off_main(s.inner(), move |s| s.training_status(&token)).await
-}
-
-#[tauri::command(rename_all = "snake_case")]
-async fn cancel_training(s: State<'_>, token: String) -> Reply<()> {
-    off_main(s.inner(), move |s| s.cancel_training(&token)).await
-}
-
-#[tauri::command(rename_all = "snake_case")]
-async fn activate_model(s: State<'_>, token: String, version: String) -> Reply<()> {
-    off_main(s.inner(), move |s| s.activate_model(&token, &version)).await
 }
 
 /// Sessions end after this long without a command: 15 minutes, or
@@ -500,49 +242,7 @@ pub fn run() {
             );
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            needs_setup,
-            set_up,
-            sign_in,
-            sign_out,
-            keep_alive,
-            ui_ready,
-            predict,
-            what_if,
-            preferences,
-            set_preference,
-            list_clients,
-            create_client,
-            delete_client,
-            recent_assessments,
-            model_status,
-            cache_stats,
-            create_patient,
-            update_patient,
-            search_patients,
-            patient_record,
-            audit_log,
-            list_users,
-            create_user,
-            set_user_disabled,
-            set_user_role,
-            reset_password,
-            gateway_status,
-            set_gateway,
-            files::export_audit,
-            files::backup,
-            files::restore,
-            files::data_location,
-            files::support_log_location,
-            files::export_support_bundle,
-            files::print_page,
-            files::export_report,
-            list_models,
-            files::start_training,
-            training_status,
-            cancel_training,
-            activate_model,
-        ])
+        .invoke_handler(commands::dispatch)
         .build(tauri::generate_context!())
         .expect("CardioRisk failed to start")
         .run(|app, event| {

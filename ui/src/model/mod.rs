@@ -132,7 +132,7 @@ pub fn ModelPage() -> impl IntoView {
         let args = TokenArgs {
             token: auth.token(),
         };
-        auth.call::<_, Vec<ModelCard>>(command::LIST_MODELS, args)
+        auth.call::<command::ListModels>(args)
     });
     let load_models = move || models.refetch();
 
@@ -142,7 +142,7 @@ pub fn ModelPage() -> impl IntoView {
             token: auth.token(),
         };
         spawn_local(async move {
-            match call_passive::<_, TrainingStatus>(command::TRAINING_STATUS, &args).await {
+            match call_passive::<command::TrainingStatus>(&args).await {
                 Ok(now) => keep_newer(status, now),
                 Err(e) => auth.check(&e),
             }
@@ -165,7 +165,7 @@ pub fn ModelPage() -> impl IntoView {
             version,
         };
         spawn_local(async move {
-            match auth.call::<_, ()>(command::ACTIVATE_MODEL, args).await {
+            match auth.call::<command::ActivateModel>(args).await {
                 Ok(()) => {
                     failure.set(None);
                     model_info.reload();

@@ -185,10 +185,7 @@ pub(super) fn Retrain(
             request,
         };
         spawn_local(async move {
-            match auth
-                .call::<_, Option<TrainingStatus>>(command::START_TRAINING, args)
-                .await
-            {
+            match auth.call::<command::StartTraining>(args).await {
                 Ok(Some(s)) => keep_newer(status, s),
                 Ok(None) => {}
                 Err(e) => {
@@ -237,7 +234,7 @@ fn TrainingProgress() -> impl IntoView {
             token: auth.token(),
         };
         spawn_local(async move {
-            let _ = auth.call::<_, ()>(command::CANCEL_TRAINING, args).await;
+            let _ = auth.call::<command::CancelTraining>(args).await;
         });
     };
 
