@@ -341,6 +341,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     "no administrator yet: run `cardiorisk setup` (or start the app) first".into(),
                 );
             }
+            log_changes(&services);
             // A fallback to the built-in model was logged as a warning by `open`.
             tracing::info!(
                 model = services.model().predictor.version(),
@@ -411,6 +412,40 @@ fn run(cli: Cli) -> Result<(), String> {
             cardiorisk_files::write_atomic(&out, csv.as_bytes())
                 .map_err(|e| format!("cannot write {}: {e}", out.display()))
         }
+    }
+}
+
+/// Notes in serve's support log each change of state committed while it runs
+/// (accounts, clients, plans, settings, the model, a restore; never a patient's
+/// data, and not the request lines, which the audit log keeps): entity, id and
+/// operation only.
+fn log_changes(services: &cardiorisk_core::service::Services) {
+    use cardiorisk_core::changes::Entity;
+    use tokio::sync::broadcast::error::RecvError;
+    let mut committed = services.subscribe();
+    let spawned = std::thread::Builder::new()
+        .name("cardiorisk-change-log".into())
+        .spawn(move || loop {
+            match committed.blocking_recv() {
+                Ok(c) => {
+                    for change in c.changes.iter().filter(|c| c.entity != Entity::AuditEntry) {
+                        tracing::info!(
+                            entity = change.entity.as_str(),
+                            id = %change.entity_id,
+                            op = change.op.as_str(),
+                            change = %change.id,
+                            "change committed"
+                        );
+                    }
+                }
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "the change feed fell behind")
+                }
+                Err(RecvError::Closed) => break,
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "serve runs without its change feed");
     }
 }
 

@@ -15,6 +15,7 @@ names! {
         AccountChanged => "account.changed",
         ClientCreated => "client.created",
         ClientDeleted => "client.deleted",
+        ClientKeyRehashed => "client.key_rehashed",
         PlanChanged => "plan.changed",
         PatientCreated => "patient.created",
         PatientUpdated => "patient.updated",
@@ -106,7 +107,7 @@ mod tests {
             assert_eq!(json, a.as_str());
             assert_eq!(serde_json::from_value::<AuditAction>(json).unwrap(), *a);
         }
-        assert_eq!(AuditAction::ALL.len(), 28);
+        assert_eq!(AuditAction::ALL.len(), 29);
         for s in AuditStatus::ALL {
             assert_eq!(AuditStatus::parse(s.as_str()), Some(*s));
         }

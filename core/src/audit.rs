@@ -1,10 +1,8 @@
 //! Typed events and the audit log.
 //!
-//! A service writes its domain rows and the audit row describing them in one
-//! transaction (`enqueue`), so neither exists without the other and no entry waits
-//! for a consumer. After commit the event is published on the bus for live
-//! listeners. `drain` moves rows that an older version left in its outbox table
-//! into `audit_log` at start-up; it is idempotent (`audit_log.event_id` is unique).
+//! A service's writes go through the one writer (`service::writer`), which adds the
+//! audit row describing them, and its change rows, in the same transaction, so
+//! neither exists without the other; after commit it publishes them on the bus.
 
 use cardiorisk_contract::{rfc3339_utc, unix_seconds, LocalTime, Zone};
 use cardiorisk_contract::{AuditEntry, AuditFilter, AuditPage};
@@ -70,20 +68,15 @@ impl Event {
     }
 }
 
-/// Writes `event` to the audit log inside the caller's transaction.
-pub fn enqueue(tx: &Connection, event: &Event) -> rusqlite::Result<()> {
-    insert_entry(tx, None, event)
-}
-
-fn insert_entry(tx: &Connection, event_id: Option<i64>, e: &Event) -> rusqlite::Result<()> {
+/// Writes `event` to the audit log inside the writer's transaction; its row id.
+/// (Only the writer calls this: it adds the entry's change row beside it.)
+pub(crate) fn insert(tx: &Connection, e: &Event) -> rusqlite::Result<i64> {
     tx.prepare_cached(
-        "INSERT OR IGNORE INTO audit_log
-             (event_id, at, user_id, username, action, status, elapsed_ms, subject, detail,
-              patient_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO audit_log
+             (at, user_id, username, action, status, elapsed_ms, subject, detail, patient_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
-        event_id,
         e.at,
         e.user_id,
         e.username,
@@ -94,43 +87,7 @@ fn insert_entry(tx: &Connection, event_id: Option<i64>, e: &Event) -> rusqlite::
         e.detail,
         e.patient_id
     ])?;
-    Ok(())
-}
-
-/// Writes events that accompany no other change straight into the audit log, in one
-/// transaction (the gateway's request lines).
-pub fn append(conn: &mut Connection, events: &[Event]) -> rusqlite::Result<()> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    for e in events {
-        insert_entry(&tx, None, e)?;
-    }
-    tx.commit()
-}
-
-/// Moves every row an older version left in the outbox into the audit log; returns
-/// how many were moved.
-pub fn drain(conn: &mut Connection) -> rusqlite::Result<usize> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let pending: Vec<(i64, String)> = {
-        let mut stmt = tx.prepare_cached("SELECT id, event FROM outbox ORDER BY id")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<Result<_, _>>()?
-    };
-    for (id, json) in &pending {
-        let e: Event = match serde_json::from_str(json) {
-            Ok(e) => e,
-            Err(err) => Event {
-                detail: format!("unreadable event: {err}"),
-                ..Event::new(Action::SessionDenied, Status::Error, Instant::now())
-            },
-        };
-        insert_entry(&tx, Some(*id), &e)?;
-    }
-    if let Some((last, _)) = pending.last() {
-        tx.execute("DELETE FROM outbox WHERE id <= ?1", [last])?;
-    }
-    tx.commit()?;
-    Ok(pending.len())
+    Ok(tx.last_insert_rowid())
 }
 
 fn entry(row: &Row) -> rusqlite::Result<AuditEntry> {

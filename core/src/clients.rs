@@ -144,12 +144,12 @@ impl KeyCache {
 
     /// Checks a key: from memory when it was checked before, else by its prefix and
     /// an argon2 verification (only when the prefix exists). A right key hashed with
-    /// older parameters is hashed again on `writer`.
+    /// older parameters is given to `rehash` (client id, new hash, old hash) to store.
     pub fn authenticate(
         &self,
         reader: &Mutex<Connection>,
-        writer: &Mutex<Connection>,
         key: &str,
+        rehash: impl FnOnce(i64, &str, &str),
     ) -> rusqlite::Result<KeyCheck> {
         let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
         if let Some(auth) = lock(&self.valid).get(&digest) {
@@ -184,10 +184,7 @@ impl KeyCache {
         match verified {
             Some(rehashed) => {
                 if let Some(new_hash) = rehashed {
-                    lock(writer).execute(
-                        "UPDATE api_clients SET key_hash = ?2 WHERE id = ?1 AND key_hash = ?3",
-                        params![id, new_hash, hash],
-                    )?;
+                    rehash(id, &new_hash, &hash);
                 }
                 let auth = ClientAuth { id, per_minute };
                 lock(&self.valid).insert(digest, auth.clone());

@@ -109,6 +109,42 @@ const MIGRATIONS: &[&str] = &[
     UPDATE audit_log SET patient_id = CAST(substr(detail, instr(detail, ' patient:') + 9) AS INTEGER)
      WHERE action = 'assessment.created' AND instr(detail, ' patient:') > 0;
     CREATE INDEX audit_by_patient ON audit_log (patient_id, at) WHERE patient_id IS NOT NULL;",
+    // 7: the change log (core::changes, ADR 0026) and this installation's id; the
+    // outbox goes, after any row an older version left in it joins the audit log.
+    "CREATE TABLE installation (
+        only INTEGER PRIMARY KEY CHECK (only = 1),
+        id   TEXT NOT NULL
+    );
+    CREATE TABLE change_log (
+        seq          INTEGER PRIMARY KEY,
+        id           TEXT NOT NULL UNIQUE,
+        at           TEXT NOT NULL,
+        installation TEXT NOT NULL,
+        user_id      INTEGER,
+        entity       TEXT NOT NULL,
+        entity_id    TEXT NOT NULL,
+        op           TEXT NOT NULL,
+        state        TEXT
+    );
+    CREATE TRIGGER change_log_is_append_only_update BEFORE UPDATE ON change_log
+    BEGIN SELECT RAISE(ABORT, 'the change log is append-only'); END;
+    CREATE TRIGGER change_log_is_append_only_delete BEFORE DELETE ON change_log
+    BEGIN SELECT RAISE(ABORT, 'the change log is append-only'); END;
+    INSERT OR IGNORE INTO audit_log
+        (event_id, at, user_id, username, action, status, elapsed_ms, subject, detail,
+         patient_id)
+    SELECT id, json_extract(event, '$.at'), json_extract(event, '$.user_id'),
+           json_extract(event, '$.username'), json_extract(event, '$.action'),
+           json_extract(event, '$.status'), coalesce(json_extract(event, '$.elapsed_ms'), 0),
+           json_extract(event, '$.subject'), coalesce(json_extract(event, '$.detail'), ''),
+           CASE WHEN json_extract(event, '$.subject') LIKE 'patient:%'
+                THEN CAST(substr(json_extract(event, '$.subject'), 9) AS INTEGER) END
+      FROM outbox
+     WHERE json_valid(event) AND json_extract(event, '$.at') IS NOT NULL
+       AND json_extract(event, '$.action') IS NOT NULL
+       AND json_extract(event, '$.status') IS NOT NULL
+     ORDER BY id;
+    DROP TABLE outbox;",
 ];
 
 /// How long a write waits for another connection's lock before failing.
@@ -366,9 +402,12 @@ pub fn replace_from<T>(
         ))?;
         let carried: i64 = tx.query_row("SELECT COUNT(*) FROM temp.carried", [], |r| r.get(0))?;
         let tables: Vec<String> = {
+            // The change log and the installation's id are this laptop's own: a
+            // restore is one more change in its log, not a rewrite of it.
             let mut stmt = tx.prepare(
                 "SELECT name FROM restored.sqlite_master
-                  WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+                  WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+                    AND name NOT IN ('change_log', 'installation') ORDER BY name",
             )?;
             let names = stmt.query_map([], |r| r.get(0))?;
             names.collect::<Result<_, _>>()?

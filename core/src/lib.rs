@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod bounded;
 pub mod cache;
+pub mod changes;
 pub mod clients;
 pub mod db;
 pub mod gateway;

@@ -480,3 +480,26 @@ fn the_log_filters_by_a_patients_record_number() {
         .collect();
     assert_eq!(actions, ["patient.viewed", "patient.created"], "{body}");
 }
+
+/// A request line is published once committed, like every other change, so the
+/// audit page follows the gateway live.
+#[test]
+fn each_answered_request_is_published_after_its_line_commits() {
+    let f = fixture();
+    let (_, key) = f.add_client("live", "PREMIUM");
+    let mut feed = f.services.subscribe();
+    let (status, _, _) = f.risk(Some(&key), HIGH);
+    assert_eq!(status, 200);
+    let mut seen = Vec::new();
+    while let Ok(c) = feed.try_recv() {
+        seen.push(c);
+    }
+    let line = seen
+        .iter()
+        .find(|c| c.event.action == cardiorisk_contract::AuditAction::GatewayRequest)
+        .expect("the request's line was published before its answer left");
+    assert_eq!(
+        line.changes[0].entity,
+        cardiorisk_core::changes::Entity::AuditEntry
+    );
+}

@@ -143,27 +143,39 @@ fn every_look_at_a_record_is_audited_and_the_log_says_who_looked_at_it() {
     assert!(about(&s, &admin_token, "HC-9999").is_empty());
 }
 
-/// A database written before reads were audited: its entries about a patient (named
-/// in `subject`, or in an assessment's `detail`) answer the patient filter after the
-/// upgrade.
+/// A database written before reads were audited and before the change log: its
+/// entries about a patient (named in `subject`, or in an assessment's `detail`), and
+/// an event an older version left in its outbox, answer the patient filter after the
+/// upgrade; the outbox is gone.
 #[test]
 fn entries_written_before_the_upgrade_are_found_by_patient() {
     let dir = tempfile::tempdir().unwrap();
-    {
+    let ana = {
         let s = Services::open(dir.path()).unwrap();
         let admin_token = admin(&s);
         let ana = patient(&s, &admin_token, "HC-1001", "Ana Gómez");
         s.assess(&admin_token, Some(ana), &measurements()).unwrap();
-    }
+        ana
+    };
     {
-        // As the previous schema left them: no patient column.
+        // As schema 5 left them: no patient column, no change log, an outbox.
         let conn = rusqlite::Connection::open(dir.path().join("cardiorisk.db")).unwrap();
         conn.execute_batch(
             "DROP INDEX audit_by_patient;
              ALTER TABLE audit_log DROP COLUMN patient_id;
+             DROP TABLE change_log;
+             DROP TABLE installation;
+             CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL);
              PRAGMA user_version = 5;",
         )
         .unwrap();
+        let left = serde_json::json!({
+            "at": "2099-01-01T00:00:00.000Z", "user_id": 1, "username": "admin",
+            "action": "patient.updated", "status": "ok", "elapsed_ms": 1.5,
+            "subject": format!("patient:{ana}"), "detail": "",
+        });
+        conn.execute("INSERT INTO outbox (event) VALUES (?1)", [left.to_string()])
+            .unwrap();
     }
     let s = Services::open(dir.path()).unwrap();
     let token = support::sign_in_admin(&s);
@@ -171,5 +183,13 @@ fn entries_written_before_the_upgrade_are_found_by_patient() {
         .into_iter()
         .map(|e| e.action)
         .collect();
-    assert_eq!(trail, ["patient.created", "assessment.created"]);
+    assert_eq!(
+        trail,
+        ["patient.created", "assessment.created", "patient.updated"]
+    );
+    let outbox = support::count(
+        dir.path(),
+        "SELECT COUNT(*) FROM sqlite_master WHERE name = 'outbox'",
+    );
+    assert_eq!(outbox, 0, "the outbox is gone");
 }

@@ -141,13 +141,20 @@ fn App() -> impl IntoView {
     ipc::listen("training", move |status| training.0.set(Some(status)));
     provide_context(training);
     let audit_feed = AuditFeed(RwSignal::new(0));
-    ipc::listen("audit", move |action: cardiorisk_contract::AuditAction| {
-        audit_feed.0.update(|n| *n += 1);
-        use cardiorisk_contract::AuditAction::{DatabaseRestored, ModelActivated};
-        if matches!(action, ModelActivated | DatabaseRestored) {
-            model.reload();
-        }
-    });
+    // What committed since the last notice (at most every 250 ms).
+    ipc::listen(
+        "audit",
+        move |actions: Vec<cardiorisk_contract::AuditAction>| {
+            audit_feed.0.update(|n| *n += 1);
+            use cardiorisk_contract::AuditAction::{DatabaseRestored, ModelActivated};
+            if actions
+                .iter()
+                .any(|a| matches!(a, ModelActivated | DatabaseRestored))
+            {
+                model.reload();
+            }
+        },
+    );
     provide_context(audit_feed);
     let auth = Auth {
         session: RwSignal::new(None),

@@ -199,17 +199,29 @@ impl Services {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(job);
-        let mut published = Vec::new();
-        {
-            let mut conn = self.conn();
-            let batch =
+        // Whoever holds the writer next takes every queued assessment (this one, or
+        // others queued while it waited; then this one has already been answered).
+        let mut batch = Vec::new();
+        let written = self.writer.transact(None, |tx| {
+            batch =
                 std::mem::take(&mut *self.assess_queue.lock().unwrap_or_else(|e| e.into_inner()));
-            if !batch.is_empty() {
-                published = write_assessments(&mut conn, batch);
+            write_assessments(tx, &batch)
+        });
+        match written {
+            Ok(results) => {
+                for (job, result) in batch.into_iter().zip(results) {
+                    if let Some(reply) = job.reply {
+                        let _ = reply.send(result);
+                    }
+                }
             }
-        }
-        for event in published {
-            let _ = self.bus.send(event);
+            Err(e) => {
+                for job in batch {
+                    if let Some(reply) = job.reply {
+                        let _ = reply.send(Err(e.clone()));
+                    }
+                }
+            }
         }
         answer
             .recv()
@@ -273,60 +285,42 @@ fn write_one(tx: &Connection, job: &PendingAssessment) -> Result<(i64, Event), C
                 .map(|p| format!(" patient:{p}"))
                 .unwrap_or_default()
         ));
-    audit::enqueue(tx, &event).map_err(internal)?;
     Ok((id, event))
 }
 
-/// Writes a batch in one transaction; answers every job; returns the events to publish.
-fn write_assessments(conn: &mut Connection, batch: Vec<PendingAssessment>) -> Vec<Event> {
-    let mut results: Vec<Result<(i64, Event), CommandError>> = Vec::with_capacity(batch.len());
-    let outcome = (|| -> Result<(), CommandError> {
-        let mut tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(internal)?;
-        if let [job] = batch.as_slice() {
-            // Alone: the transaction itself isolates it.
-            let done = write_one(&tx, job);
-            let ok = done.is_ok();
-            results.push(done);
-            return if ok {
-                tx.commit().map_err(internal)
-            } else {
-                Ok(())
-            };
-        }
-        for job in &batch {
-            let mut sp = tx.savepoint().map_err(internal)?;
-            match write_one(&sp, job) {
-                Ok(done) => {
-                    sp.commit().map_err(internal)?;
-                    results.push(Ok(done));
-                }
-                Err(e) => {
-                    sp.rollback().map_err(internal)?;
-                    results.push(Err(e));
-                }
+/// Writes a batch inside the writer's transaction, each in a savepoint of its own
+/// when others share it (one failure affects only its own); each job's outcome, and
+/// the events of those written.
+#[allow(clippy::type_complexity)]
+fn write_assessments(
+    tx: &Connection,
+    batch: &[PendingAssessment],
+) -> Result<(Vec<Result<i64, CommandError>>, Vec<Event>), CommandError> {
+    if let [job] = batch {
+        // Alone: the transaction itself isolates it (a failure rolls it back).
+        let (id, event) = write_one(tx, job)?;
+        return Ok((vec![Ok(id)], vec![event]));
+    }
+    let mut results = Vec::with_capacity(batch.len());
+    let mut events = Vec::with_capacity(batch.len());
+    for job in batch {
+        tx.execute_batch("SAVEPOINT assessment").map_err(internal)?;
+        match write_one(tx, job) {
+            Ok((id, event)) => {
+                tx.execute_batch("RELEASE assessment").map_err(internal)?;
+                results.push(Ok(id));
+                events.push(event);
             }
-        }
-        tx.commit().map_err(internal)
-    })();
-    let mut events = Vec::new();
-    for (i, job) in batch.into_iter().enumerate() {
-        let result = match (&outcome, results.get(i)) {
-            (Err(e), _) => Err(e.clone()),
-            (Ok(()), Some(Ok((id, event)))) => {
-                events.push(event.clone());
-                Ok(*id)
+            Err(e) => {
+                tx.execute_batch("ROLLBACK TO assessment; RELEASE assessment")
+                    .map_err(internal)?;
+                results.push(Err(e));
             }
-            (Ok(()), Some(Err(e))) => Err(e.clone()),
-            (Ok(()), None) => Err(internal("the assessment was not written")),
-        };
-        if let Some(reply) = job.reply {
-            let _ = reply.send(result);
         }
     }
-    events
+    Ok((results, events))
 }
+
 fn not_found_patient(id: i64) -> CommandError {
     CommandError::coded(ErrorCode::NoPatient, &[("id", &id.to_string())])
 }

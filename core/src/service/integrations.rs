@@ -26,7 +26,27 @@ impl Services {
         key: &str,
     ) -> (Result<Option<ClientAuth>, CommandError>, Instant) {
         let started = Instant::now();
-        match self.keys.authenticate(&self.reader, &self.db, key) {
+        let rehash = |id: i64, new_hash: &str, old_hash: &str| {
+            let stored = self.commit(
+                |_| {
+                    Event::new(Action::ClientKeyRehashed, Status::Ok, started)
+                        .about(format!("client:{id}"))
+                        .detail("the key's hash made again with the current parameters")
+                },
+                |tx| {
+                    tx.execute(
+                        "UPDATE api_clients SET key_hash = ?2 WHERE id = ?1 AND key_hash = ?3",
+                        rusqlite::params![id, new_hash, old_hash],
+                    )
+                    .map_err(internal)
+                },
+            );
+            if let Err(e) = stored {
+                // The old hash still verifies; the next right use tries again.
+                tracing::warn!(client = id, error = %e.message, "a key's new hash was not stored");
+            }
+        };
+        match self.keys.authenticate(&self.reader, key, rehash) {
             Ok(clients::KeyCheck::Valid(c)) => (Ok(Some(c)), started),
             Ok(clients::KeyCheck::Refused { hashed: true }) => (Ok(None), started),
             Ok(clients::KeyCheck::Refused { hashed: false }) => {
@@ -149,10 +169,7 @@ impl Services {
     /// straight into the audit log, in one transaction, waiting at most `busy` for
     /// another connection's lock.
     pub fn record_batch(&self, events: &[Event], busy: Duration) -> Result<(), CommandError> {
-        let mut conn = self.conn();
-        let _ = conn.busy_timeout(busy);
-        let result = audit::append(&mut conn, events);
-        let _ = conn.busy_timeout(db::BUSY_TIMEOUT);
-        result.map_err(internal)
+        self.writer
+            .transact(Some(busy), |_| Ok(((), events.to_vec())))
     }
 }

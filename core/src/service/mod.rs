@@ -36,6 +36,10 @@ mod integrations;
 mod preferences;
 mod records;
 mod training;
+mod writer;
+
+pub use writer::Committed;
+use writer::Writer;
 
 use clinic::PendingAssessment;
 
@@ -104,7 +108,8 @@ pub struct ActiveModel {
 pub struct Services {
     /// The data directory.
     dir: std::path::PathBuf,
-    db: Mutex<Connection>,
+    /// The one writer (see `writer.rs`).
+    writer: Writer,
     /// Reads only; see `db::open_reader`.
     reader: Mutex<Connection>,
     active: RwLock<Arc<ActiveModel>>,
@@ -115,7 +120,6 @@ pub struct Services {
     cache: PredictionCache,
     keys: KeyCache,
     assess_queue: Mutex<Vec<PendingAssessment>>,
-    bus: broadcast::Sender<Event>,
     /// Retraining progress as it happens (see `training.rs`).
     pub(crate) training_bus: broadcast::Sender<TrainingStatus>,
     /// Set by [`Services::shared`], for work that finishes on its own thread.
@@ -151,8 +155,7 @@ fn unique_violation(e: &rusqlite::Error) -> bool {
 
 impl Services {
     /// Opens the database in `data_dir`, loads the active model (the embedded one
-    /// when none was activated or the activated one cannot be loaded) and replays
-    /// any event an older version left in its outbox.
+    /// when none was activated or the activated one cannot be loaded).
     pub fn open(data_dir: &Path) -> Result<Self, db::DbError> {
         Self::open_with(data_dir, IDLE_TIMEOUT)
     }
@@ -168,8 +171,7 @@ impl Services {
         clock: auth::SessionClock,
     ) -> Result<Self, db::DbError> {
         let path = data_dir.join(DB_FILE);
-        let mut conn = db::open(&path)?;
-        audit::drain(&mut conn)?;
+        let conn = db::open(&path)?;
         // A restore that died left its staged copy; the live database is whole either way.
         let _ = std::fs::remove_file(data_dir.join(RESTORE_STAGING_FILE));
         let reader = db::open_reader(&path)?;
@@ -188,7 +190,7 @@ impl Services {
         }
         Ok(Services {
             dir: data_dir.to_path_buf(),
-            db: Mutex::new(conn),
+            writer: Writer::new(conn)?,
             reader: Mutex::new(reader),
             active: RwLock::new(Arc::new(ActiveModel { predictor, source })),
             registry,
@@ -198,7 +200,6 @@ impl Services {
             cache: PredictionCache::default(),
             keys: KeyCache::default(),
             assess_queue: Mutex::new(Vec::new()),
-            bus: broadcast::channel(1024).0,
             training_bus: broadcast::channel(64).0,
             me: OnceLock::new(),
         })
@@ -228,8 +229,8 @@ impl Services {
     }
 
     /// Events as they commit, for live subscribers (the UI notifier).
-    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.bus.subscribe()
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Committed>> {
+        self.writer.subscribe()
     }
 
     /// Retraining progress as it happens: after each epoch and when the job ends
@@ -243,41 +244,33 @@ impl Services {
         self.reader.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The writing connection, for reads that must see the latest write.
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        // A panic while holding the lock cannot leave a half-written row (SQLite rolls
-        // the transaction back), so a poisoned lock is safe to reuse.
-        self.db.lock().unwrap_or_else(|e| e.into_inner())
+        self.writer.lock()
     }
 
-    /// Moves events an older version left in its outbox to the audit log (idempotent).
-    pub fn drain_outbox(&self) -> Result<usize, CommandError> {
-        audit::drain(&mut self.conn()).map_err(internal)
-    }
-
-    /// Runs `write` and records `event` in one transaction, then publishes the event.
+    /// Runs `write` and records the event `event` makes of its result, in one
+    /// transaction of the one writer, then publishes it.
     pub(crate) fn commit<T>(
         &self,
         event: impl FnOnce(&T) -> Event,
         write: impl FnOnce(&rusqlite::Transaction) -> Result<T, CommandError>,
     ) -> Result<T, CommandError> {
-        let (value, event) = {
-            let mut conn = self.conn();
-            let tx = conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(internal)?;
-            let value = write(&tx)?;
+        self.writer.transact(None, |tx| {
+            let value = write(tx)?;
             let event = event(&value);
-            audit::enqueue(&tx, &event).map_err(internal)?;
-            tx.commit().map_err(internal)?;
-            (value, event)
-        };
-        let _ = self.bus.send(event);
-        Ok(value)
+            Ok((value, vec![event]))
+        })
     }
 
-    /// Records an event on its own (refusals, failures).
+    /// Records an event on its own (refusals, failures, reads).
     pub(crate) fn record(&self, event: Event) {
         let _ = self.commit(|_| event, |_| Ok(()));
+    }
+
+    /// This installation's id, as its change rows carry it.
+    pub fn installation_id(&self) -> &str {
+        self.writer.installation()
     }
 
     /// The signed-in person behind `token`, as a guard for one call. Counts as activity.

@@ -163,7 +163,7 @@ impl Services {
         };
         let staged = self.dir.join(RESTORE_STAGING_FILE);
         db::stage(path, &staged).map_err(failed)?;
-        let replaced = db::replace_from(&mut self.conn(), &staged, |tx, carried| {
+        let replaced = db::replace_from(&mut self.writer.lock(), &staged, |tx, carried| {
             let event = Event::new(Action::DatabaseRestored, Status::Ok, started)
                 .by(actor.user_id, &actor.username)
                 .detail(format!(
@@ -172,12 +172,11 @@ impl Services {
                     carried,
                     if carried == 1 { "y" } else { "ies" }
                 ));
-            audit::enqueue(tx, &event)?;
-            Ok(event)
+            self.writer.record_in(tx, vec![event])
         });
         let _ = std::fs::remove_file(&staged);
-        let event = replaced.map_err(failed)?;
-        let _ = self.bus.send(event);
+        let committed = replaced.map_err(failed)?;
+        self.writer.publish(committed);
         self.sessions.end_all();
         self.keys.clear();
         let (predictor, source) = self.registry.active();

@@ -115,21 +115,43 @@ pub(super) fn support_facts(services: &Services) -> Vec<(&'static str, String)> 
     ]
 }
 
-/// Tells the UI about each committed event (Tauri event "audit"; the audit row
-/// itself committed with the change) and about retraining progress as it happens
-/// (Tauri event "training", a `TrainingStatus`), so the Model page never polls.
+/// How often, at most, the UI hears that the audit log grew: the gateway can
+/// commit thousands of request lines a second, and each notice reloads a page.
+const AUDIT_NOTICE_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Tells the UI what committed (Tauri event "audit": the distinct actions committed
+/// since the last notice, gateway requests included, at most every
+/// [`AUDIT_NOTICE_EVERY`]) and about retraining progress as it happens (Tauri event
+/// "training", a `TrainingStatus`), so no page polls.
 fn start_ui_notifier(services: &Services, app: tauri::AppHandle) {
+    use tokio::sync::broadcast::error::{RecvError, TryRecvError};
     let app_for_training = app.clone();
-    let mut events = services.subscribe();
+    let mut committed = services.subscribe();
     std::thread::Builder::new()
         .name("cardiorisk-notifier".into())
-        .spawn(move || loop {
-            match events.blocking_recv() {
-                Ok(event) => {
-                    let _ = app.emit("audit", &event.action);
+        .spawn(move || {
+            let mut last_notice: Option<std::time::Instant> = None;
+            loop {
+                let mut actions = Vec::new();
+                match committed.blocking_recv() {
+                    Ok(c) => actions.push(c.event.action),
+                    Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => break,
                 }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                if let Some(wait) =
+                    last_notice.and_then(|t| AUDIT_NOTICE_EVERY.checked_sub(t.elapsed()))
+                {
+                    std::thread::sleep(wait);
+                }
+                loop {
+                    match committed.try_recv() {
+                        Ok(c) if !actions.contains(&c.event.action) => actions.push(c.event.action),
+                        Ok(_) | Err(TryRecvError::Lagged(_)) => {}
+                        Err(_) => break,
+                    }
+                }
+                let _ = app.emit("audit", &actions);
+                last_notice = Some(std::time::Instant::now());
             }
         })
         .expect("spawn the UI notifier");
