@@ -342,6 +342,14 @@ fn administration_audit_gateway_and_language() {
         // The audit log, filtered by action, and exported through the save dialog.
         app.click("#tab-audit");
         s.wait("#audit tbody tr");
+        // Live: a request to the gateway shows on the open page, nothing clicked.
+        app.click("#audit-action option[value='gateway.request']");
+        let before = s.wait_text("#audit-count", |t| t.ends_with("of 2"));
+        ureq::get(&url)
+            .set("api-Key", &key)
+            .call()
+            .expect("a good key is answered");
+        s.wait_text("#audit-count", |t| t != before && t.ends_with("of 3"));
         app.click("#audit-action option[value='client.created']");
         s.wait_text("#audit-count", |t| t.ends_with("of 1"));
         let action = s
