@@ -211,3 +211,21 @@ fn a_folder_that_cannot_be_made_private_is_named_as_such_not_as_uncreatable() {
         "{text}"
     );
 }
+
+/// Another program holding the database past the busy timeout: the assessment is
+/// refused with the database's error (nothing half-written, no caller left waiting),
+/// and the next one, once the lock is gone, is stored.
+#[test]
+fn an_assessment_while_another_program_holds_the_lock_is_refused_then_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Services::open(dir.path()).unwrap();
+    let token = admin(&s);
+    let other = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let err = s.assess(&token, None, &measurements()).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Internal, "{err}");
+    assert!(err.message.contains("locked"), "{err}");
+    other.execute_batch("ROLLBACK").unwrap();
+    s.assess(&token, None, &measurements()).unwrap();
+    assert_eq!(count(dir.path(), "SELECT COUNT(*) FROM assessments"), 1);
+}

@@ -216,6 +216,13 @@ impl Services {
                 }
             }
             Err(e) => {
+                // The transaction could not begin (a lock held past the busy
+                // timeout): nothing was taken, so fail what is queued, this one too.
+                if batch.is_empty() {
+                    batch = std::mem::take(
+                        &mut *self.assess_queue.lock().unwrap_or_else(|e| e.into_inner()),
+                    );
+                }
                 for job in batch {
                     if let Some(reply) = job.reply {
                         let _ = reply.send(Err(e.clone()));
