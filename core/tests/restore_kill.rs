@@ -38,7 +38,7 @@ fn restore_child() {
                 let event =
                     Event::new(Action::GatewayRequest, Status::Ok, Instant::now()).detail(&mark);
                 if services
-                    .record_batch(&[event], Duration::from_secs(5))
+                    .record_batch(vec![event], Duration::from_secs(5))
                     .is_ok()
                 {
                     println!("committed {mark}");

@@ -184,7 +184,7 @@ fn write_batches(services: Arc<Services>, mut pending: mpsc::Receiver<Pending>, 
                 )),
             );
         }
-        let committed = match services.record_batch(&events, LOCK_WAIT) {
+        let committed = match services.record_batch(std::mem::take(&mut events), LOCK_WAIT) {
             Ok(()) => {
                 if outage > 0 {
                     refused.fetch_sub(outage, Ordering::SeqCst);

@@ -93,7 +93,7 @@ impl Services {
     pub fn report_printed(&self, token: &str, id: i64) -> Result<(), CommandError> {
         let started = Instant::now();
         let actor = self.session(token)?;
-        self.load_record(id)?;
+        self.existing_patient(id)?;
         self.record(
             Event::new(Action::ReportPrinted, Status::Ok, started)
                 .by(actor.user_id, &actor.username)
@@ -129,6 +129,10 @@ impl Services {
     /// and the patient exist, not a view, so not audited; the export itself is.
     pub fn patient_for_report(&self, token: &str, id: i64) -> Result<Patient, CommandError> {
         self.session(token)?;
+        self.existing_patient(id)
+    }
+
+    fn existing_patient(&self, id: i64) -> Result<Patient, CommandError> {
         patients::get(&self.read(), id)
             .map_err(internal)?
             .ok_or_else(|| not_found_patient(id))

@@ -168,8 +168,7 @@ impl Services {
     /// Writes many events that change nothing else (the gateway's request log)
     /// straight into the audit log, in one transaction, waiting at most `busy` for
     /// another connection's lock.
-    pub fn record_batch(&self, events: &[Event], busy: Duration) -> Result<(), CommandError> {
-        self.writer
-            .transact(Some(busy), |_| Ok(((), events.to_vec())))
+    pub fn record_batch(&self, events: Vec<Event>, busy: Duration) -> Result<(), CommandError> {
+        self.writer.transact(Some(busy), |_| Ok(((), events)))
     }
 }
