@@ -422,13 +422,14 @@ fn run(cli: Cli) -> Result<(), String> {
 fn log_changes(services: &cardiorisk_core::service::Services) {
     use cardiorisk_core::changes::Entity;
     use tokio::sync::broadcast::error::RecvError;
-    let mut committed = services.subscribe();
+    let mut committed = services.subscribe_domain_changes();
     let spawned = std::thread::Builder::new()
         .name("cardiorisk-change-log".into())
         .spawn(move || loop {
             match committed.blocking_recv() {
-                Ok(c) => {
-                    for change in c.changes.iter().filter(|c| c.entity != Entity::AuditEntry) {
+                Ok(commit) => {
+                    let changes = commit.iter().flat_map(|c| &c.changes);
+                    for change in changes.filter(|c| c.entity != Entity::AuditEntry) {
                         tracing::info!(
                             entity = change.entity.as_str(),
                             id = %change.entity_id,

@@ -78,9 +78,8 @@ fn main() {
     conn.execute_batch(
         "BEGIN;
          WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < 1000000)
-         INSERT INTO audit_log (event_id, at, user_id, username, action, status, elapsed_ms, subject, detail)
-         SELECT 1000000 + i,
-                strftime('%Y-%m-%dT%H:%M:%fZ', '2025-01-01', '+' || (i * 31) || ' seconds'),
+         INSERT INTO audit_log (at, user_id, username, action, status, elapsed_ms, subject, detail)
+         SELECT strftime('%Y-%m-%dT%H:%M:%fZ', '2025-01-01', '+' || (i * 31) || ' seconds'),
                 i % 8, 'user' || (i % 8),
                 CASE i % 12 WHEN 0 THEN 'sign_in.succeeded' WHEN 1 THEN 'sign_in.failed'
                     WHEN 2 THEN 'patient.created' WHEN 3 THEN 'patient.updated'

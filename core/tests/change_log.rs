@@ -30,7 +30,9 @@ fn rows(dir: &std::path::Path) -> Vec<Row> {
     let rows = stmt
         .query_map([], |r| {
             Ok(Row {
-                id: r.get(0)?,
+                id: uuid::Uuid::from_slice(&r.get::<_, Vec<u8>>(0)?)
+                    .expect("a change's id is 16 bytes")
+                    .to_string(),
                 installation: r.get(1)?,
                 entity: r.get(2)?,
                 entity_id: r.get(3)?,
@@ -58,6 +60,7 @@ fn every_change_commits_with_its_rows_and_the_log_only_grows() {
     let dir = tempfile::tempdir().unwrap();
     let s = Services::open(dir.path()).unwrap();
     let mut feed = s.subscribe();
+    let mut domain_feed = s.subscribe_domain_changes();
     let admin_token = admin(&s);
     let rosa = doctor(&s, &admin_token, "rosa");
     let ana = s.create_patient(&rosa, &input("HC-1", "Ana")).unwrap();
@@ -131,8 +134,8 @@ fn every_change_commits_with_its_rows_and_the_log_only_grows() {
 
     // Published after commit, typed.
     let mut published = Vec::new();
-    while let Ok(c) = feed.try_recv() {
-        published.push(c);
+    while let Ok(commit) = feed.try_recv() {
+        published.extend(commit.iter().cloned());
     }
     let created = published
         .iter()
@@ -146,6 +149,13 @@ fn every_change_commits_with_its_rows_and_the_log_only_grows() {
         log.len(),
         "every committed row was published"
     );
+    // The domain feed carries the changes, not the reads.
+    let mut domain = Vec::new();
+    while let Ok(commit) = domain_feed.try_recv() {
+        domain.extend(commit.iter().map(|c| c.event.action));
+    }
+    assert!(domain.contains(&AuditAction::PatientUpdated), "{domain:?}");
+    assert!(!domain.contains(&AuditAction::PatientViewed), "{domain:?}");
 }
 
 /// The version nibble and the variant bits of a UUID in text form.
@@ -207,4 +217,59 @@ fn installations_have_their_own_ids_and_a_restore_keeps_the_log() {
         rows(here.path()).len() + rows(there.path()).len(),
         "no id is on both laptops"
     );
+}
+
+#[test]
+fn a_log_written_as_text_ids_keeps_every_row_and_id_at_the_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = Services::open(dir.path()).unwrap();
+        let token = admin(&s);
+        s.create_patient(&token, &input("HC-1", "Ana")).unwrap();
+    }
+    let before = rows(dir.path());
+    assert!(before.len() >= 4, "set-up, sign-in, a patient");
+    {
+        // As schema 7 left them: text ids under a unique index, and the audit log's
+        // outbox key.
+        let conn = Connection::open(dir.path().join("cardiorisk.db")).unwrap();
+        conn.execute_batch(
+            "ALTER TABLE audit_log ADD COLUMN event_id INTEGER;
+             CREATE UNIQUE INDEX audit_event ON audit_log (event_id);
+             CREATE TABLE change_log_v7 (
+                 seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, at TEXT NOT NULL,
+                 installation TEXT NOT NULL, user_id INTEGER, entity TEXT NOT NULL,
+                 entity_id TEXT NOT NULL, op TEXT NOT NULL, state TEXT);
+             INSERT INTO change_log_v7
+             SELECT seq, lower(substr(hex(id), 1, 8) || '-' || substr(hex(id), 9, 4) || '-' ||
+                    substr(hex(id), 13, 4) || '-' || substr(hex(id), 17, 4) || '-' ||
+                    substr(hex(id), 21)),
+                    at, installation, user_id, entity, entity_id, op, state FROM change_log;
+             DROP TABLE change_log;
+             ALTER TABLE change_log_v7 RENAME TO change_log;
+             PRAGMA user_version = 7;",
+        )
+        .unwrap();
+    }
+    let s = Services::open(dir.path()).unwrap();
+    let after = rows(dir.path());
+    assert_eq!(
+        after.iter().map(|r| (&r.id, &r.entity)).collect::<Vec<_>>(),
+        before
+            .iter()
+            .map(|r| (&r.id, &r.entity))
+            .collect::<Vec<_>>(),
+        "every row kept, with its id"
+    );
+    let columns = support::count(
+        dir.path(),
+        "SELECT COUNT(*) FROM pragma_table_info('audit_log') WHERE name = 'event_id'",
+    );
+    assert_eq!(columns, 0, "the outbox key is gone");
+    // The log still only grows, and grows in the new form.
+    s.create_patient(&support::sign_in_admin(&s), &input("HC-2", "Eva"))
+        .unwrap();
+    assert!(rows(dir.path()).len() > after.len());
+    let conn = Connection::open(dir.path().join("cardiorisk.db")).unwrap();
+    assert!(conn.execute("DELETE FROM change_log", []).is_err());
 }

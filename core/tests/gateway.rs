@@ -491,8 +491,8 @@ fn each_answered_request_is_published_after_its_line_commits() {
     let (status, _, _) = f.risk(Some(&key), HIGH);
     assert_eq!(status, 200);
     let mut seen = Vec::new();
-    while let Ok(c) = feed.try_recv() {
-        seen.push(c);
+    while let Ok(commit) = feed.try_recv() {
+        seen.extend(commit.iter().cloned());
     }
     let line = seen
         .iter()

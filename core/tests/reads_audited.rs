@@ -163,6 +163,7 @@ fn entries_written_before_the_upgrade_are_found_by_patient() {
         conn.execute_batch(
             "DROP INDEX audit_by_patient;
              ALTER TABLE audit_log DROP COLUMN patient_id;
+             ALTER TABLE audit_log ADD COLUMN event_id INTEGER;
              DROP TABLE change_log;
              DROP TABLE installation;
              CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL);

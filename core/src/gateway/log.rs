@@ -137,7 +137,7 @@ fn write_batches(services: Arc<Services>, mut pending: mpsc::Receiver<Pending>, 
         in_flight,
     } = shared;
     let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
-    let mut events: Vec<Event> = Vec::with_capacity(BATCH + 1);
+    let mut answers: Vec<oneshot::Sender<bool>> = Vec::with_capacity(BATCH);
     let mut recent = [1usize; 8];
     let mut next = 0;
     while let Some(first) = pending.blocking_recv() {
@@ -169,7 +169,11 @@ fn write_batches(services: Arc<Services>, mut pending: mpsc::Receiver<Pending>, 
         }
         recent[next] = batch.len();
         next = (next + 1) % recent.len();
-        events.extend(batch.iter().map(|p| p.event.clone()));
+        let mut events = Vec::with_capacity(batch.len() + 1);
+        for p in batch.drain(..) {
+            events.push(p.event);
+            answers.push(p.done);
+        }
         // After an outage, say in the log itself how many requests were refused.
         let outage = refused.load(Ordering::SeqCst);
         if outage > 0 {
@@ -184,7 +188,7 @@ fn write_batches(services: Arc<Services>, mut pending: mpsc::Receiver<Pending>, 
                 )),
             );
         }
-        let committed = match services.record_batch(std::mem::take(&mut events), LOCK_WAIT) {
+        let committed = match services.record_batch(events, LOCK_WAIT) {
             Ok(()) => {
                 if outage > 0 {
                     refused.fetch_sub(outage, Ordering::SeqCst);
@@ -194,16 +198,15 @@ fn write_batches(services: Arc<Services>, mut pending: mpsc::Receiver<Pending>, 
             Err(e) => {
                 *last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.message.clone());
                 tracing::error!(
-                    entries = batch.len(),
+                    entries = answers.len(),
                     error = %e.message,
                     "gateway requests not written to the audit log"
                 );
                 false
             }
         };
-        for p in batch.drain(..) {
-            let _ = p.done.send(committed);
+        for done in answers.drain(..) {
+            let _ = done.send(committed);
         }
-        events.clear();
     }
 }

@@ -204,32 +204,32 @@ impl Services {
             .unwrap_or_else(|e| e.into_inner())
             .push(job);
         // Whoever holds the writer next takes every queued assessment (this one, or
-        // others queued while it waited; then this one has already been answered).
-        let mut batch = Vec::new();
-        let written = self.writer.transact(None, |tx| {
-            batch =
+        // others queued while it waited; then this one has already been answered and
+        // there is nothing left to write).
+        let queued = || {
+            let batch =
                 std::mem::take(&mut *self.assess_queue.lock().unwrap_or_else(|e| e.into_inner()));
-            write_assessments(tx, &batch)
-        });
-        match written {
-            Ok(results) => {
-                for (job, result) in batch.into_iter().zip(results) {
-                    if let Some(reply) = job.reply {
-                        let _ = reply.send(result);
+            (!batch.is_empty()).then_some(batch)
+        };
+        if let Some((batch, written)) = self
+            .writer
+            .transact_gathered(queued, |tx, batch| write_assessments(tx, batch))
+        {
+            match written {
+                Ok(results) => {
+                    for (job, result) in batch.into_iter().zip(results) {
+                        if let Some(reply) = job.reply {
+                            let _ = reply.send(result);
+                        }
                     }
                 }
-            }
-            Err(e) => {
-                // The transaction could not begin (a lock held past the busy
-                // timeout): nothing was taken, so fail what is queued, this one too.
-                if batch.is_empty() {
-                    batch = std::mem::take(
-                        &mut *self.assess_queue.lock().unwrap_or_else(|e| e.into_inner()),
-                    );
-                }
-                for job in batch {
-                    if let Some(reply) = job.reply {
-                        let _ = reply.send(Err(e.clone()));
+                // The transaction failed as a whole (a lock held past the busy
+                // timeout, a full disk): nothing of it was kept.
+                Err(e) => {
+                    for job in batch {
+                        if let Some(reply) = job.reply {
+                            let _ = reply.send(Err(e.clone()));
+                        }
                     }
                 }
             }

@@ -38,8 +38,8 @@ mod records;
 mod training;
 mod writer;
 
-pub use writer::Committed;
 use writer::Writer;
+pub use writer::{Commit, Committed};
 
 use clinic::PendingAssessment;
 
@@ -228,9 +228,17 @@ impl Services {
         self.cache.clear();
     }
 
-    /// Events as they commit, for live subscribers (the UI notifier).
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Committed>> {
+    /// What each transaction committed, as it commits, for live subscribers (the UI
+    /// notifier, `serve`'s change feed).
+    pub fn subscribe(&self) -> broadcast::Receiver<Commit> {
         self.writer.subscribe()
+    }
+
+    /// The commits that changed more than the audit log (patients, accounts,
+    /// settings...), so a subscriber that ignores request lines and reads is not
+    /// woken by them.
+    pub fn subscribe_domain_changes(&self) -> broadcast::Receiver<Commit> {
+        self.writer.subscribe_domain()
     }
 
     /// Retraining progress as it happens: after each epoch and when the job ends

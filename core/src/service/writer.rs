@@ -21,10 +21,16 @@ pub struct Committed {
     pub changes: Vec<Change>,
 }
 
+/// What one transaction committed, in order: one message on the bus, so a
+/// subscriber wakes once per commit however many request lines it carried.
+pub type Commit = Arc<[Committed]>;
+
 pub(crate) struct Writer {
     conn: Mutex<Connection>,
     installation: String,
-    bus: broadcast::Sender<Arc<Committed>>,
+    bus: broadcast::Sender<Commit>,
+    /// The commits that changed more than the audit log.
+    domain: broadcast::Sender<Commit>,
 }
 
 impl Writer {
@@ -34,6 +40,7 @@ impl Writer {
             conn: Mutex::new(conn),
             installation,
             bus: broadcast::channel(4096).0,
+            domain: broadcast::channel(1024).0,
         })
     }
 
@@ -41,8 +48,12 @@ impl Writer {
         &self.installation
     }
 
-    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Arc<Committed>> {
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Commit> {
         self.bus.subscribe()
+    }
+
+    pub(crate) fn subscribe_domain(&self) -> broadcast::Receiver<Commit> {
+        self.domain.subscribe()
     }
 
     /// The writing connection, for reads that must see the latest write (sign-in's
@@ -61,27 +72,55 @@ impl Writer {
         busy: Option<Duration>,
         write: impl FnOnce(&Transaction) -> Result<(T, Vec<Event>), CommandError>,
     ) -> Result<T, CommandError> {
-        let (value, committed) = {
-            let mut conn = self.lock();
-            if let Some(busy) = busy {
-                let _ = conn.busy_timeout(busy);
-            }
-            let result = (|| -> Result<(T, Vec<Committed>), CommandError> {
-                let tx = conn
-                    .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                    .map_err(super::internal)?;
-                let (value, events) = write(&tx)?;
-                let committed = self.record_in(&tx, events).map_err(super::internal)?;
-                tx.commit().map_err(super::internal)?;
-                Ok((value, committed))
-            })();
-            if busy.is_some() {
-                let _ = conn.busy_timeout(db::BUSY_TIMEOUT);
-            }
-            result?
-        };
+        let (value, committed) = self.write_locked(&mut self.lock(), busy, write)?;
         self.publish(committed);
         Ok(value)
+    }
+
+    /// Like [`Writer::transact`] for work that gathers while callers wait for the
+    /// writer: `take` collects it once the writer is held, and `write` writes it.
+    /// `None` when there was nothing to take (no transaction is begun); otherwise the
+    /// work comes back with the outcome, so its callers can be answered either way.
+    pub(crate) fn transact_gathered<W, T>(
+        &self,
+        take: impl FnOnce() -> Option<W>,
+        write: impl FnOnce(&Transaction, &W) -> Result<(T, Vec<Event>), CommandError>,
+    ) -> Option<(W, Result<T, CommandError>)> {
+        let mut conn = self.lock();
+        let work = take()?;
+        let outcome = self.write_locked(&mut conn, None, |tx| write(tx, &work));
+        drop(conn);
+        Some((
+            work,
+            outcome.map(|(value, committed)| {
+                self.publish(committed);
+                value
+            }),
+        ))
+    }
+
+    fn write_locked<T>(
+        &self,
+        conn: &mut Connection,
+        busy: Option<Duration>,
+        write: impl FnOnce(&Transaction) -> Result<(T, Vec<Event>), CommandError>,
+    ) -> Result<(T, Vec<Committed>), CommandError> {
+        if let Some(busy) = busy {
+            let _ = conn.busy_timeout(busy);
+        }
+        let result = (|| {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(super::internal)?;
+            let (value, events) = write(&tx)?;
+            let committed = self.record_in(&tx, events).map_err(super::internal)?;
+            tx.commit().map_err(super::internal)?;
+            Ok((value, committed))
+        })();
+        if busy.is_some() {
+            let _ = conn.busy_timeout(db::BUSY_TIMEOUT);
+        }
+        result
     }
 
     /// Writes the audit entries of `events` and their change rows inside `tx` (the
@@ -101,8 +140,17 @@ impl Writer {
     }
 
     pub(crate) fn publish(&self, committed: Vec<Committed>) {
-        for c in committed {
-            let _ = self.bus.send(Arc::new(c));
+        if committed.is_empty() {
+            return;
         }
+        let changed_the_domain = committed
+            .iter()
+            .flat_map(|c| &c.changes)
+            .any(|c| c.entity != changes::Entity::AuditEntry);
+        let commit: Commit = committed.into();
+        if changed_the_domain {
+            let _ = self.domain.send(Arc::clone(&commit));
+        }
+        let _ = self.bus.send(commit);
     }
 }

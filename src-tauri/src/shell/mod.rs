@@ -133,8 +133,15 @@ fn start_ui_notifier(services: &Services, app: tauri::AppHandle) {
             let mut last_notice: Option<std::time::Instant> = None;
             loop {
                 let mut actions = Vec::new();
+                let mut add = |commit: &[cardiorisk_core::service::Committed]| {
+                    for c in commit {
+                        if !actions.contains(&c.event.action) {
+                            actions.push(c.event.action);
+                        }
+                    }
+                };
                 match committed.blocking_recv() {
-                    Ok(c) => actions.push(c.event.action),
+                    Ok(commit) => add(&commit),
                     Err(RecvError::Lagged(_)) => {}
                     Err(RecvError::Closed) => break,
                 }
@@ -145,8 +152,8 @@ fn start_ui_notifier(services: &Services, app: tauri::AppHandle) {
                 }
                 loop {
                     match committed.try_recv() {
-                        Ok(c) if !actions.contains(&c.event.action) => actions.push(c.event.action),
-                        Ok(_) | Err(TryRecvError::Lagged(_)) => {}
+                        Ok(commit) => add(&commit),
+                        Err(TryRecvError::Lagged(_)) => {}
                         Err(_) => break,
                     }
                 }
