@@ -259,6 +259,10 @@ pub fn open(path: &Path) -> Result<Connection, DbError> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // FULL: a committed assessment survives a power cut, not only a crash.
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // On macOS fsync() leaves the data in the drive's cache; F_FULLFSYNC (these
+        // two, ignored elsewhere) is what makes a commit survive a power cut there.
+        conn.pragma_update(None, "fullfsync", "ON")?;
+        conn.pragma_update(None, "checkpoint_fullfsync", "ON")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         // Fewer, larger checkpoints: each one syncs the database file (WAL up to ~16 MiB).
         conn.pragma_update(None, "wal_autocheckpoint", 4000)?;

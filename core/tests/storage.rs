@@ -229,3 +229,22 @@ fn an_assessment_while_another_program_holds_the_lock_is_refused_then_works() {
     s.assess(&token, None, &measurements()).unwrap();
     assert_eq!(count(dir.path(), "SELECT COUNT(*) FROM assessments"), 1);
 }
+
+/// A commit is durable through a power cut: synchronous=FULL everywhere, and on
+/// macOS, where fsync() stops at the drive's cache, F_FULLFSYNC for commits and
+/// checkpoints (SQLite keeps the setting on every system and uses it where it exists).
+#[test]
+fn every_connection_flushes_to_the_disk_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = cardiorisk_core::db::open(&dir.path().join(DB_FILE)).unwrap();
+    for (pragma, want) in [
+        ("synchronous", 2),
+        ("fullfsync", 1),
+        ("checkpoint_fullfsync", 1),
+    ] {
+        let got: i64 = conn
+            .query_row(&format!("PRAGMA {pragma}"), [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(got, want, "PRAGMA {pragma}");
+    }
+}

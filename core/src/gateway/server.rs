@@ -243,10 +243,11 @@ fn descriptor_limit() -> Option<usize> {
     None
 }
 
-/// Lets the process hold as many descriptors as the system allows, so connections
-/// are bounded by [`MAX_CONNECTIONS`], not by a low soft limit.
+/// Lets the process hold as many descriptors as the system allows (up to
+/// [`DESCRIPTOR_GOAL`]), so connections are bounded by [`MAX_CONNECTIONS`], not by a
+/// low soft limit: macOS starts processes with 256, some Linux desktops with 1024.
 pub fn raise_descriptor_limit() {
-    #[cfg(target_os = "linux")]
+    #[cfg(unix)]
     {
         let mut limit = libc::rlimit {
             rlim_cur: 0,
@@ -255,14 +256,19 @@ pub fn raise_descriptor_limit() {
         // SAFETY: getrlimit/setrlimit only read and write the struct passed in.
         unsafe {
             if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0
-                && limit.rlim_cur < limit.rlim_max
+                && limit.rlim_cur < limit.rlim_max.min(DESCRIPTOR_GOAL)
             {
-                limit.rlim_cur = limit.rlim_max.min(65_536);
+                limit.rlim_cur = limit.rlim_max.min(DESCRIPTOR_GOAL);
                 libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
             }
         }
     }
 }
+
+/// The soft descriptor limit asked for: far above [`MAX_CONNECTIONS`], and macOS's
+/// `OPEN_MAX`, beyond which its `setrlimit` refuses.
+#[cfg(unix)]
+const DESCRIPTOR_GOAL: libc::rlim_t = 10_240;
 
 #[cfg(test)]
 mod tests {
@@ -288,6 +294,35 @@ mod tests {
         assert_eq!(slots.len(), 0);
         // The closed connection is told.
         assert!(was_signalled(&close_a), "a was signalled to close");
+    }
+
+    /// macOS starts processes with a soft limit of 256 descriptors: the gateway raises
+    /// it to what it may hold (here, a Linux test lowers its own limit to that first).
+    #[cfg(unix)]
+    #[test]
+    fn a_low_descriptor_limit_is_raised_as_far_as_allowed() {
+        let read = || {
+            let mut limit = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            // SAFETY: getrlimit only writes the struct passed in.
+            assert_eq!(
+                unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
+                0
+            );
+            limit
+        };
+        let mut low = read();
+        low.rlim_cur = 256.min(low.rlim_max);
+        // SAFETY: setrlimit only reads the struct passed in.
+        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &low) }, 0);
+        raise_descriptor_limit();
+        let raised = read();
+        assert_eq!(raised.rlim_cur, low.rlim_max.min(DESCRIPTOR_GOAL));
+        assert!(
+            connection_cap() >= MAX_CONNECTIONS.min((raised.rlim_cur as usize).saturating_sub(64))
+        );
     }
 
     /// Whether a `notify_one` permit is stored on `n` (polled once, without waiting).
