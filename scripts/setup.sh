@@ -26,6 +26,9 @@ fi
 # Windows from Linux, offline (scripts/build-windows.sh, scripts/test-windows.sh): the
 # same rustc with mingw-w64 as linker, makensis for the installer, Wine to test it.
 packages+=(rustc-web rust-web-src gcc-mingw-w64-x86-64 nsis wine64)
+# macOS from Linux (scripts/build-macos.sh): the same rustc, zig as C compiler and
+# linker (from PyPI, below), LLVM's otool and lipo to check the Mach-O files.
+packages+=(python3-venv llvm-22 file)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -50,6 +53,17 @@ fi
 if ! command -v tauri-driver >/dev/null; then
   cargo install tauri-driver --version "^2" --locked
 fi
+# zig and cargo-zigbuild, pinned, in their own virtual environment (scripts/build-macos.sh).
+macos_venv=${CARDIORISK_MACOS_TOOLS:-$HOME/.local/share/cardiorisk-build/macos-venv}
+macos_tools=(ziglang==0.17.0 cargo-zigbuild==0.24.1)
+installed=$("$macos_venv/bin/pip" freeze 2>/dev/null || true)
+for tool in "${macos_tools[@]}"; do
+  if ! grep -qxF "$tool" <<<"$installed"; then
+    python3 -m venv "$macos_venv"
+    "$macos_venv/bin/pip" install --quiet "${macos_tools[@]}"
+    break
+  fi
+done
 # The Tauri CLI and the workflow linter, exactly as package-lock.json pins them.
 if ! cmp -s package-lock.json node_modules/.installed-lock.json 2>/dev/null; then
   npm ci --no-audit --no-fund

@@ -2,8 +2,9 @@
 # The whole test suite: formatting, clippy and the release workflow, the wasm UI, every
 # test of the workspace (unit, integration against real SQLite files, the real
 # model and the real HTTP server, end-to-end flows of the real window under Xvfb),
-# the installer test (release .deb/.rpm built, installed, upgraded, removed), then
-# the Windows build tested under Wine.
+# the installer test (release .deb/.rpm built, installed, upgraded, removed), the
+# Windows build tested under Wine, and the macOS build (compiled for Apple silicon,
+# the CLI linked and checked).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo fmt --all -- --check
@@ -21,11 +22,17 @@ mkdir -p target
 windows_log=target/build-windows.log
 nice -n 15 bash scripts/build-windows.sh >"$windows_log" 2>&1 &
 windows_build=$!
+# The macOS build (every crate of the app and the CLI for aarch64-apple-darwin, the
+# CLI linked and checked as a Mach-O executable) likewise, in target/macos, below the
+# Windows build, which is longer and has its Wine test still to run after it.
+macos_log=target/build-macos.log
+nice -n 17 bash scripts/build-macos.sh check >"$macos_log" 2>&1 &
+macos_build=$!
 clippy_log=target/clippy.log
 nice -n 10 cargo clippy --workspace --exclude cardiorisk-ui --all-targets -- -D warnings \
   >"$clippy_log" 2>&1 &
 clippy=$!
-trap 'kill "$windows_build" "$clippy" 2>/dev/null || true' EXIT
+trap 'kill "$windows_build" "$macos_build" "$clippy" 2>/dev/null || true' EXIT
 started=$(date +%s)
 cargo test --workspace --exclude cardiorisk-ui
 echo "workspace tests: $(($(date +%s) - started)) s"
@@ -42,6 +49,13 @@ if ! wait "$windows_build"; then
   echo "the Windows build failed" >&2
   exit 1
 fi
-trap - EXIT
 echo "Windows build done $(($(date +%s) - started)) s after the tests started"
 bash scripts/test-windows.sh
+if ! wait "$macos_build"; then
+  cat "$macos_log"
+  echo "the macOS build failed" >&2
+  exit 1
+fi
+trap - EXIT
+echo "macOS build done $(($(date +%s) - started)) s after the tests started:"
+grep -E '^(target/macos/.*: Mach-O|minimum macOS|  /)' "$macos_log"
