@@ -247,7 +247,12 @@ fn entity_id(entity: Entity, event: &Event) -> String {
     }
 }
 
-/// A row as a JSON object of its columns (blobs as hex).
+/// Columns never copied into the log: it cannot forget, and a password's or a key's
+/// hash must be gone once it is changed. Credentials will travel by their own records
+/// when laptops sync (ADR 0026).
+const SECRET_COLUMNS: &[&str] = &["password_hash", "key_hash"];
+
+/// A row as a JSON object of its columns but secrets (blobs as hex).
 fn row_state(
     tx: &Transaction,
     table: &str,
@@ -260,6 +265,9 @@ fn row_state(
         let mut object = serde_json::Map::new();
         for (i, name) in names.iter().enumerate() {
             use rusqlite::types::ValueRef;
+            if SECRET_COLUMNS.contains(&name.as_str()) {
+                continue;
+            }
             let value = match r.get_ref(i)? {
                 ValueRef::Null => serde_json::Value::Null,
                 ValueRef::Integer(n) => n.into(),

@@ -148,8 +148,10 @@ const MIGRATIONS: &[&str] = &[
     // 8: fewer index pages per commit for the gateway's request lines: the audit log
     // loses `event_id` (the outbox's dedupe key, unused since 7) and its unique index,
     // and its by-user indexes leave out entries with no user (request lines); the
-    // by-patient index takes over counting the log; a change's id becomes its 16 bytes, without a unique index (`seq` is the key here;
-    // UUIDv7 ids do not collide across installations, the hub keys on them).
+    // by-patient index takes over counting the log; a change's id becomes its 16
+    // bytes, without a unique index (`seq` is the key here; UUIDv7 ids do not collide
+    // across installations, the hub keys on them); the password and key hashes that 7
+    // copied into account and client states go.
     "CREATE TABLE audit_log_v8 (
         id         INTEGER PRIMARY KEY,
         at         TEXT NOT NULL,
@@ -189,7 +191,9 @@ const MIGRATIONS: &[&str] = &[
         state        TEXT
     );
     INSERT INTO change_log_v8
-    SELECT seq, unhex(id, '-'), at, installation, user_id, entity, entity_id, op, state
+    SELECT seq, unhex(id, '-'), at, installation, user_id, entity, entity_id, op,
+           CASE WHEN state IS NULL THEN NULL
+                ELSE json_remove(state, '$.password_hash', '$.key_hash') END
       FROM change_log ORDER BY seq;
     DROP TABLE change_log;
     ALTER TABLE change_log_v8 RENAME TO change_log;

@@ -105,8 +105,18 @@ fn every_change_commits_with_its_rows_and_the_log_only_grows() {
     assert_eq!(appended.len(), 1);
     assert_eq!(appended[0].entity_id, assessed.assessment_id.to_string());
     assert!(appended[0].state.is_none(), "named by its id");
-    assert!(find("client", "insert")[0].state.is_some());
+    let client_state = find("client", "insert")[0].state.clone().unwrap();
+    assert_eq!(client_state["name"], "lab");
     assert!(find("client", "delete")[0].state.is_none());
+    // The log cannot forget: no password's or key's hash goes into it.
+    let account_state = find("account", "insert")[1].state.clone().unwrap();
+    assert_eq!(account_state["username"], "rosa");
+    for (state, secret) in [
+        (&account_state, "password_hash"),
+        (&client_state, "key_hash"),
+    ] {
+        assert!(state.get(secret).is_none(), "{secret} in {state}");
+    }
     assert_eq!(
         find("plan", "update")[0].state.as_ref().unwrap()["per_minute"],
         7
@@ -244,7 +254,11 @@ fn a_log_written_as_text_ids_keeps_every_row_and_id_at_the_upgrade() {
              SELECT seq, lower(substr(hex(id), 1, 8) || '-' || substr(hex(id), 9, 4) || '-' ||
                     substr(hex(id), 13, 4) || '-' || substr(hex(id), 17, 4) || '-' ||
                     substr(hex(id), 21)),
-                    at, installation, user_id, entity, entity_id, op, state FROM change_log;
+                    at, installation, user_id, entity, entity_id, op,
+                    CASE WHEN entity = 'account'
+                         THEN json_set(state, '$.password_hash', '$argon2id$v=19$old')
+                         ELSE state END
+               FROM change_log;
              DROP TABLE change_log;
              ALTER TABLE change_log_v7 RENAME TO change_log;
              PRAGMA user_version = 7;",
@@ -266,6 +280,14 @@ fn a_log_written_as_text_ids_keeps_every_row_and_id_at_the_upgrade() {
         "SELECT COUNT(*) FROM pragma_table_info('audit_log') WHERE name = 'event_id'",
     );
     assert_eq!(columns, 0, "the outbox key is gone");
+    let hashes = support::count(
+        dir.path(),
+        "SELECT COUNT(*) FROM change_log WHERE state LIKE '%password_hash%'",
+    );
+    assert_eq!(hashes, 0, "the hashes schema 7 logged are gone");
+    assert!(after
+        .iter()
+        .any(|r| r.entity == "account" && r.state.is_some()));
     // The log still only grows, and grows in the new form.
     s.create_patient(&support::sign_in_admin(&s), &input("HC-2", "Eva"))
         .unwrap();
