@@ -236,6 +236,22 @@ pub enum DbError {
     NotOurs(String),
     #[error("{path} is a CardioRisk database but it is damaged ({detail}); it was left unchanged: restore a backup")]
     Damaged { path: String, detail: String },
+    #[error("this build of CardioRisk is linked against a SQLite without page encryption ({0}); it opens no database")]
+    NoCipher(String),
+}
+
+/// The SQLite3 Multiple Ciphers release this process runs on, or why there is none:
+/// a build that linked a plain SQLite (see `cardiorisk-sqlite`) must not write a page.
+pub fn cipher_library() -> Result<&'static str, DbError> {
+    static FOUND: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
+    FOUND
+        .get_or_init(|| {
+            let conn = Connection::open_in_memory().map_err(|e| e.to_string())?;
+            conn.query_row("SELECT sqlite3mc_version()", [], |r| r.get::<_, String>(0))
+                .map_err(|e| e.to_string())
+        })
+        .as_deref()
+        .map_err(|e| DbError::NoCipher(e.clone()))
 }
 
 /// Opens (creating if needed) the database at `path` and brings its schema up to date.
@@ -246,6 +262,7 @@ pub enum DbError {
 /// then writes can fail at once with "database is locked" when another connection
 /// wrote in between, without waiting on the busy timeout.
 pub fn open(path: &Path) -> Result<Connection, DbError> {
+    cipher_library()?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         private::create_private_dir(dir).map_err(|e| match e {
             private::Failed::Create(path, source) => DbError::Dir { path, source },
@@ -291,6 +308,7 @@ fn is_damage(e: &rusqlite::Error) -> bool {
 /// a backup or a long audit query on it neither waits for nor blocks writes. Open
 /// it after [`open`], which creates and migrates the database.
 pub fn open_reader(path: &Path) -> Result<Connection, DbError> {
+    cipher_library()?;
     let conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "query_only", true)?;

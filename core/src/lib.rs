@@ -3,6 +3,9 @@
 //! restore, and the local REST gateway. The desktop app (Tauri shell), the
 //! `cardiorisk` CLI and the tests all call these.
 
+// SQLite3 Multiple Ciphers: linked here, for every binary that uses core.
+use cardiorisk_sqlite as _;
+
 pub mod assessments;
 pub mod audit;
 pub mod auth;
@@ -12,6 +15,7 @@ pub mod changes;
 pub mod clients;
 pub mod db;
 pub mod gateway;
+pub mod keys;
 pub mod models;
 pub mod patients;
 pub mod platform;

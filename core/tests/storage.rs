@@ -248,3 +248,20 @@ fn every_connection_flushes_to_the_disk_itself() {
         assert_eq!(got, want, "PRAGMA {pragma}");
     }
 }
+
+#[test]
+fn the_database_engine_is_sqlite3_multiple_ciphers_and_not_the_systems_sqlite() {
+    let library = cardiorisk_core::db::cipher_library().expect("a cipher-capable SQLite is linked");
+    assert!(
+        library.starts_with("SQLite3 Multiple Ciphers"),
+        "linked: {library}"
+    );
+    #[cfg(target_os = "linux")]
+    {
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        assert!(
+            !maps.contains("libsqlite3.so"),
+            "the system's plain SQLite is mapped into the process"
+        );
+    }
+}
