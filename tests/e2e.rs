@@ -342,6 +342,10 @@ fn administration_audit_gateway_and_language() {
         // The audit log, filtered by action, and exported through the save dialog.
         app.click("#tab-audit");
         s.wait("#audit tbody tr");
+        // The hash chain is checked as the page opens.
+        s.wait_text("#audit-chain-verified", |t| {
+            t.starts_with("Audit trail verified: ") && t.contains("Chained since")
+        });
         // Live: a request to the gateway shows on the open page, nothing clicked.
         app.click("#audit-action option[value='gateway.request']");
         let before = s.wait_text("#audit-count", |t| t.ends_with("of 2"));

@@ -1,6 +1,6 @@
 //! `cardiorisk`: headless training, evaluation and prediction, sharing the app's code.
 
-use cardiorisk_contract::Measurements;
+use cardiorisk_contract::{AuditChainFault, Measurements};
 use cardiorisk_model::data::{read_labelled_file, InvalidRows};
 use cardiorisk_model::metrics::evaluate;
 use cardiorisk_model::synth::{self, Span};
@@ -113,6 +113,11 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        action: AuditCommand,
+    },
     /// Write synthetic patients drawn like the original data (for held-out checks and fixtures).
     Synth {
         #[arg(long)]
@@ -123,6 +128,19 @@ enum Command {
         span: SpanArg,
         #[arg(long)]
         out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check every entry's link to the one before, as an administrator (password
+    /// from $CARDIORISK_PASSWORD). Exit status 0 when the chain holds, 1 with the
+    /// first broken link when it does not, 2 when it could not be checked.
+    Verify {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
 }
 
@@ -164,7 +182,7 @@ fn open_services(data_dir: Option<PathBuf>) -> Result<cardiorisk_core::service::
     cardiorisk_core::service::Services::open(&dir).map_err(|e| e.to_string())
 }
 
-fn run(cli: Cli) -> Result<(), String> {
+fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
         Command::Train {
             data,
@@ -235,7 +253,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 m.auc,
                 m.brier
             );
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Command::Evaluate { data, model } => {
             let predictor = load_model(&model)?;
@@ -266,7 +284,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 "confusion": m.confusion,
             });
             println!("{out}");
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Command::Predict {
             colesterol,
@@ -294,7 +312,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 "{}",
                 serde_json::to_string(&prediction).expect("serialises")
             );
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Command::Batch { data, out, model } => {
             let predictor = load_model(&model)?;
@@ -322,7 +340,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     summary.failed
                 ));
             }
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Command::Serve { port, data_dir } => {
             let dir = data_dir_of(data_dir)?;
@@ -365,7 +383,7 @@ fn run(cli: Cli) -> Result<(), String> {
             eprintln!("CardioRisk gateway listening on http://{}", server.addr);
             server.wait();
             eprintln!("CardioRisk gateway stopped; every answered request is in the log");
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Command::Setup {
             username,
@@ -377,7 +395,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 .set_up(&username, &display_name, &password_from_env()?)
                 .map_err(|e| e.to_string())?;
             eprintln!("administrator {username} created");
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Command::SetPlan {
             name,
@@ -393,7 +411,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 .set_plan(&session.token, &name, per_minute)
                 .map_err(|e| e.to_string())?;
             eprintln!("plan {name}: {per_minute} requests per minute");
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Command::Synth {
             rows,
@@ -410,7 +428,60 @@ fn run(cli: Cli) -> Result<(), String> {
             };
             let csv = synth::to_csv(&synth::generate(rows, seed, span));
             cardiorisk_files::write_atomic(&out, csv.as_bytes())
-                .map_err(|e| format!("cannot write {}: {e}", out.display()))
+                .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit {
+            action: AuditCommand::Verify { username, data_dir },
+        } => {
+            let services = open_services(data_dir)?;
+            let session = services
+                .sign_in(&username, &password_from_env()?)
+                .map_err(|e| e.to_string())?;
+            let report = services
+                .verify_audit(&session.token)
+                .map_err(|e| e.to_string())?;
+            let zone = cardiorisk_core::platform::SystemZone::new();
+            let local = |at: &str| {
+                cardiorisk_contract::LocalTime::of(at, &zone)
+                    .map(|t| t.iso())
+                    .unwrap_or_else(|| at.to_string())
+            };
+            let before = match report.unchained {
+                0 => String::new(),
+                n => format!("; {n} earlier entries were written before the chain began"),
+            };
+            let since = report
+                .chained_since
+                .as_deref()
+                .map(|at| format!(", chained since {}", local(at)))
+                .unwrap_or_default();
+            match report.broken {
+                None => {
+                    println!(
+                        "audit trail verified: {} entries{since}{before}",
+                        report.entries
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Some(broken) => {
+                    let what = match broken.reason {
+                        AuditChainFault::Changed => {
+                            "its content is not what was written, or it was moved"
+                        }
+                        AuditChainFault::Missing => "entries before it are missing",
+                        AuditChainFault::Unlinked => {
+                            "it carries no link although the chain had begun"
+                        }
+                    };
+                    println!(
+                        "audit trail BROKEN at entry {} ({}): {what}",
+                        broken.id,
+                        local(&broken.at)
+                    );
+                    Ok(ExitCode::from(1))
+                }
+            }
         }
     }
 }
@@ -452,7 +523,7 @@ fn log_changes(services: &cardiorisk_core::service::Services) {
 
 fn main() -> ExitCode {
     match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(message) => {
             eprintln!("error: {message}");
             ExitCode::from(2)

@@ -268,3 +268,69 @@ fn hostile_and_empty_inputs_are_refused_clearly_without_reading_them_whole() {
     assert!(err.contains("longer than"), "{err}");
     assert!(!std::path::Path::new(out).exists());
 }
+
+#[test]
+fn audit_verify_says_the_trail_holds_and_names_the_entry_an_edit_broke() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let run = |args: &[&str], password: &str| {
+        cli()
+            .args(args)
+            .args(["--data-dir", data])
+            .env("CARDIORISK_PASSWORD", password)
+            .output()
+            .unwrap()
+    };
+    let setup = run(
+        &[
+            "setup",
+            "--username",
+            "admin",
+            "--display-name",
+            "Ada Admin",
+        ],
+        support::ADMIN_PASSWORD,
+    );
+    assert!(
+        setup.status.success(),
+        "{}",
+        String::from_utf8_lossy(&setup.stderr)
+    );
+    for _ in 0..3 {
+        // Refused sign-ins are entries too.
+        let refused = run(
+            &["audit", "verify", "--username", "admin"],
+            "not the password",
+        );
+        assert_eq!(refused.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("error:"));
+    }
+
+    let holds = run(
+        &["audit", "verify", "--username", "admin"],
+        support::ADMIN_PASSWORD,
+    );
+    let said = String::from_utf8_lossy(&holds.stdout);
+    assert_eq!(holds.status.code(), Some(0), "{said}");
+    assert!(said.starts_with("audit trail verified: "), "{said}");
+    assert!(said.contains("chained since"), "{said}");
+
+    let db = rusqlite::Connection::open(dir.path().join("cardiorisk.db")).unwrap();
+    db.execute(
+        "UPDATE audit_log SET detail = 'nothing happened' WHERE id = 3",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    let broken = run(
+        &["audit", "verify", "--username", "admin"],
+        support::ADMIN_PASSWORD,
+    );
+    let said = String::from_utf8_lossy(&broken.stdout);
+    assert_eq!(broken.status.code(), Some(1), "{said}");
+    assert!(
+        said.starts_with("audit trail BROKEN at entry 3 ("),
+        "{said}"
+    );
+    assert!(said.contains("not what was written"), "{said}");
+}

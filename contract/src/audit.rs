@@ -96,6 +96,40 @@ pub struct AuditPage {
     pub total: u64,
 }
 
+/// What checking the audit trail's hash chain found (`cardiorisk audit verify`,
+/// the Audit page).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditChainReport {
+    /// Entries in the log.
+    pub entries: u64,
+    /// Entries written before the chain began (by a version without it); never
+    /// checked, and only allowed before the first chained entry.
+    pub unchained: u64,
+    /// When the chain began (its first entry's time), if it has.
+    pub chained_since: Option<String>,
+    /// The first link that does not hold, if any.
+    pub broken: Option<AuditChainBreak>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditChainBreak {
+    /// The entry where the chain stops holding.
+    pub id: i64,
+    pub at: String,
+    pub reason: AuditChainFault,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditChainFault {
+    /// Its content is not what was chained: it was changed, or moved here.
+    Changed,
+    /// Entries before it are missing.
+    Missing,
+    /// It carries no link although the chain had begun.
+    Unlinked,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

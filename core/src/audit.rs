@@ -5,7 +5,7 @@
 //! neither exists without the other; after commit it publishes them on the bus.
 
 use cardiorisk_contract::{rfc3339_utc, unix_seconds, LocalTime, Zone};
-use cardiorisk_contract::{AuditEntry, AuditFilter, AuditPage};
+use cardiorisk_contract::{AuditChainReport, AuditEntry, AuditFilter, AuditPage};
 use rusqlite::{params, params_from_iter, Connection, Row};
 use serde::{Deserialize, Serialize};
 use std::time::{Instant, SystemTime};
@@ -68,15 +68,61 @@ impl Event {
     }
 }
 
-/// Writes `event` to the audit log inside the writer's transaction; its row id.
-/// (Only the writer calls this: it adds the entry's change row beside it.)
-pub(crate) fn insert(tx: &Connection, e: &Event) -> rusqlite::Result<i64> {
+/// The last entry of the log as the chain sees it: its id and its link (`None` when
+/// the log is empty or its last entry predates the chain).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ChainHead {
+    last_id: i64,
+    link: Option<[u8; 32]>,
+}
+
+/// Reads the log's last entry inside the writer's transaction (IMMEDIATE: no other
+/// connection can append before this one commits).
+pub(crate) fn chain_head(tx: &Connection) -> rusqlite::Result<ChainHead> {
+    use rusqlite::OptionalExtension;
+    let last = tx
+        .prepare_cached("SELECT id, chain FROM audit_log ORDER BY id DESC LIMIT 1")?
+        .query_row([], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Option<Vec<u8>>>(1)?))
+        })
+        .optional()?;
+    Ok(match last {
+        None => ChainHead {
+            last_id: 0,
+            link: None,
+        },
+        Some((last_id, link)) => ChainHead {
+            last_id,
+            link: link.and_then(|l| l.try_into().ok()),
+        },
+    })
+}
+
+/// Writes `event` to the audit log inside the writer's transaction, as the entry
+/// after `head`, linked to it; its row id. (Only the writer calls this: it adds the
+/// entry's change row beside it.)
+pub(crate) fn insert(tx: &Connection, e: &Event, head: &mut ChainHead) -> rusqlite::Result<i64> {
+    let id = head.last_id + 1;
+    let fields = Fields {
+        at: &e.at,
+        user_id: e.user_id,
+        username: e.username.as_deref(),
+        action: e.action.as_str(),
+        status: e.status.as_str(),
+        elapsed_ms: e.elapsed_ms,
+        subject: e.subject.as_deref(),
+        detail: &e.detail,
+        patient_id: e.patient_id,
+    };
+    let link = fields.link(&head.link.unwrap_or(GENESIS), id);
     tx.prepare_cached(
         "INSERT INTO audit_log
-             (at, user_id, username, action, status, elapsed_ms, subject, detail, patient_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             (id, at, user_id, username, action, status, elapsed_ms, subject, detail,
+              patient_id, chain)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?
     .execute(params![
+        id,
         e.at,
         e.user_id,
         e.username,
@@ -85,9 +131,213 @@ pub(crate) fn insert(tx: &Connection, e: &Event) -> rusqlite::Result<i64> {
         e.elapsed_ms,
         e.subject,
         e.detail,
-        e.patient_id
+        e.patient_id,
+        &link[..]
     ])?;
-    Ok(tx.last_insert_rowid())
+    *head = ChainHead {
+        last_id: id,
+        link: Some(link),
+    };
+    Ok(id)
+}
+
+/// Links entries after id `after` that were copied in without one (a restore's
+/// carried entries), in id order, onto the entry before them.
+pub(crate) fn link_after(tx: &Connection, after: i64) -> rusqlite::Result<()> {
+    let mut link = tx
+        .query_row(
+            "SELECT chain FROM audit_log WHERE id <= ?1 ORDER BY id DESC LIMIT 1",
+            [after],
+            |r| r.get::<_, Option<Vec<u8>>>(0),
+        )
+        .map(|l| l.and_then(|l| <[u8; 32]>::try_from(l).ok()))
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })?
+        .unwrap_or(GENESIS);
+    let mut read = tx.prepare(&format!(
+        "SELECT {CHAINED_COLUMNS} FROM audit_log WHERE id > ?1 ORDER BY id"
+    ))?;
+    let mut update = tx.prepare("UPDATE audit_log SET chain = ?2 WHERE id = ?1")?;
+    let mut rows = read.query([after])?;
+    while let Some(row) = rows.next()? {
+        let (id, fields) = stored_fields(row)?;
+        link = fields.as_ref().link(&link, id);
+        update.execute(params![id, &link[..]])?;
+    }
+    Ok(())
+}
+
+/// The link before the first chained entry.
+const GENESIS: [u8; 32] = [0; 32];
+
+/// The columns a link covers, in the order [`stored_fields`] reads them.
+const CHAINED_COLUMNS: &str =
+    "id, at, user_id, username, action, status, elapsed_ms, subject, detail, patient_id";
+
+/// An entry's content as the chain covers it.
+struct Fields<'a> {
+    at: &'a str,
+    user_id: Option<i64>,
+    username: Option<&'a str>,
+    action: &'a str,
+    status: &'a str,
+    elapsed_ms: f64,
+    subject: Option<&'a str>,
+    detail: &'a str,
+    patient_id: Option<i64>,
+}
+
+struct OwnedFields {
+    at: String,
+    user_id: Option<i64>,
+    username: Option<String>,
+    action: String,
+    status: String,
+    elapsed_ms: f64,
+    subject: Option<String>,
+    detail: String,
+    patient_id: Option<i64>,
+}
+
+impl OwnedFields {
+    fn as_ref(&self) -> Fields<'_> {
+        Fields {
+            at: &self.at,
+            user_id: self.user_id,
+            username: self.username.as_deref(),
+            action: &self.action,
+            status: &self.status,
+            elapsed_ms: self.elapsed_ms,
+            subject: self.subject.as_deref(),
+            detail: &self.detail,
+            patient_id: self.patient_id,
+        }
+    }
+}
+
+fn stored_fields(row: &Row) -> rusqlite::Result<(i64, OwnedFields)> {
+    Ok((
+        row.get(0)?,
+        OwnedFields {
+            at: row.get(1)?,
+            user_id: row.get(2)?,
+            username: row.get(3)?,
+            action: row.get(4)?,
+            status: row.get(5)?,
+            elapsed_ms: row.get(6)?,
+            subject: row.get(7)?,
+            detail: row.get(8)?,
+            patient_id: row.get(9)?,
+        },
+    ))
+}
+
+impl Fields<'_> {
+    /// SHA-256 over a label, the previous link, the entry's id and every column,
+    /// each text length-prefixed and each absent value marked, so that no two
+    /// different entries hash the same bytes.
+    fn link(&self, previous: &[u8; 32], id: i64) -> [u8; 32] {
+        use sha2::Digest;
+        fn text(d: &mut sha2::Sha256, t: &str) {
+            d.update((t.len() as u64).to_be_bytes());
+            d.update(t.as_bytes());
+        }
+        fn maybe_text(d: &mut sha2::Sha256, t: Option<&str>) {
+            match t {
+                None => d.update([0]),
+                Some(t) => {
+                    d.update([1]);
+                    text(d, t);
+                }
+            }
+        }
+        fn maybe_int(d: &mut sha2::Sha256, n: Option<i64>) {
+            match n {
+                None => d.update([0]),
+                Some(n) => {
+                    d.update([1]);
+                    d.update(n.to_be_bytes());
+                }
+            }
+        }
+        let mut d = sha2::Sha256::new();
+        d.update(b"cardiorisk-audit-chain/1\0");
+        d.update(previous);
+        d.update(id.to_be_bytes());
+        text(&mut d, self.at);
+        maybe_int(&mut d, self.user_id);
+        maybe_text(&mut d, self.username);
+        text(&mut d, self.action);
+        text(&mut d, self.status);
+        d.update(self.elapsed_ms.to_bits().to_be_bytes());
+        maybe_text(&mut d, self.subject);
+        text(&mut d, self.detail);
+        maybe_int(&mut d, self.patient_id);
+        d.finalize().into()
+    }
+}
+
+/// Walks the whole log in id order and checks every link: the entries before the
+/// chain began may have none; from the first linked entry on, each must have one,
+/// follow the previous id, and match its content and the previous link. Reports the
+/// first that does not.
+pub fn verify_chain(conn: &Connection) -> rusqlite::Result<AuditChainReport> {
+    use cardiorisk_contract::{AuditChainBreak, AuditChainFault};
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {CHAINED_COLUMNS}, chain FROM audit_log ORDER BY id"
+    ))?;
+    let mut rows = stmt.query([])?;
+    let mut report = AuditChainReport {
+        entries: 0,
+        unchained: 0,
+        chained_since: None,
+        broken: None,
+    };
+    // The previous entry's id and link, once the chain has begun.
+    let mut previous: Option<(i64, [u8; 32])> = None;
+    while let Some(row) = rows.next()? {
+        report.entries += 1;
+        if report.broken.is_some() {
+            continue;
+        }
+        let (id, fields) = stored_fields(row)?;
+        let stored: Option<Vec<u8>> = row.get(10)?;
+        let fault = match (previous, stored) {
+            (None, None) => {
+                report.unchained += 1;
+                None
+            }
+            (None, Some(link)) => {
+                report.chained_since = Some(fields.at.clone());
+                let expected = fields.as_ref().link(&GENESIS, id);
+                let fault = (link != expected).then_some(AuditChainFault::Changed);
+                previous = Some((id, expected));
+                fault
+            }
+            (Some(_), None) => Some(AuditChainFault::Unlinked),
+            (Some((last_id, last_link)), Some(link)) => {
+                let expected = fields.as_ref().link(&last_link, id);
+                previous = Some((id, expected));
+                if id != last_id + 1 {
+                    Some(AuditChainFault::Missing)
+                } else if link != expected {
+                    Some(AuditChainFault::Changed)
+                } else {
+                    None
+                }
+            }
+        };
+        if let Some(reason) = fault {
+            report.broken = Some(AuditChainBreak {
+                id,
+                at: fields.at,
+                reason,
+            });
+        }
+    }
+    Ok(report)
 }
 
 fn entry(row: &Row) -> rusqlite::Result<AuditEntry> {

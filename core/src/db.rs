@@ -201,6 +201,9 @@ const MIGRATIONS: &[&str] = &[
     BEGIN SELECT RAISE(ABORT, 'the change log is append-only'); END;
     CREATE TRIGGER change_log_is_append_only_delete BEFORE DELETE ON change_log
     BEGIN SELECT RAISE(ABORT, 'the change log is append-only'); END;",
+    // 9: the audit log's hash chain (ADR 0027): each entry's SHA-256 link to the one
+    // before; entries written before this version have none.
+    "ALTER TABLE audit_log ADD COLUMN chain BLOB CHECK (chain IS NULL OR length(chain) = 32);",
 ];
 
 /// How long a write waits for another connection's lock before failing.
@@ -500,11 +503,17 @@ pub fn replace_from<T>(
                  INSERT INTO main.\"{table}\" SELECT * FROM restored.\"{table}\" WHERE 1;"
             ))?;
         }
+        let restored_last: i64 =
+            tx.query_row("SELECT COALESCE(MAX(id), 0) FROM main.audit_log", [], |r| {
+                r.get(0)
+            })?;
         tx.execute_batch(&format!(
             "INSERT INTO main.audit_log ({CARRIED_AUDIT_COLUMNS})
                   SELECT {CARRIED_AUDIT_COLUMNS} FROM temp.carried ORDER BY rowid;
              DROP TABLE temp.carried;"
         ))?;
+        // The carried entries join the restored log's chain.
+        crate::audit::link_after(&tx, restored_last)?;
         let value = finish(&tx, carried as usize)?;
         tx.commit()?;
         Ok(value)

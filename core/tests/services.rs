@@ -126,7 +126,7 @@ fn database_uses_wal_and_the_current_schema() {
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
     assert_eq!(mode, "wal");
-    assert_eq!(cardiorisk_core::db::schema_version(&conn).unwrap(), 8);
+    assert_eq!(cardiorisk_core::db::schema_version(&conn).unwrap(), 9);
 }
 
 #[test]

@@ -3,7 +3,8 @@
 use crate::i18n::{error_text, number, t, tf, tr, when, LocalZone};
 use crate::session::Auth;
 use cardiorisk_contract::{
-    command, AuditAction, AuditFilter, AuditQueryArgs, AuditStatus, ExportAuditArgs,
+    command, AuditAction, AuditChainFault, AuditChainReport, AuditFilter, AuditQueryArgs,
+    AuditStatus, ExportAuditArgs, TokenArgs,
 };
 use cardiorisk_contract::{start_of_local_day, start_of_next_local_day};
 use leptos::prelude::*;
@@ -60,6 +61,12 @@ pub fn AuditPage(patient: Option<String>) -> impl IntoView {
         offset.set(0);
         load();
     };
+    // The hash chain, checked from the first entry to the last when the page opens.
+    let chain = LocalResource::new(move || {
+        auth.call::<command::VerifyAudit>(TokenArgs {
+            token: auth.token(),
+        })
+    });
     let export_action = Action::new_local(move |args: &ExportAuditArgs| {
         auth.call::<command::ExportAudit>(args.clone())
     });
@@ -76,6 +83,15 @@ pub fn AuditPage(patient: Option<String>) -> impl IntoView {
             <div class="row spread">
                 <h1 id="audit-title">{tr("audit-log")}</h1>
                 <button id="audit-export" class="secondary" on:click=export>{tr("export-to-csv")}</button>
+            </div>
+            <div class="row chain" id="audit-chain" aria-live="polite">
+                {move || match chain.get() {
+                    None => view! { <p class="meta">{tr("audit-chain-checking")}</p> }.into_any(),
+                    Some(Err(e)) => view! { <p class="alert" role="alert">{error_text(&e)}</p> }.into_any(),
+                    Some(Ok(report)) => chain_view(report),
+                }}
+                <button id="audit-chain-check" class="secondary" on:click=move |_| chain.refetch()>
+                    {tr("audit-chain-check-again")}</button>
             </div>
             {move || exported.get().map(|r| match r {
                 Ok(Some(path)) => view! { <p class="ok" id="audit-exported">{format!("{} {path}", t("saved-to"))}</p> }.into_any(),
@@ -166,5 +182,49 @@ pub fn AuditPage(patient: Option<String>) -> impl IntoView {
                 }
             }}
         </section>
+    }
+}
+
+/// What the chain check found, in a sentence or two.
+fn chain_view(report: AuditChainReport) -> AnyView {
+    match report.broken {
+        Some(broken) => {
+            let reason = t(match broken.reason {
+                AuditChainFault::Changed => "audit-chain-changed",
+                AuditChainFault::Missing => "audit-chain-missing",
+                AuditChainFault::Unlinked => "audit-chain-unlinked",
+            });
+            let said = tf(
+                "audit-chain-broken",
+                &[
+                    ("id", &broken.id.to_string()),
+                    ("at", &when(&broken.at)),
+                    ("reason", reason),
+                ],
+            );
+            view! { <p class="alert" role="alert" id="audit-chain-broken">{said}</p> }.into_any()
+        }
+        None => {
+            let mut said = tf(
+                "audit-chain-verified",
+                &[("entries", &report.entries.to_string())],
+            );
+            if let Some(since) = &report.chained_since {
+                said = format!(
+                    "{said} {}",
+                    tf("audit-chain-since", &[("since", &when(since))])
+                );
+            }
+            if report.unchained > 0 {
+                said = format!(
+                    "{said} {}",
+                    tf(
+                        "audit-chain-unchained",
+                        &[("count", &report.unchained.to_string())]
+                    )
+                );
+            }
+            view! { <p class="ok" id="audit-chain-verified">{said}</p> }.into_any()
+        }
     }
 }

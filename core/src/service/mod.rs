@@ -17,10 +17,10 @@ use crate::{assessments, db, patients, report};
 use cardiorisk_contract::TrainingStatus;
 use cardiorisk_contract::{
     check_password, check_username, preference_values, ApiClient, AssessmentOutcome,
-    AssessmentRecord, AuditFilter, AuditPage, CacheStats, CommandError, ErrorCode, FieldError,
-    Language, Measurements, ModelStatus, NewApiClient, NewUser, Patient, PatientInput,
-    PatientRecord, Prediction, Preferences, Role, SessionInfo, Units, UserInfo, MAX_PAGE,
-    PREF_LANGUAGE, PREF_UNITS,
+    AssessmentRecord, AuditChainReport, AuditFilter, AuditPage, CacheStats, CommandError,
+    ErrorCode, FieldError, Language, Measurements, ModelStatus, NewApiClient, NewUser, Patient,
+    PatientInput, PatientRecord, Prediction, Preferences, Role, SessionInfo, Units, UserInfo,
+    MAX_PAGE, PREF_LANGUAGE, PREF_UNITS,
 };
 use cardiorisk_model::Predictor;
 use rusqlite::Connection;

@@ -29,6 +29,14 @@ impl Services {
         audit::query_before(&self.read(), filter, limit, before).map_err(internal)
     }
 
+    /// Checks the audit log's hash chain from its first entry to its last, on a
+    /// connection of its own (a long walk must not hold up the shared reader).
+    pub fn verify_audit(&self, token: &str) -> Result<AuditChainReport, CommandError> {
+        self.admin(token, Action::AuditExported)?;
+        let conn = db::open_reader(&self.dir.join(DB_FILE)).map_err(internal)?;
+        audit::verify_chain(&conn).map_err(internal)
+    }
+
     /// Writes the matching entries as CSV to `path` (atomically).
     pub fn export_audit(
         &self,

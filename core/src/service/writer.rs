@@ -131,8 +131,12 @@ impl Writer {
         events: Vec<Event>,
     ) -> rusqlite::Result<Vec<Committed>> {
         let mut committed = Vec::with_capacity(events.len());
+        if events.is_empty() {
+            return Ok(committed);
+        }
+        let mut head = audit::chain_head(tx)?;
         for event in events {
-            let entry = audit::insert(tx, &event)?;
+            let entry = audit::insert(tx, &event, &mut head)?;
             let changes = changes::append(tx, &self.installation, &event, entry)?;
             committed.push(Committed { event, changes });
         }

@@ -147,6 +147,7 @@ service_call!(PatientRecord, |s, a| s
 service_call!(ReportRecord, |s, a| s.report_record(&a.token, a.patient_id));
 service_call!(AuditLog, |s, a| s
     .audit(&a.token, &a.filter, a.limit, a.offset));
+service_call!(VerifyAudit, |s, a| s.verify_audit(&a.token));
 service_call!(ListUsers, |s, a| s.list_users(&a.token));
 service_call!(CreateUser, |s, a| s.create_user(&a.token, &a.user));
 service_call!(SetUserDisabled, |s, a| s
