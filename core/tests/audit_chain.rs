@@ -11,7 +11,6 @@ use cardiorisk_core::audit::{verify_chain, Action, Event, Status};
 use cardiorisk_core::service::{Services, DB_FILE};
 use rusqlite::Connection;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::{admin, doctor, measurements};
 
@@ -274,23 +273,10 @@ fn writes_killed_at_random_moments_leave_a_chain_that_verifies() {
         let s = Services::open(dir.path()).unwrap();
         admin(&s);
     }
-    let mut seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-        | 1;
-    println!("seed {seed}");
+    let mut moments = support::KillMoments::new();
     for _ in 0..6 {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let commits_before_kill = 5 + seed % 200;
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "chain_child", "--nocapture", "--test-threads=1"])
-            .env(CHILD_ENV, dir.path())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let commits_before_kill = 5 + moments.next() % 200;
+        let mut child = support::spawn_child_test("chain_child", CHILD_ENV, dir.path());
         let out = std::io::BufReader::new(child.stdout.take().unwrap());
         let mut commits = 0;
         for line in out.lines() {

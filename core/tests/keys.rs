@@ -1,9 +1,11 @@
 //! The key file: the data key sealed per account and for the recovery key, real
 //! files in a temporary directory, and a re-wrap killed at random moments.
 
+#[path = "../../tests/support/mod.rs"]
+mod support;
+
 use cardiorisk_core::keys::{DataKey, Holder, KdfCost, KeyError, Keystore, RecoveryKey};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 const COST: KdfCost = KdfCost::FOR_TESTS;
 
@@ -277,23 +279,10 @@ fn a_rewrap_killed_at_any_moment_leaves_the_old_or_the_new_password_working() {
     use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     let (path, _, key, recovery) = new_store(dir.path());
-    let mut seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-        | 1;
-    println!("seed {seed}");
+    let mut moments = support::KillMoments::new();
     for _ in 0..8 {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let saves_before_kill = 1 + seed % 12;
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "rewrap_child", "--nocapture", "--test-threads=1"])
-            .env(CHILD_ENV, dir.path())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let saves_before_kill = 1 + moments.next() % 12;
+        let mut child = support::spawn_child_test("rewrap_child", CHILD_ENV, dir.path());
         let out = std::io::BufReader::new(child.stdout.take().unwrap());
         let mut last_saved = None;
         let mut saves = 0;

@@ -60,14 +60,6 @@ fn restore_child() {
     }
 }
 
-/// A small xorshift generator: the kill moments, reproducible from the printed seed.
-fn next(seed: &mut u64) -> u64 {
-    *seed ^= *seed << 13;
-    *seed ^= *seed >> 7;
-    *seed ^= *seed << 17;
-    *seed
-}
-
 fn marks_in(dir: &Path) -> BTreeSet<String> {
     let conn = rusqlite::Connection::open(dir.join(DB_FILE)).unwrap();
     let check: String = conn
@@ -102,12 +94,7 @@ fn a_restore_killed_at_any_moment_keeps_every_committed_audit_entry() {
             .assess(&token, None, &support::measurements())
             .unwrap();
     }
-    let mut seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-        | 1;
-    eprintln!("kill moments seed {seed}");
+    let mut moments = support::KillMoments::new();
     let mut committed = BTreeSet::new();
     let mut inside_a_restore = 0;
     for round in 0..KILLS {
@@ -138,8 +125,8 @@ fn a_restore_killed_at_any_moment_keeps_every_committed_audit_entry() {
         });
         // Kill at a random moment of the child's n-th restore: a random fraction of
         // the longest restore it has completed so far (n >= 2, so one has).
-        let restores = 2 + next(&mut seed) % 3;
-        let fraction = (next(&mut seed) % 1000) as f64 / 1000.0 * 1.1;
+        let restores = 2 + moments.next() % 3;
+        let fraction = (moments.next() % 1000) as f64 / 1000.0 * 1.1;
         let (mut begun, mut began_at, mut longest) = (0, Instant::now(), Duration::ZERO);
         let mut finished = false;
         let deadline = Instant::now() + Duration::from_secs(60);

@@ -279,3 +279,37 @@ pub fn support_log(data: &std::path::Path, private: &[&str]) -> String {
     }
     text
 }
+
+/// Moments to kill a child at, reproducible from the seed printed when made: a
+/// clock-seeded xorshift.
+pub struct KillMoments(u64);
+
+impl KillMoments {
+    pub fn new() -> KillMoments {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64
+            | 1;
+        eprintln!("kill moments seed {seed}");
+        KillMoments(seed)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// This test binary again, running only the test `child` (a no-op unless `env` is
+/// set, here to `value`), its stdout piped for the parent to follow.
+pub fn spawn_child_test(child: &str, env: &str, value: impl AsRef<std::ffi::OsStr>) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", child, "--nocapture", "--test-threads=1"])
+        .env(env, value)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
