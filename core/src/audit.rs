@@ -144,17 +144,16 @@ pub(crate) fn insert(tx: &Connection, e: &Event, head: &mut ChainHead) -> rusqli
 /// Links entries after id `after` that were copied in without one (a restore's
 /// carried entries), in id order, onto the entry before them.
 pub(crate) fn link_after(tx: &Connection, after: i64) -> rusqlite::Result<()> {
+    use rusqlite::OptionalExtension;
     let mut link = tx
         .query_row(
             "SELECT chain FROM audit_log WHERE id <= ?1 ORDER BY id DESC LIMIT 1",
             [after],
             |r| r.get::<_, Option<Vec<u8>>>(0),
         )
-        .map(|l| l.and_then(|l| <[u8; 32]>::try_from(l).ok()))
-        .or_else(|e| match e {
-            rusqlite::Error::QueryReturnedNoRows => Ok(None),
-            e => Err(e),
-        })?
+        .optional()?
+        .flatten()
+        .and_then(|l| <[u8; 32]>::try_from(l).ok())
         .unwrap_or(GENESIS);
     let mut read = tx.prepare(&format!(
         "SELECT {CHAINED_COLUMNS} FROM audit_log WHERE id > ?1 ORDER BY id"

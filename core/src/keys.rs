@@ -366,16 +366,8 @@ impl Keystore {
 
     /// Removes an account's wrap (a disabled or deleted account); whether it had one.
     pub fn remove(&mut self, username: &str) -> Result<bool, KeyError> {
-        let holder = Holder::account(username);
-        let before = self.file.wraps.len();
-        let kept: Vec<Wrap> = self
-            .file
-            .wraps
-            .iter()
-            .filter(|w| w.holder != holder)
-            .cloned()
-            .collect();
-        if kept.len() == before {
+        let kept = self.wraps_but(&Holder::account(username));
+        if kept.len() == self.file.wraps.len() {
             return Ok(false);
         }
         self.commit(kept)?;
@@ -401,14 +393,14 @@ impl Keystore {
         }
     }
 
+    /// Every wrap but `holder`'s.
+    fn wraps_but(&self, holder: &Holder) -> Vec<Wrap> {
+        let others = self.file.wraps.iter().filter(|w| w.holder != *holder);
+        others.cloned().collect()
+    }
+
     fn replace(&mut self, wrap: Wrap) -> Result<(), KeyError> {
-        let mut wraps: Vec<Wrap> = self
-            .file
-            .wraps
-            .iter()
-            .filter(|w| w.holder != wrap.holder)
-            .cloned()
-            .collect();
+        let mut wraps = self.wraps_but(&wrap.holder);
         wraps.push(wrap);
         self.commit(wraps)
     }

@@ -154,16 +154,17 @@ fn only_an_administrator_checks_the_chain_and_new_entries_extend_it() {
     let admin_token = support::sign_in_admin(&s);
     let first = s.verify_audit(&admin_token).unwrap();
     assert_eq!(first.broken, None);
-    a_second_day(&s, &admin_token);
+    a_colleague_joins(&s, &admin_token, "bruno");
     let second = s.verify_audit(&admin_token).unwrap();
     assert_eq!(second.broken, None, "{second:?}");
     assert!(second.entries > first.entries);
     assert_eq!(second.chained_since, first.chained_since);
 }
 
-fn a_second_day(s: &Services, admin_token: &str) {
-    let bruno = doctor(s, admin_token, "bruno");
-    s.assess(&bruno, None, &measurements()).unwrap();
+/// A new colleague's account and first assessment.
+fn a_colleague_joins(s: &Services, admin_token: &str, username: &str) {
+    let colleague = doctor(s, admin_token, username);
+    s.assess(&colleague, None, &measurements()).unwrap();
 }
 
 #[test]
@@ -181,7 +182,7 @@ fn an_upgraded_log_is_chained_from_the_upgrade_and_older_entries_are_counted_apa
 
     let s = Services::open(dir.path()).unwrap();
     let admin_token = support::sign_in_admin(&s);
-    a_second_day(&s, &admin_token);
+    a_colleague_joins(&s, &admin_token, "bruno");
     let report = s.verify_audit(&admin_token).unwrap();
     assert_eq!(report.broken, None, "{report:?}");
     assert_eq!(report.unchained, before as u64);
@@ -217,19 +218,14 @@ fn a_restore_keeps_the_chain_whole_with_the_entries_it_carries() {
     let admin_token = support::sign_in_admin(&s);
     let backup = dir.path().join("backup.db");
     s.backup(&admin_token, &backup).unwrap();
-    a_second_day(&s, &admin_token);
+    a_colleague_joins(&s, &admin_token, "bruno");
     s.restore(&admin_token, &backup).unwrap();
     let admin_token = support::sign_in_admin(&s);
-    a_second_day_after_restore(&s, &admin_token);
+    // bruno came after the backup and is gone with the restore.
+    a_colleague_joins(&s, &admin_token, "carla");
     let report = s.verify_audit(&admin_token).unwrap();
     assert_eq!(report.broken, None, "{report:?}");
     assert_eq!(report.unchained, 0);
-}
-
-fn a_second_day_after_restore(s: &Services, admin_token: &str) {
-    // bruno came after the backup and is gone with the restore; a new colleague.
-    let carla = doctor(s, admin_token, "carla");
-    s.assess(&carla, None, &measurements()).unwrap();
 }
 
 const CHILD_ENV: &str = "CARDIORISK_CHAIN_CHILD";
