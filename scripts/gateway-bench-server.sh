@@ -12,7 +12,8 @@ data=$(mktemp -d)
 export CARDIORISK_PASSWORD="bench-password-1"
 $bin setup --username admin --display-name "Bench" --data-dir "$data"
 $bin set-plan --name BENCH --per-minute 100000000 --username admin --data-dir "$data"
-$bin serve --port "$port" --data-dir "$data" &
+# Builds before encryption ignore CARDIORISK_USERNAME (BIN= comparisons).
+CARDIORISK_USERNAME=admin $bin serve --port "$port" --data-dir "$data" &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 50); do curl -s "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done

@@ -109,7 +109,8 @@ password="wine check password"
 CARDIORISK_PASSWORD=$password win setup --username admin --display-name "Wine Check" >/dev/null
 [ -f "$app_data/cardiorisk.db" ] || fail "setup did not write %APPDATA%\\org.cardiorisk.desktop"
 port=$((20000 + RANDOM % 20000))
-wine "$exe" serve --port "$port" >"$work/serve.log" 2>&1 &
+CARDIORISK_USERNAME=admin CARDIORISK_PASSWORD=$password wine "$exe" serve --port "$port" \
+  >"$work/serve.log" 2>&1 &
 server=$!
 base="http://127.0.0.1:$port"
 for _ in $(seq 1 300); do
@@ -127,14 +128,28 @@ answer=$(curl -sf -H "api-Key: $key" \
   "$base/external/api/riesgocardiaco?colesterol=2.5&presion=1.6&glucosa=0.9&edad=45&sobrepeso=0&tabaquismo=0")
 echo "gateway answered: $answer"
 grep -q '"status":"ok"' <<<"$answer" && grep -q '"valor":' <<<"$answer" || fail "the gateway's answer"
+curl -sf -H "Authorization: Bearer $token" "$base/internal/api/log" | grep -q riesgocardiaco ||
+  fail "the gateway's request is not in the log"
+echo "the request is in the audit log"
 kill "$server"
 wait "$server" 2>/dev/null || true
 server=""
 wineserver -w
-logged=$(sqlite3 "$app_data/cardiorisk.db" \
-  "SELECT count(*) FROM audit_log WHERE subject LIKE '%riesgocardiaco%' OR detail LIKE '%riesgocardiaco%'")
-[ "$logged" -ge 1 ] || fail "the gateway's request is not in the log"
-echo "the request is in the audit log"
+echo "== the data sealed at rest"
+if grep -rlaF -e riesgocardiaco -e "Wine Check" -e "colesterol=2.5" "$app_data"; then
+  fail "a file in %APPDATA%\\org.cardiorisk.desktop holds the log or a name in clear"
+fi
+if sqlite3 "$app_data/cardiorisk.db" "SELECT count(*) FROM users" 2>/dev/null; then
+  fail "a plain sqlite3 reads the database"
+fi
+audit_verify() {
+  CARDIORISK_PASSWORD=$password win audit verify --username admin | tr -d '\r'
+}
+audit_verify | grep -q "audit trail verified" || fail "the password does not open the data"
+if CARDIORISK_PASSWORD="not the password" win audit verify --username admin >/dev/null 2>&1; then
+  fail "a wrong password opened the data"
+fi
+echo "no name, request or measurement in clear in any file; sqlite3 cannot read it; the password opens it"
 
 echo "== the window's exe without WebView2"
 set +e
@@ -151,15 +166,16 @@ grep -q "WebView2 Runtime is not installed" "$work/app.log" || fail "no WebView2
 echo "cardiorisk-app.exe starts, finds no WebView2 and says so (exit 3)"
 
 echo "== silent upgrade to $newer, data kept"
-users_before=$(sqlite3 "$app_data/cardiorisk.db" "SELECT count(*) FROM users")
+entries_before=$(audit_verify | sed -n 's/^audit trail verified: \([0-9]*\) entries.*/\1/p')
 wine "$upgrade" /S || fail "the upgrade exited with $?"
 wineserver -w
 [ "$(reg_value "$uninstall_key" DisplayVersion)" = "$newer" ] || fail "version after the upgrade"
 [ "$(reg_value 'HKCU\Software\CardioRisk' InstallDir)" = "$install_dir" ] || fail "moved on upgrade"
-[ "$(sqlite3 "$app_data/cardiorisk.db" "SELECT count(*) FROM users")" = "$users_before" ] ||
-  fail "accounts lost in the upgrade"
+entries_after=$(audit_verify | sed -n 's/^audit trail verified: \([0-9]*\) entries.*/\1/p')
+[ -n "$entries_after" ] && [ "$entries_after" -gt "$entries_before" ] ||
+  fail "the audit trail after the upgrade ($entries_after entries, $entries_before before)"
 win predict "${patient[@]}" >/dev/null || fail "the upgraded CLI does not run"
-echo "upgraded to $newer; $users_before account(s) kept"
+echo "upgraded to $newer; the password still opens the data, its $entries_before audit entries kept and verified"
 
 echo "== silent uninstall, data kept"
 wine "$inst/uninstall.exe" /S
@@ -167,7 +183,6 @@ wineserver -w # the uninstaller runs from a copy of itself and returns at once
 [ ! -e "$inst" ] || fail "files left in $inst: $(ls "$inst")"
 [ ! -e "$start_menu/CardioRisk.lnk" ] || fail "Start-menu shortcut left behind"
 [ -z "$(reg_value "$uninstall_key" DisplayVersion)" ] || fail "Apps & features entry left behind"
-[ "$(sqlite3 "$app_data/cardiorisk.db" "PRAGMA integrity_check")" = ok ] ||
-  fail "the data did not survive the uninstall"
+audit_verify | grep -q "audit trail verified" || fail "the data did not survive the uninstall"
 echo "uninstalled; the clinic's data is still in %APPDATA%\\org.cardiorisk.desktop"
 echo "windows test passed"

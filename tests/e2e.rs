@@ -8,7 +8,6 @@ mod e2e_bench;
 mod support;
 
 use e2e_app::{App, ONE_AT_A_TIME};
-use rusqlite::Connection;
 
 use support::{count, free_port, ADMIN_PASSWORD};
 
@@ -29,6 +28,9 @@ fn first_run_sign_in_failed_sign_in_and_session_expiry() {
     app.shot("first-run");
     app.fill("setup-confirm", ADMIN_PASSWORD);
     app.click("#setup-submit");
+    s.wait_text("#recovery-key", |t| t.split('-').count() == 8);
+    app.shot("recovery-key");
+    app.acknowledge_recovery_key();
     s.wait_text("#who", |t| t == "Ada Admin (admin)");
     s.wait_text("#patients-empty", |t| t.contains("No patients yet"));
 
@@ -39,6 +41,15 @@ fn first_run_sign_in_failed_sign_in_and_session_expiry() {
     app.sign_in("admin", ADMIN_PASSWORD);
     s.wait_text("#who", |t| t.starts_with("Ada Admin"));
 
+    // A restart: the data is sealed again until a password opens it.
+    drop(app);
+    let app = App::start(data.path(), &[("CARDIORISK_IDLE_TIMEOUT_SECS", "4")]);
+    let s = &app.s;
+    app.sign_in("admin", "not the password");
+    s.wait_text("#signin-error", |t| t == "Wrong username or password.");
+    app.sign_in("admin", ADMIN_PASSWORD);
+    s.wait_text("#who", |t| t.starts_with("Ada Admin"));
+
     // Idle past the (shortened) timeout: back to sign-in, saying why.
     s.wait_text("#signin-notice", |t| t.contains("without activity"));
     assert_eq!(
@@ -46,7 +57,8 @@ fn first_run_sign_in_failed_sign_in_and_session_expiry() {
             data.path(),
             "SELECT COUNT(*) FROM audit_log WHERE action = 'sign_in.failed'"
         ),
-        1
+        2,
+        "the one refused while open, and the one refused while sealed"
     );
     let log = support::support_log(
         data.path(),
@@ -398,7 +410,7 @@ fn administration_audit_gateway_and_language() {
             t.contains("240") && t.contains("160")
         });
         app.shot_at("body", "assessment-es");
-        let stored: (f64, f64, f64) = Connection::open(data.path().join("cardiorisk.db"))
+        let stored: (f64, f64, f64) = support::open_db(&data.path().join("cardiorisk.db"))
             .unwrap()
             .query_row(
                 "SELECT colesterol, presion, glucosa FROM assessments",
@@ -522,7 +534,7 @@ fn buenos_aires_local_time_spanish_numbers_and_the_support_bundle() {
     }
     app.click("#assess");
     s.wait_text("#result-class", |t| t == "Riesgo cardíaco: sí");
-    let db = Connection::open(data.path().join("cardiorisk.db")).unwrap();
+    let db = support::open_db(&data.path().join("cardiorisk.db")).unwrap();
     let (stored, created): ((f64, f64, f64), String) = db
         .query_row(
             "SELECT colesterol, presion, glucosa, created_at FROM assessments",

@@ -15,7 +15,6 @@ mod load;
 mod support;
 
 use attack::*;
-use cardiorisk_core::service::Services;
 use std::time::{Duration, Instant};
 
 const ROUNDS: usize = 40;
@@ -71,8 +70,8 @@ fn report(attack: &str, f: Figures) {
 fn main() {
     raise_descriptor_limit();
     let dir = tempfile::tempdir().unwrap();
-    let s = Services::open(dir.path()).unwrap();
-    let admin = support::admin(&s);
+    let (s, session) = support::set_up_vault(dir.path());
+    let admin = session.token;
     support::clinician(&s, &admin, "cleo", "Cleo");
     s.set_plan(&admin, "ROOMY", 1_000_000).unwrap();
     let mut keys: Vec<String> = (0..5 * ROUNDS + 2)

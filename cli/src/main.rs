@@ -1,6 +1,8 @@
 //! `cardiorisk`: headless training, evaluation and prediction, sharing the app's code.
 
 use cardiorisk_contract::{AuditChainFault, Measurements};
+use cardiorisk_core::service::Services;
+use cardiorisk_core::vault::{Lock, Vault};
 use cardiorisk_model::data::{read_labelled_file, InvalidRows};
 use cardiorisk_model::metrics::evaluate;
 use cardiorisk_model::synth::{self, Span};
@@ -83,16 +85,20 @@ enum Command {
         #[arg(long)]
         model: Option<PathBuf>,
     },
-    /// Run the local REST gateway without the window (127.0.0.1 only).
+    /// Run the local REST gateway without the window (127.0.0.1 only). The data opens
+    /// with an account's password ($CARDIORISK_PASSWORD), as a sign-in would.
     Serve {
         #[arg(long, default_value_t = 8080)]
         port: u16,
+        /// The account that opens the data (default: $CARDIORISK_USERNAME).
+        #[arg(long)]
+        username: Option<String>,
         /// The data directory (default: $CARDIORISK_DATA_DIR, else the app's).
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
-    /// First run without the window: create the administrator
-    /// (password from $CARDIORISK_PASSWORD).
+    /// First run without the window: create the administrator (password from
+    /// $CARDIORISK_PASSWORD) and the data key; prints the recovery key once.
     Setup {
         #[arg(long)]
         username: String,
@@ -108,6 +114,14 @@ enum Command {
         name: String,
         #[arg(long)]
         per_minute: u32,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Every password lost: set an administrator's password with the recovery key
+    /// ($CARDIORISK_RECOVERY_KEY; the new password from $CARDIORISK_PASSWORD).
+    Recover {
         #[arg(long)]
         username: String,
         #[arg(long)]
@@ -165,8 +179,13 @@ fn load_model(path: &Option<PathBuf>) -> Result<Predictor, String> {
 }
 
 fn password_from_env() -> Result<String, String> {
-    std::env::var("CARDIORISK_PASSWORD")
-        .map_err(|_| "set CARDIORISK_PASSWORD to the password".to_string())
+    secret_from_env("CARDIORISK_PASSWORD", "the password")
+}
+
+/// A secret from the environment, never from the command line (where other users
+/// of the computer can read it in the process list).
+fn secret_from_env(name: &str, what: &str) -> Result<String, String> {
+    std::env::var(name).map_err(|_| format!("set {name} to {what}"))
 }
 
 /// The data directory: `--data-dir`, else $CARDIORISK_DATA_DIR, else the app's own.
@@ -177,9 +196,39 @@ fn data_dir_of(data_dir: Option<PathBuf>) -> Result<PathBuf, String> {
         .ok_or("no data directory: give --data-dir")?)
 }
 
-fn open_services(data_dir: Option<PathBuf>) -> Result<cardiorisk_core::service::Services, String> {
-    let dir = data_dir_of(data_dir)?;
-    cardiorisk_core::service::Services::open(&dir).map_err(|e| e.to_string())
+/// Opens the data with `username`'s password from the environment and signs in, as
+/// the window's sign-in does (the database is sealed; only a password opens it).
+fn sign_in(
+    dir: &std::path::Path,
+    username: &str,
+) -> Result<(Services, cardiorisk_contract::SessionInfo), String> {
+    let vault = Vault::new(dir);
+    if vault.lock() == Lock::Fresh {
+        return Err(format!(
+            "no database in {} yet: run `cardiorisk setup` (or start the app) first",
+            dir.display()
+        ));
+    }
+    let (opened, not_before) = vault.sign_in(username, &password_from_env()?);
+    if let Some(wait) = not_before.checked_duration_since(std::time::Instant::now()) {
+        std::thread::sleep(wait);
+    }
+    let (services, session) = opened.map_err(|e| e.to_string())?;
+    if let Some(recovery) = &session.recovery_key {
+        print_recovery_key(recovery);
+    }
+    Ok((services, session))
+}
+
+/// The recovery key on stdout (for a printer or a file the administrator chooses),
+/// the warning on stderr.
+fn print_recovery_key(recovery: &str) {
+    eprintln!(
+        "RECOVERY KEY (shown only this once): print it or write it down and keep it away \
+         from this computer. If every password is lost, only this key opens the data \
+         (`cardiorisk recover`); without a password or this key the data cannot be recovered."
+    );
+    println!("{recovery}");
 }
 
 fn run(cli: Cli) -> Result<ExitCode, String> {
@@ -342,8 +391,19 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { port, data_dir } => {
+        Command::Serve {
+            port,
+            username,
+            data_dir,
+        } => {
             let dir = data_dir_of(data_dir)?;
+            let username = match username {
+                Some(name) => name,
+                None => secret_from_env(
+                    "CARDIORISK_USERNAME",
+                    "the account that opens the data (or give --username)",
+                )?,
+            };
             // Warnings and errors (a fallback model, a log entry that cannot be
             // written) to the terminal and to the size-capped support log.
             let logs = dir.join("logs");
@@ -353,12 +413,12 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     logs.display()
                 );
             }
-            let services = open_services(Some(dir))?.shared();
-            if services.needs_setup().map_err(|e| e.to_string())? {
-                return Err(
-                    "no administrator yet: run `cardiorisk setup` (or start the app) first".into(),
-                );
-            }
+            let (services, session) = sign_in(&dir, &username)?;
+            // The data is open; serve acts for API clients, not for this account.
+            services
+                .sign_out(&session.token)
+                .map_err(|e| e.to_string())?;
+            let services = services.shared();
             log_changes(&services);
             // A fallback to the built-in model was logged as a warning by `open`.
             tracing::info!(
@@ -390,11 +450,17 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             display_name,
             data_dir,
         } => {
-            let services = open_services(data_dir)?;
-            services
+            let dir = data_dir_of(data_dir)?;
+            let (_, session) = Vault::new(&dir)
                 .set_up(&username, &display_name, &password_from_env()?)
                 .map_err(|e| e.to_string())?;
-            eprintln!("administrator {username} created");
+            eprintln!(
+                "administrator {username} created; the data in {} is sealed",
+                dir.display()
+            );
+            if let Some(recovery) = &session.recovery_key {
+                print_recovery_key(recovery);
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::SetPlan {
@@ -403,14 +469,21 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             username,
             data_dir,
         } => {
-            let services = open_services(data_dir)?;
-            let session = services
-                .sign_in(&username, &password_from_env()?)
-                .map_err(|e| e.to_string())?;
+            let (services, session) = sign_in(&data_dir_of(data_dir)?, &username)?;
             services
                 .set_plan(&session.token, &name, per_minute)
                 .map_err(|e| e.to_string())?;
             eprintln!("plan {name}: {per_minute} requests per minute");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Recover { username, data_dir } => {
+            let dir = data_dir_of(data_dir)?;
+            let recovery = secret_from_env("CARDIORISK_RECOVERY_KEY", "the recovery key")?;
+            let new_password = secret_from_env("CARDIORISK_PASSWORD", "the new password")?;
+            Vault::new(&dir)
+                .recover(&recovery, &username, &new_password)
+                .map_err(|e| e.to_string())?;
+            eprintln!("{username}'s password is set; it opens the data from now on");
             Ok(ExitCode::SUCCESS)
         }
         Command::Synth {
@@ -434,10 +507,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Audit {
             action: AuditCommand::Verify { username, data_dir },
         } => {
-            let services = open_services(data_dir)?;
-            let session = services
-                .sign_in(&username, &password_from_env()?)
-                .map_err(|e| e.to_string())?;
+            let (services, session) = sign_in(&data_dir_of(data_dir)?, &username)?;
             let report = services
                 .verify_audit(&session.token)
                 .map_err(|e| e.to_string())?;
@@ -490,7 +560,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
 /// (accounts, clients, plans, settings, the model, a restore; never a patient's
 /// data, and not the request lines, which the audit log keeps): entity, id and
 /// operation only.
-fn log_changes(services: &cardiorisk_core::service::Services) {
+fn log_changes(services: &Services) {
     use cardiorisk_core::changes::Entity;
     use tokio::sync::broadcast::error::RecvError;
     let mut committed = services.subscribe_domain_changes();

@@ -315,7 +315,7 @@ fn audit_verify_says_the_trail_holds_and_names_the_entry_an_edit_broke() {
     assert!(said.starts_with("audit trail verified: "), "{said}");
     assert!(said.contains("chained since"), "{said}");
 
-    let db = rusqlite::Connection::open(dir.path().join("cardiorisk.db")).unwrap();
+    let db = support::open_db(&dir.path().join("cardiorisk.db")).unwrap();
     db.execute(
         "UPDATE audit_log SET detail = 'nothing happened' WHERE id = 3",
         [],

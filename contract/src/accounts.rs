@@ -43,6 +43,10 @@ pub struct SessionInfo {
     pub user: UserInfo,
     /// The session ends after this many seconds without a command.
     pub idle_timeout_secs: u64,
+    /// A recovery key made by this sign-in (first run, or the first sign-in that
+    /// sealed a database in clear), shown once: written nowhere in clear.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

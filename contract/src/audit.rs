@@ -36,6 +36,11 @@ names! {
         ReportViewed => "report.viewed",
         ReportPrinted => "report.printed",
         SupportBundleExported => "support.exported",
+        // A database written in clear by an earlier release, sealed with the data key.
+        DatabaseSealed => "database.sealed",
+        RecoveryKeyIssued => "recovery_key.issued",
+        // Every password lost: an account's password set with the recovery key.
+        RecoveryKeyUsed => "recovery_key.used",
     }
 }
 

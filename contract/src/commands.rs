@@ -45,6 +45,7 @@ macro_rules! with_commands {
             AuditLog = "audit_log", $crate::AuditQueryArgs => $crate::AuditPage;
             ExportAudit = "export_audit", $crate::ExportAuditArgs => Option<String>;
             VerifyAudit = "verify_audit", $crate::TokenArgs => $crate::AuditChainReport;
+            ReissueRecoveryKey = "reissue_recovery_key", $crate::TokenArgs => String;
             ListUsers = "list_users", $crate::TokenArgs => Vec<$crate::UserInfo>;
             CreateUser = "create_user", $crate::CreateUserArgs => $crate::UserInfo;
             SetUserDisabled = "set_user_disabled", $crate::SetDisabledArgs => ();

@@ -226,6 +226,9 @@ names! {
         CommandStopped => "command-stopped",
         PrintingUnavailable => "printing-unavailable",
         InvalidInput => "invalid-input",
+        SignInFirst => "sign-in-first",
+        KeyFile => "key-file",
+        RecoveryKey => "recovery-key",
     }
 }
 
@@ -234,7 +237,9 @@ impl ErrorCode {
     pub fn kind(self) -> ErrorKind {
         use ErrorCode::*;
         match self {
-            SessionEnded | WrongCredentials => ErrorKind::Unauthenticated,
+            SessionEnded | WrongCredentials | SignInFirst | RecoveryKey => {
+                ErrorKind::Unauthenticated
+            }
             AdminOnly => ErrorKind::Forbidden,
             AccountDisabled | AccountLocked | AccountNowLocked => ErrorKind::Locked,
             NoAccount | NoPatient | NoClient | NoModel => ErrorKind::NotFound,
@@ -244,7 +249,7 @@ impl ErrorCode {
             OwnRole | OwnAccount | ModelUnusable | BadPlan | PageLimit | NotABackup
             | InvalidInput => ErrorKind::Invalid,
             ScoringFailed | CannotWrite | BackupFailed | RestoreFailed | Database | Internal
-            | CommandStopped | PrintingUnavailable => ErrorKind::Internal,
+            | CommandStopped | PrintingUnavailable | KeyFile => ErrorKind::Internal,
         }
     }
 

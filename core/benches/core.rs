@@ -13,7 +13,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 fn main() {
     let dir = tempfile::tempdir().unwrap();
-    let services = Services::open(dir.path()).unwrap();
+    let services = Services::open(dir.path(), &test_key()).unwrap();
     let token = services
         .set_up("admin", "Bench Admin", "bench-password-1")
         .unwrap()
@@ -98,7 +98,7 @@ fn main() {
     );
     drop(conn);
 
-    let services = Services::open(dir.path()).unwrap();
+    let services = Services::open(dir.path(), &test_key()).unwrap();
     let token = services.sign_in("admin", "bench-password-1").unwrap().token;
     let filters = [
         ("no filter, first page", AuditFilter::default()),
@@ -147,4 +147,9 @@ fn main() {
             page.entries.len()
         );
     }
+}
+
+/// The data key these tests seal their databases with.
+fn test_key() -> cardiorisk_core::keys::DataKey {
+    cardiorisk_core::keys::DataKey::from_bytes([7; 32])
 }

@@ -110,7 +110,7 @@ pub fn domain_change(action: Action) -> Option<(Entity, Op)> {
     use Action::*;
     Some(match action {
         SetupCompleted | AccountCreated => (Entity::Account, Op::Insert),
-        AccountChanged => (Entity::Account, Op::Update),
+        AccountChanged | RecoveryKeyUsed => (Entity::Account, Op::Update),
         SignInSucceeded => (Entity::Session, Op::SignIn),
         SignOut => (Entity::Session, Op::SignOut),
         ClientCreated => (Entity::Client, Op::Insert),
@@ -136,7 +136,10 @@ pub fn domain_change(action: Action) -> Option<(Entity, Op)> {
         | PatientViewed
         | PatientsSearched
         | ReportViewed
-        | ReportPrinted => return None,
+        | ReportPrinted
+        // This laptop's own: its file sealed, its key file's recovery wrap replaced.
+        | DatabaseSealed
+        | RecoveryKeyIssued => return None,
     })
 }
 

@@ -1,5 +1,6 @@
 //! SQLite storage: opening with the pragmas the app relies on, and versioned migrations.
 
+use crate::keys::DataKey;
 use crate::private;
 use rusqlite::Connection;
 use std::path::Path;
@@ -239,6 +240,10 @@ pub enum DbError {
     NotOurs(String),
     #[error("{path} is a CardioRisk database but it is damaged ({detail}); it was left unchanged: restore a backup")]
     Damaged { path: String, detail: String },
+    #[error("{0} cannot be read with this installation's key: it was sealed with another key, or it is damaged, or it is not a CardioRisk database; it was left unchanged")]
+    NotThisKey(String),
+    #[error("{0} is a CardioRisk database in clear: it is sealed at the first sign-in")]
+    InClear(String),
     #[error("this build of CardioRisk is linked against a SQLite without page encryption ({0}); it opens no database")]
     NoCipher(String),
 }
@@ -264,8 +269,25 @@ pub fn cipher_library() -> Result<&'static str, DbError> {
 /// Every write transaction in the app begins IMMEDIATE: a deferred one that reads and
 /// then writes can fail at once with "database is locked" when another connection
 /// wrote in between, without waiting on the busy timeout.
-pub fn open(path: &Path) -> Result<Connection, DbError> {
+/// Every page is sealed with `key` (ChaCha20-Poly1305 per page): the database, its
+/// WAL and shared-memory file hold no byte in clear. A database in clear (from a
+/// release before encryption) is refused here with [`DbError::InClear`]: the vault
+/// seals it first (see `vault.rs`).
+pub fn open(path: &Path, key: &DataKey) -> Result<Connection, DbError> {
+    open_sealed_or_plain(path, Some(key))
+}
+
+/// Opens a database in clear, as a release before encryption wrote it, only to
+/// check a sign-in and copy it into a sealed file (`vault.rs`).
+pub(crate) fn open_in_clear(path: &Path) -> Result<Connection, DbError> {
+    open_sealed_or_plain(path, None)
+}
+
+fn open_sealed_or_plain(path: &Path, key: Option<&DataKey>) -> Result<Connection, DbError> {
     cipher_library()?;
+    if key.is_some() && header(path) == Header::Ours {
+        return Err(DbError::InClear(path.display().to_string()));
+    }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         private::create_private_dir(dir).map_err(|e| match e {
             private::Failed::Create(path, source) => DbError::Dir { path, source },
@@ -277,6 +299,9 @@ pub fn open(path: &Path) -> Result<Connection, DbError> {
         private::Failed::Mode(path, source) => DbError::Mode { path, source },
     })?;
     let mut conn = Connection::open(path)?;
+    if let Some(key) = key {
+        apply_key(&conn, key)?;
+    }
     conn.busy_timeout(BUSY_TIMEOUT)?;
     refuse_foreign(&conn, path)?;
     let mut set_up = || -> Result<(), DbError> {
@@ -293,6 +318,11 @@ pub fn open(path: &Path) -> Result<Connection, DbError> {
         migrate(&mut conn)
     };
     match set_up() {
+        // Its first page opened and names it ours: what fails after is damage.
+        Err(DbError::Sqlite(e)) if is_damage(&e) && key.is_some() => Err(DbError::Damaged {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        }),
         Err(DbError::Sqlite(e)) if is_damage(&e) => Err(unreadable(path, e)),
         Err(e) => Err(e),
         Ok(()) => Ok(conn),
@@ -310,36 +340,76 @@ fn is_damage(e: &rusqlite::Error) -> bool {
 /// A second connection for reads only (`query_only`), beside the writer: in WAL mode
 /// a backup or a long audit query on it neither waits for nor blocks writes. Open
 /// it after [`open`], which creates and migrates the database.
-pub fn open_reader(path: &Path) -> Result<Connection, DbError> {
+pub fn open_reader(path: &Path, key: &DataKey) -> Result<Connection, DbError> {
+    open_reader_with(path, Some(key))
+}
+
+pub(crate) fn open_reader_with(path: &Path, key: Option<&DataKey>) -> Result<Connection, DbError> {
     cipher_library()?;
     let conn = Connection::open(path)?;
+    if let Some(key) = key {
+        apply_key(&conn, key)?;
+    }
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "query_only", true)?;
     Ok(conn)
 }
 
-/// Whether the file's own header names it a CardioRisk database (SQLite's magic
-/// string, and our application id at offset 68), read without SQLite, so a damaged
-/// database of ours is told apart from another program's file.
-fn header_says_ours(path: &Path) -> bool {
-    use std::io::Read;
-    let mut header = [0u8; 72];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut header))
-        .is_ok()
-        && &header[..16] == b"SQLite format 3\0"
-        && header[68..72] == (APPLICATION_ID as u32).to_be_bytes()
+/// Gives a connection the data key; the first statement on it, before any page is read.
+pub fn apply_key(conn: &Connection, key: &DataKey) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "key", &*key.sqlite_key())
 }
 
-/// What a database that SQLite cannot read is: ours but damaged, or not ours.
+/// What a file's first bytes say, read without SQLite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Header {
+    /// Missing or empty: a database not created yet.
+    Empty,
+    /// A database in clear with our application id (a release before encryption).
+    Ours,
+    /// A database in clear of another program.
+    OtherProgram,
+    /// Anything else: a sealed database (its first page is ciphertext), or not a
+    /// database at all. Only the key tells which.
+    Sealed,
+}
+
+pub fn header(path: &Path) -> Header {
+    use std::io::Read;
+    let mut header = [0u8; 100];
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return Header::Empty;
+    };
+    let mut read = 0;
+    while read < header.len() {
+        match file.read(&mut header[read..]) {
+            Ok(0) => break,
+            Ok(n) => read += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return Header::Sealed,
+        }
+    }
+    if read == 0 {
+        Header::Empty
+    } else if read < 72 || &header[..16] != b"SQLite format 3\0" {
+        Header::Sealed
+    } else if header[68..72] == (APPLICATION_ID as u32).to_be_bytes() {
+        Header::Ours
+    } else {
+        Header::OtherProgram
+    }
+}
+
+/// What a database that SQLite cannot read is: ours but damaged, not ours, or sealed
+/// with another key (or damaged, or not a database: without the key nobody can tell).
 fn unreadable(path: &Path, detail: impl std::fmt::Display) -> DbError {
-    if header_says_ours(path) {
-        DbError::Damaged {
+    match header(path) {
+        Header::Ours => DbError::Damaged {
             path: path.display().to_string(),
             detail: detail.to_string(),
-        }
-    } else {
-        DbError::NotOurs(path.display().to_string())
+        },
+        Header::Sealed => DbError::NotThisKey(path.display().to_string()),
+        Header::OtherProgram | Header::Empty => DbError::NotOurs(path.display().to_string()),
     }
 }
 
@@ -385,10 +455,13 @@ pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
 }
 
 /// Checks that `path` is a sound CardioRisk database this app can read.
-pub fn check_backup(path: &Path) -> Result<(), DbError> {
+pub fn check_backup(path: &Path, key: &DataKey) -> Result<(), DbError> {
     let not_ours = || DbError::NotOurs(path.display().to_string());
     let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| unreadable(path, e))?;
+    if header(path) != Header::Ours {
+        apply_key(&conn, key)?;
+    }
     let app: i64 = conn
         .query_row("PRAGMA application_id", [], |r| r.get(0))
         .map_err(|e| unreadable(path, e))?;
@@ -402,7 +475,10 @@ pub fn check_backup(path: &Path) -> Result<(), DbError> {
     }
     let integrity: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .map_err(|e| unreadable(path, e))?;
+        .map_err(|e| DbError::Damaged {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        })?;
     if integrity != "ok" {
         return Err(DbError::Damaged {
             path: path.display().to_string(),
@@ -415,7 +491,7 @@ pub fn check_backup(path: &Path) -> Result<(), DbError> {
 /// Copies the backup at `backup` into `staged` (a private file, replaced if a
 /// restore that died left one) and brings its schema up to this version, so that
 /// [`replace_from`] finds the same tables as the live database.
-pub fn stage(backup: &Path, staged: &Path) -> Result<(), DbError> {
+pub fn stage(backup: &Path, staged: &Path, key: &DataKey) -> Result<(), DbError> {
     let file_error = |source: std::io::Error| DbError::File {
         path: staged.display().to_string(),
         source,
@@ -426,7 +502,17 @@ pub fn stage(backup: &Path, staged: &Path) -> Result<(), DbError> {
     }
     cardiorisk_files::create_private(staged).map_err(file_error)?;
     let source = Connection::open_with_flags(backup, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    if header(backup) == Header::Ours {
+        // A backup made before encryption: copied into the sealed staging file.
+        drop(source);
+        copy_in_clear_to_sealed(backup, staged, key)?;
+        let mut copy = Connection::open(staged)?;
+        apply_key(&copy, key)?;
+        return migrate(&mut copy);
+    }
+    apply_key(&source, key)?;
     let mut copy = Connection::open(staged)?;
+    apply_key(&copy, key)?;
     let copied = rusqlite::backup::Backup::new(&source, &mut copy)?.step(-1)?;
     if copied != rusqlite::backup::StepResult::Done {
         return Err(DbError::File {
@@ -522,4 +608,141 @@ pub fn replace_from<T>(
     let value = replaced?;
     detached?;
     Ok(value)
+}
+
+/// `path` as a SQLite URI's path: `/` separators, a leading `/` before a Windows
+/// drive, and every byte outside a safe set percent-encoded (`?`, `#`, `%`, spaces).
+fn uri_path(path: &Path) -> Result<String, DbError> {
+    let text = path.to_str().ok_or_else(|| DbError::File {
+        path: path.display().to_string(),
+        source: std::io::Error::other("the path is not valid Unicode"),
+    })?;
+    let text = text.replace('\\', "/");
+    let mut uri = String::with_capacity(text.len() + 8);
+    if text.as_bytes().get(1) == Some(&b':') {
+        uri.push('/');
+    }
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'.' | b'_' | b'~' | b'-' | b':' => {
+                uri.push(byte as char)
+            }
+            _ => uri.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    Ok(uri)
+}
+
+fn remove_if_there(path: &Path) -> Result<(), DbError> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(DbError::File {
+            path: path.display().to_string(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// `path` with `suffix` added to its file name (`cardiorisk.db-wal`).
+pub(crate) fn with_suffix(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    name.into()
+}
+
+/// Writes a sealed copy of the database in clear that `plain` is connected to into
+/// `sealed` (replaced if there), whole, synced, private.
+fn vacuum_into_sealed(plain: &Connection, sealed: &Path, key: &DataKey) -> Result<(), DbError> {
+    let file_error = |source| DbError::File {
+        path: sealed.display().to_string(),
+        source,
+    };
+    remove_if_there(&with_suffix(sealed, "-journal"))?;
+    // VACUUM INTO writes into an empty file: this one, created private.
+    cardiorisk_files::create_private(sealed).map_err(file_error)?;
+    let target = zeroize::Zeroizing::new(format!(
+        "file:{}?cipher=chacha20&key={}",
+        uri_path(sealed)?,
+        &*key.sqlite_key()
+    ));
+    plain.execute("VACUUM INTO ?1", [&*target])?;
+    std::fs::File::open(sealed)
+        .and_then(|f| f.sync_all())
+        .map_err(file_error)?;
+    Ok(())
+}
+
+/// Copies a database in clear (a backup made before encryption) into a sealed file.
+fn copy_in_clear_to_sealed(plain: &Path, sealed: &Path, key: &DataKey) -> Result<(), DbError> {
+    let source = Connection::open_with_flags(plain, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    vacuum_into_sealed(&source, sealed, key)
+}
+
+/// Checks that the sealed copy at `sealed` opens with `key`, is sound, and holds as
+/// many rows in every table as the database `plain` is connected to.
+fn check_sealed_copy(plain: &Connection, sealed: &Path, key: &DataKey) -> Result<(), DbError> {
+    let copy = Connection::open_with_flags(sealed, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    apply_key(&copy, key)?;
+    let integrity: String = copy.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    let differs = |detail: String| DbError::Damaged {
+        path: sealed.display().to_string(),
+        detail,
+    };
+    if integrity != "ok" {
+        return Err(differs(integrity));
+    }
+    let tables: Vec<String> = plain
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for table in tables {
+        let count = format!("SELECT COUNT(*) FROM \"{}\"", table.replace('"', "\"\""));
+        let before: i64 = plain.query_row(&count, [], |r| r.get(0))?;
+        let after: i64 = copy.query_row(&count, [], |r| r.get(0))?;
+        if before != after {
+            return Err(differs(format!(
+                "{table}: {after} rows in the sealed copy, {before} in clear"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Seals the database in clear at `path` with `key`: brought up to this schema, copied
+/// into a sealed file beside it, the copy checked row for row, then renamed over the
+/// clear one. A process killed at any moment leaves at `path` the database in clear
+/// or the sealed one, each whole.
+pub(crate) fn seal_in_place(path: &Path, key: &DataKey) -> Result<(), DbError> {
+    let sealing = with_suffix(path, ".sealing");
+    {
+        let plain = open_in_clear(path)?;
+        vacuum_into_sealed(&plain, &sealing, key)?;
+        check_sealed_copy(&plain, &sealing, key)?;
+    }
+    // The last connection closed has checkpointed and removed the WAL; one left
+    // behind would be read as the sealed file's.
+    let wal = with_suffix(path, "-wal");
+    if std::fs::metadata(&wal)
+        .map(|m| m.len() > 0)
+        .unwrap_or(false)
+    {
+        return Err(DbError::File {
+            path: wal.display().to_string(),
+            source: std::io::Error::other("another program still has the database open"),
+        });
+    }
+    remove_if_there(&wal)?;
+    remove_if_there(&with_suffix(path, "-shm"))?;
+    std::fs::rename(&sealing, path).map_err(|source| DbError::File {
+        path: path.display().to_string(),
+        source,
+    })?;
+    if let Some(dir) = path.parent() {
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
 }

@@ -24,3 +24,4 @@ pub mod report;
 pub mod service;
 pub mod signals;
 pub mod support;
+pub mod vault;

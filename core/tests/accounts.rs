@@ -6,14 +6,13 @@ mod support;
 
 use cardiorisk_contract::{AuditFilter, ErrorKind, Role};
 use cardiorisk_core::service::{Services, DB_FILE};
-use rusqlite::Connection;
 use std::sync::Arc;
 use support::{admin, count, doctor, measurements, ADMIN_PASSWORD};
 
 #[test]
 fn first_run_creates_one_administrator_and_stores_only_an_argon2id_hash() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Services::open(dir.path()).unwrap();
+    let s = Services::open(dir.path(), &support::test_key()).unwrap();
     assert!(s.needs_setup().unwrap());
     let weak = s.set_up("admin", "Ada", "short").unwrap_err();
     assert_eq!(weak.kind, ErrorKind::Invalid);
@@ -23,7 +22,7 @@ fn first_run_creates_one_administrator_and_stores_only_an_argon2id_hash() {
     assert!(!s.needs_setup().unwrap());
     let again = s.set_up("other", "Other", ADMIN_PASSWORD).unwrap_err();
     assert_eq!(again.kind, ErrorKind::Conflict);
-    let hash: String = Connection::open(dir.path().join(DB_FILE))
+    let hash: String = support::open_db(&dir.path().join(DB_FILE))
         .unwrap()
         .query_row("SELECT password_hash FROM users", [], |r| r.get(0))
         .unwrap();
@@ -34,7 +33,7 @@ fn first_run_creates_one_administrator_and_stores_only_an_argon2id_hash() {
 #[test]
 fn repeated_failures_lock_the_account_with_a_clear_message_and_an_audit_entry() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Services::open(dir.path()).unwrap();
+    let s = Services::open(dir.path(), &support::test_key()).unwrap();
     admin(&s);
     for _ in 0..4 {
         assert_eq!(
@@ -77,7 +76,7 @@ fn repeated_failures_lock_the_account_with_a_clear_message_and_an_audit_entry() 
 #[test]
 fn roles_are_enforced_in_the_backend_and_sessions_end() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Services::open(dir.path()).unwrap();
+    let s = Services::open(dir.path(), &support::test_key()).unwrap();
     let admin_token = admin(&s);
     let doc = doctor(&s, &admin_token, "doc");
     for err in [
@@ -133,8 +132,13 @@ fn services_with_clock(
     let clock = Arc::new(move || {
         base + std::time::Duration::from_millis(moved.load(std::sync::atomic::Ordering::SeqCst))
     });
-    let s =
-        Services::open_with_clock(dir, std::time::Duration::from_secs(idle_secs), clock).unwrap();
+    let s = Services::open_with_clock(
+        dir,
+        &support::test_key(),
+        std::time::Duration::from_secs(idle_secs),
+        clock,
+    )
+    .unwrap();
     (s, offset)
 }
 
@@ -193,7 +197,7 @@ fn polling_training_progress_does_not_keep_an_unattended_session_alive() {
 #[test]
 fn unknown_and_existing_names_answer_alike_lock_alike_and_no_typed_name_is_stored() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Services::open(dir.path()).unwrap();
+    let s = Services::open(dir.path(), &support::test_key()).unwrap();
     admin(&s);
     // A password typed into the username box.
     let typed = "Secreto-En-La-Caja-99";
@@ -214,7 +218,7 @@ fn unknown_and_existing_names_answer_alike_lock_alike_and_no_typed_name_is_store
     );
     assert_eq!(unknown[5].kind, ErrorKind::Locked);
 
-    let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    let conn = support::open_db(&dir.path().join(DB_FILE)).unwrap();
     let mut stmt = conn
         .prepare("SELECT COALESCE(username, '') || ' ' || COALESCE(subject, '') || ' ' || detail, status FROM audit_log")
         .unwrap();
@@ -241,7 +245,7 @@ fn unknown_and_existing_names_answer_alike_lock_alike_and_no_typed_name_is_store
 #[test]
 fn a_disabled_account_does_not_reveal_itself_to_a_wrong_password() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Services::open(dir.path()).unwrap();
+    let s = Services::open(dir.path(), &support::test_key()).unwrap();
     let token = admin(&s);
     doctor(&s, &token, "carla");
     let id = s
@@ -266,7 +270,7 @@ fn a_disabled_account_does_not_reveal_itself_to_a_wrong_password() {
 #[test]
 fn a_refusal_is_audited_under_the_action_that_was_attempted() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Services::open(dir.path()).unwrap();
+    let s = Services::open(dir.path(), &support::test_key()).unwrap();
     let token = admin(&s);
     let clin = doctor(&s, &token, "carl");
     // What the shell checks before it opens the save dialog for a backup.

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use support::{admin, doctor, measurements};
 
 fn raw(dir: &Path) -> Connection {
-    Connection::open(dir.join(DB_FILE)).unwrap()
+    support::open_db(&dir.join(DB_FILE)).unwrap()
 }
 
 fn verify(dir: &Path) -> AuditChainReport {
@@ -63,7 +63,7 @@ fn copy_of(dir: &Path) -> tempfile::TempDir {
 fn a_whole_log_verifies_and_each_edit_names_the_first_entry_it_broke() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let s = Services::open(dir.path()).unwrap();
+        let s = Services::open(dir.path(), &support::test_key()).unwrap();
         a_day(&s);
     }
     let report = verify(dir.path());
@@ -144,7 +144,7 @@ fn a_whole_log_verifies_and_each_edit_names_the_first_entry_it_broke() {
 #[test]
 fn only_an_administrator_checks_the_chain_and_new_entries_extend_it() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Services::open(dir.path()).unwrap();
+    let s = Services::open(dir.path(), &support::test_key()).unwrap();
     a_day(&s);
     let rosa = s.sign_in("rosa", "clinician-pass-1").unwrap().token;
     assert_eq!(
@@ -171,7 +171,7 @@ fn a_colleague_joins(s: &Services, admin_token: &str, username: &str) {
 fn an_upgraded_log_is_chained_from_the_upgrade_and_older_entries_are_counted_apart() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let s = Services::open(dir.path()).unwrap();
+        let s = Services::open(dir.path(), &support::test_key()).unwrap();
         a_day(&s);
     }
     // The same log as schema 8 wrote it: no chain column.
@@ -180,7 +180,7 @@ fn an_upgraded_log_is_chained_from_the_upgrade_and_older_entries_are_counted_apa
         .execute_batch("ALTER TABLE audit_log DROP COLUMN chain; PRAGMA user_version = 8;")
         .unwrap();
 
-    let s = Services::open(dir.path()).unwrap();
+    let s = Services::open(dir.path(), &support::test_key()).unwrap();
     let admin_token = support::sign_in_admin(&s);
     a_colleague_joins(&s, &admin_token, "bruno");
     let report = s.verify_audit(&admin_token).unwrap();
@@ -213,7 +213,7 @@ fn an_upgraded_log_is_chained_from_the_upgrade_and_older_entries_are_counted_apa
 #[test]
 fn a_restore_keeps_the_chain_whole_with_the_entries_it_carries() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Services::open(dir.path()).unwrap();
+    let s = Services::open(dir.path(), &support::test_key()).unwrap();
     a_day(&s);
     let admin_token = support::sign_in_admin(&s);
     let backup = dir.path().join("backup.db");
@@ -237,7 +237,9 @@ fn chain_child() {
     let Some(dir) = std::env::var_os(CHILD_ENV) else {
         return;
     };
-    let s = Services::open(Path::new(&dir)).unwrap().shared();
+    let s = Services::open(Path::new(&dir), &support::test_key())
+        .unwrap()
+        .shared();
     let threads: Vec<_> = (0..3)
         .map(|t| {
             let s = std::sync::Arc::clone(&s);
@@ -266,7 +268,7 @@ fn writes_killed_at_random_moments_leave_a_chain_that_verifies() {
     use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     {
-        let s = Services::open(dir.path()).unwrap();
+        let s = Services::open(dir.path(), &support::test_key()).unwrap();
         admin(&s);
     }
     let mut moments = support::KillMoments::new();

@@ -8,7 +8,6 @@ mod support;
 use cardiorisk_contract::{AuditAction, PatientInput, PREF_UNITS};
 use cardiorisk_core::changes::{Entity, Op};
 use cardiorisk_core::service::Services;
-use rusqlite::Connection;
 use support::{admin, doctor, measurements};
 
 struct Row {
@@ -21,7 +20,7 @@ struct Row {
 }
 
 fn rows(dir: &std::path::Path) -> Vec<Row> {
-    let conn = Connection::open(dir.join("cardiorisk.db")).unwrap();
+    let conn = support::open_db(&dir.join("cardiorisk.db")).unwrap();
     let mut stmt = conn
         .prepare(
             "SELECT id, installation, entity, entity_id, op, state FROM change_log ORDER BY seq",
@@ -58,7 +57,7 @@ fn input(record_number: &str, name: &str) -> PatientInput {
 #[test]
 fn every_change_commits_with_its_rows_and_the_log_only_grows() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Services::open(dir.path()).unwrap();
+    let s = Services::open(dir.path(), &support::test_key()).unwrap();
     let mut feed = s.subscribe();
     let mut domain_feed = s.subscribe_domain_changes();
     let admin_token = admin(&s);
@@ -133,7 +132,7 @@ fn every_change_commits_with_its_rows_and_the_log_only_grows() {
     assert!(find("patient", "viewed").is_empty());
 
     // Append-only, whatever program tries otherwise.
-    let conn = Connection::open(dir.path().join("cardiorisk.db")).unwrap();
+    let conn = support::open_db(&dir.path().join("cardiorisk.db")).unwrap();
     for sql in [
         "UPDATE change_log SET op = 'delete'",
         "DELETE FROM change_log WHERE seq = 1",
@@ -183,8 +182,8 @@ fn uuid_fields(id: &str) -> (u32, u32) {
 #[test]
 fn installations_have_their_own_ids_and_a_restore_keeps_the_log() {
     let (here, there) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let a = Services::open(here.path()).unwrap();
-    let b = Services::open(there.path()).unwrap();
+    let a = Services::open(here.path(), &support::test_key()).unwrap();
+    let b = Services::open(there.path(), &support::test_key()).unwrap();
     assert_ne!(a.installation_id(), b.installation_id());
     let a_token = admin(&a);
     let b_token = admin(&b);
@@ -211,7 +210,7 @@ fn installations_have_their_own_ids_and_a_restore_keeps_the_log() {
         .expect("the restore is a change");
     assert_eq!(restored.installation, mine);
     drop(a);
-    let reopened = Services::open(here.path()).unwrap();
+    let reopened = Services::open(here.path(), &support::test_key()).unwrap();
     assert_eq!(
         reopened.installation_id(),
         mine,
@@ -233,7 +232,7 @@ fn installations_have_their_own_ids_and_a_restore_keeps_the_log() {
 fn a_log_written_as_text_ids_keeps_every_row_and_id_at_the_upgrade() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let s = Services::open(dir.path()).unwrap();
+        let s = Services::open(dir.path(), &support::test_key()).unwrap();
         let token = admin(&s);
         s.create_patient(&token, &input("HC-1", "Ana")).unwrap();
     }
@@ -242,7 +241,7 @@ fn a_log_written_as_text_ids_keeps_every_row_and_id_at_the_upgrade() {
     {
         // As schema 7 left them: text ids under a unique index, and the audit log's
         // outbox key.
-        let conn = Connection::open(dir.path().join("cardiorisk.db")).unwrap();
+        let conn = support::open_db(&dir.path().join("cardiorisk.db")).unwrap();
         conn.execute_batch(
             "ALTER TABLE audit_log ADD COLUMN event_id INTEGER;
              CREATE UNIQUE INDEX audit_event ON audit_log (event_id);
@@ -265,7 +264,7 @@ fn a_log_written_as_text_ids_keeps_every_row_and_id_at_the_upgrade() {
         )
         .unwrap();
     }
-    let s = Services::open(dir.path()).unwrap();
+    let s = Services::open(dir.path(), &support::test_key()).unwrap();
     let after = rows(dir.path());
     assert_eq!(
         after.iter().map(|r| (&r.id, &r.entity)).collect::<Vec<_>>(),
@@ -292,6 +291,6 @@ fn a_log_written_as_text_ids_keeps_every_row_and_id_at_the_upgrade() {
     s.create_patient(&support::sign_in_admin(&s), &input("HC-2", "Eva"))
         .unwrap();
     assert!(rows(dir.path()).len() > after.len());
-    let conn = Connection::open(dir.path().join("cardiorisk.db")).unwrap();
+    let conn = support::open_db(&dir.path().join("cardiorisk.db")).unwrap();
     assert!(conn.execute("DELETE FROM change_log", []).is_err());
 }

@@ -8,7 +8,6 @@ use cardiorisk_contract::{
     rfc3339_utc, unix_seconds, AuditFilter, ErrorKind, FixedZone, LocalTime, PatientInput,
 };
 use cardiorisk_core::service::{Services, DB_FILE};
-use rusqlite::Connection;
 use std::sync::Arc;
 use support::{admin, count, measurements};
 
@@ -24,7 +23,7 @@ fn patient_input(rn: &str, name: &str) -> PatientInput {
 #[test]
 fn patients_are_created_edited_searched_and_carry_their_history() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Services::open(dir.path()).unwrap();
+    let s = Services::open(dir.path(), &support::test_key()).unwrap();
     let token = admin(&s);
     let ana = s
         .create_patient(&token, &patient_input("HC-001", "Ana García"))
@@ -109,7 +108,7 @@ fn patients_are_created_edited_searched_and_carry_their_history() {
 #[test]
 fn every_action_reaches_the_audit_log_once_with_user_status_and_time() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Services::open(dir.path()).unwrap();
+    let s = Services::open(dir.path(), &support::test_key()).unwrap();
     let token = admin(&s);
     let outcome = s.assess(&token, None, &measurements()).unwrap();
     let mut bad = measurements();
@@ -203,7 +202,7 @@ fn every_action_reaches_the_audit_log_once_with_user_status_and_time() {
 #[test]
 fn repeated_predictions_come_from_the_cache() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Services::open(dir.path()).unwrap();
+    let s = Services::open(dir.path(), &support::test_key()).unwrap();
     let token = admin(&s);
     let a = s.assess(&token, None, &measurements()).unwrap();
     let b = s.assess(&token, None, &measurements()).unwrap();
@@ -219,7 +218,7 @@ fn repeated_predictions_come_from_the_cache() {
 #[test]
 fn concurrent_writers_and_readers_never_see_a_locked_database() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Arc::new(Services::open(dir.path()).unwrap());
+    let s = Arc::new(Services::open(dir.path(), &support::test_key()).unwrap());
     let token = admin(&s);
     let threads: Vec<_> = (0..4)
         .map(|t| {
@@ -238,7 +237,7 @@ fn concurrent_writers_and_readers_never_see_a_locked_database() {
         })
         .collect();
     // A second connection reading at the same time, as another process would.
-    let reader = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    let reader = support::open_db(&dir.path().join(DB_FILE)).unwrap();
     reader
         .busy_timeout(std::time::Duration::from_secs(5))
         .unwrap();
@@ -268,7 +267,7 @@ fn crash_child() {
     let Ok(dir) = std::env::var("CARDIORISK_CRASH_DIR") else {
         return;
     };
-    let s = Services::open(std::path::Path::new(&dir)).unwrap();
+    let s = Services::open(std::path::Path::new(&dir), &support::test_key()).unwrap();
     let token = if s.needs_setup().unwrap() {
         admin(&s)
     } else {
@@ -320,15 +319,15 @@ fn a_killed_writer_loses_nothing_it_committed() {
     }
     assert!(committed.len() >= 80);
 
-    let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    let conn = support::open_db(&dir.path().join(DB_FILE)).unwrap();
     let check: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(check, "ok");
     drop(conn);
     // Opening again finds nothing pending.
-    drop(Services::open(dir.path()).unwrap());
-    let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    drop(Services::open(dir.path(), &support::test_key()).unwrap());
+    let conn = support::open_db(&dir.path().join(DB_FILE)).unwrap();
     for id in &committed {
         let n: i64 = conn
             .query_row(

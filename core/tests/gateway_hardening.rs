@@ -9,7 +9,6 @@ use cardiorisk_contract::{ErrorKind, Measurements};
 use cardiorisk_core::gateway::{self, RISK_PATH};
 use cardiorisk_core::service::{Services, DB_FILE};
 use gateway_fixture::{fixture, send, LOW};
-use rusqlite::Connection;
 use serde_json::json;
 use std::sync::Arc;
 
@@ -47,7 +46,7 @@ fn administration_needs_an_administrator_token() {
 #[test]
 fn only_loopback_addresses_are_accepted() {
     let dir = tempfile::tempdir().unwrap();
-    let services = Arc::new(Services::open(dir.path()).unwrap());
+    let services = Arc::new(Services::open(dir.path(), &support::test_key()).unwrap());
     let err = gateway::start(
         services,
         "0.0.0.0:0".parse().unwrap(),
@@ -64,7 +63,7 @@ fn the_in_app_switch_is_off_by_default_and_remembers_its_port() {
     let dir = tempfile::tempdir().unwrap();
     let port = support::free_port();
     {
-        let services = Arc::new(Services::open(dir.path()).unwrap());
+        let services = Arc::new(Services::open(dir.path(), &support::test_key()).unwrap());
         let token = support::admin(&services);
         let control = Control::new(Arc::clone(&services));
         control.restore();
@@ -86,7 +85,7 @@ fn the_in_app_switch_is_off_by_default_and_remembers_its_port() {
         );
     }
     // A restart brings it back on the same port.
-    let services = Arc::new(Services::open(dir.path()).unwrap());
+    let services = Arc::new(Services::open(dir.path(), &support::test_key()).unwrap());
     let token = support::sign_in_admin(&services);
     let control = Control::new(Arc::clone(&services));
     control.restore();
@@ -127,7 +126,7 @@ fn a_key_made_by_an_older_version_still_verifies_and_is_hashed_again_cheaply() {
     let f = fixture();
     let (id, key) = f.add_client("old", "PREMIUM");
     // As an older version stored it: argon2id with the password profile.
-    let conn = Connection::open(f.dir().join(DB_FILE)).unwrap();
+    let conn = support::open_db(&f.dir().join(DB_FILE)).unwrap();
     conn.execute(
         "UPDATE api_clients SET key_hash = ?2 WHERE id = ?1",
         rusqlite::params![id, cardiorisk_core::auth::hash_password(&key)],
@@ -167,7 +166,7 @@ fn sign_ins_lock_alike_for_unknown_and_existing_names_and_423_is_logged_as_denie
             "attempt {attempt}"
         );
     }
-    let conn = Connection::open(f.dir().join(DB_FILE)).unwrap();
+    let conn = support::open_db(&f.dir().join(DB_FILE)).unwrap();
     let statuses: Vec<String> = conn
         .prepare("SELECT status FROM audit_log WHERE detail LIKE '/internal/api/session 423%'")
         .unwrap()
@@ -203,7 +202,7 @@ fn a_model_output_that_is_not_a_probability_is_a_server_error_never_a_class() {
         .as_str()
         .unwrap()
         .contains("not a probability"));
-    let conn = Connection::open(f.dir().join(DB_FILE)).unwrap();
+    let conn = support::open_db(&f.dir().join(DB_FILE)).unwrap();
     let logged: String = conn
         .query_row(
             "SELECT status FROM audit_log WHERE detail LIKE '%riesgocardiaco 500%'",
@@ -255,7 +254,7 @@ fn a_model_giving_nan_is_refused_at_activation_and_at_start_with_the_reason() {
     // Made active behind the app's back: the app starts on the built-in model and
     // says why.
     std::fs::write(f.dir().join("models/active"), &model.version).unwrap();
-    let reopened = Services::open(f.dir()).unwrap();
+    let reopened = Services::open(f.dir(), &support::test_key()).unwrap();
     let status = reopened.model_status();
     assert_eq!(status.source, "fallback");
     assert!(

@@ -45,7 +45,7 @@ fn about(s: &Services, token: &str, record_number: &str) -> Vec<AuditEntry> {
 #[test]
 fn every_look_at_a_record_is_audited_and_the_log_says_who_looked_at_it() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Services::open(dir.path()).unwrap();
+    let s = Services::open(dir.path(), &support::test_key()).unwrap();
     let admin_token = admin(&s);
     let rosa = doctor(&s, &admin_token, "rosa");
     let ana = patient(&s, &rosa, "HC-1001", "Ana Gómez");
@@ -151,7 +151,7 @@ fn every_look_at_a_record_is_audited_and_the_log_says_who_looked_at_it() {
 fn entries_written_before_the_upgrade_are_found_by_patient() {
     let dir = tempfile::tempdir().unwrap();
     let ana = {
-        let s = Services::open(dir.path()).unwrap();
+        let s = Services::open(dir.path(), &support::test_key()).unwrap();
         let admin_token = admin(&s);
         let ana = patient(&s, &admin_token, "HC-1001", "Ana Gómez");
         s.assess(&admin_token, Some(ana), &measurements()).unwrap();
@@ -159,7 +159,7 @@ fn entries_written_before_the_upgrade_are_found_by_patient() {
     };
     {
         // As schema 5 left them: no patient column, no change log, an outbox.
-        let conn = rusqlite::Connection::open(dir.path().join("cardiorisk.db")).unwrap();
+        let conn = support::open_db(&dir.path().join("cardiorisk.db")).unwrap();
         conn.execute_batch(
             "DROP INDEX audit_by_patient;
              ALTER TABLE audit_log DROP COLUMN patient_id;
@@ -178,7 +178,7 @@ fn entries_written_before_the_upgrade_are_found_by_patient() {
         conn.execute("INSERT INTO outbox (event) VALUES (?1)", [left.to_string()])
             .unwrap();
     }
-    let s = Services::open(dir.path()).unwrap();
+    let s = Services::open(dir.path(), &support::test_key()).unwrap();
     let token = support::sign_in_admin(&s);
     let trail: Vec<String> = about(&s, &token, "HC-1001")
         .into_iter()

@@ -28,7 +28,7 @@ fn restore_child() {
     };
     let tag = tag.to_string_lossy().to_string();
     let dir = std::path::PathBuf::from(std::env::var("CARDIORISK_RESTORE_DIR").unwrap());
-    let services = Services::open(&dir).unwrap().shared();
+    let services = Services::open(&dir, &support::test_key()).unwrap().shared();
     let writer = {
         let services = std::sync::Arc::clone(&services);
         let tag = tag.clone();
@@ -61,7 +61,7 @@ fn restore_child() {
 }
 
 fn marks_in(dir: &Path) -> BTreeSet<String> {
-    let conn = rusqlite::Connection::open(dir.join(DB_FILE)).unwrap();
+    let conn = support::open_db(&dir.join(DB_FILE)).unwrap();
     let check: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
@@ -82,7 +82,7 @@ fn marks_in(dir: &Path) -> BTreeSet<String> {
 fn a_restore_killed_at_any_moment_keeps_every_committed_audit_entry() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let services = Services::open(dir.path()).unwrap();
+        let services = Services::open(dir.path(), &support::test_key()).unwrap();
         let token = support::admin(&services);
         services
             .assess(&token, None, &support::measurements())
@@ -180,7 +180,7 @@ fn a_restore_killed_at_any_moment_keeps_every_committed_audit_entry() {
         committed.len()
     );
     assert!(committed.len() > KILLS, "the writer committed entries");
-    let services = Services::open(dir.path()).unwrap();
+    let services = Services::open(dir.path(), &support::test_key()).unwrap();
     assert!(
         !dir.path().join(RESTORE_STAGING_FILE).exists(),
         "the staged copy a killed restore left is removed at the next start"

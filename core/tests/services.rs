@@ -6,7 +6,6 @@ mod support;
 
 use cardiorisk_contract::{ErrorKind, Measurements, Problem};
 use cardiorisk_core::service::{Services, DB_FILE};
-use rusqlite::Connection;
 use support::admin;
 
 fn patient() -> Measurements {
@@ -17,7 +16,7 @@ fn patient() -> Measurements {
 type StoredRow = (f64, f64, f64, i64, i64, i64, f64, String);
 
 fn rows(dir: &std::path::Path) -> Vec<StoredRow> {
-    let conn = Connection::open(dir.join(DB_FILE)).unwrap();
+    let conn = support::open_db(&dir.join(DB_FILE)).unwrap();
     let mut stmt = conn
         .prepare("SELECT colesterol, presion, glucosa, edad, sobrepeso, tabaquismo, probability, model_version FROM assessments")
         .unwrap();
@@ -41,7 +40,7 @@ fn rows(dir: &std::path::Path) -> Vec<StoredRow> {
 #[test]
 fn an_assessment_stores_exactly_one_row_with_its_inputs_and_output() {
     let dir = tempfile::tempdir().unwrap();
-    let services = Services::open(dir.path()).unwrap();
+    let services = Services::open(dir.path(), &support::test_key()).unwrap();
     let token = admin(&services);
     let outcome = services.assess(&token, None, &patient()).unwrap();
     assert!(
@@ -62,7 +61,7 @@ fn an_assessment_stores_exactly_one_row_with_its_inputs_and_output() {
 #[test]
 fn invalid_inputs_are_refused_with_every_field_named_and_nothing_stored() {
     let dir = tempfile::tempdir().unwrap();
-    let services = Services::open(dir.path()).unwrap();
+    let services = Services::open(dir.path(), &support::test_key()).unwrap();
     let token = admin(&services);
     let mut bad = patient();
     bad.colesterol = 3.5;
@@ -96,7 +95,7 @@ fn invalid_inputs_are_refused_with_every_field_named_and_nothing_stored() {
 fn recent_assessments_survive_a_restart_newest_first() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let services = Services::open(dir.path()).unwrap();
+        let services = Services::open(dir.path(), &support::test_key()).unwrap();
         let token = admin(&services);
         for age in [30.0, 40.0, 50.0] {
             let mut m = patient();
@@ -104,7 +103,7 @@ fn recent_assessments_survive_a_restart_newest_first() {
             services.assess(&token, None, &m).unwrap();
         }
     }
-    let services = Services::open(dir.path()).unwrap();
+    let services = Services::open(dir.path(), &support::test_key()).unwrap();
     let token = support::sign_in_admin(&services);
     let recent = services.recent(&token, 2).unwrap();
     let ages: Vec<f64> = recent.iter().map(|r| r.inputs.edad).collect();
@@ -120,8 +119,8 @@ fn recent_assessments_survive_a_restart_newest_first() {
 #[test]
 fn database_uses_wal_and_the_current_schema() {
     let dir = tempfile::tempdir().unwrap();
-    drop(Services::open(dir.path()).unwrap());
-    let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    drop(Services::open(dir.path(), &support::test_key()).unwrap());
+    let conn = support::open_db(&dir.path().join(DB_FILE)).unwrap();
     let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
@@ -132,12 +131,14 @@ fn database_uses_wal_and_the_current_schema() {
 #[test]
 fn a_database_from_a_newer_app_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    let conn = support::open_db(&dir.path().join(DB_FILE)).unwrap();
     conn.pragma_update(None, "application_id", cardiorisk_core::db::APPLICATION_ID)
         .unwrap();
     conn.pragma_update(None, "user_version", 99).unwrap();
     drop(conn);
-    let err = Services::open(dir.path()).err().expect("refused");
+    let err = Services::open(dir.path(), &support::test_key())
+        .err()
+        .expect("refused");
     assert!(err.to_string().contains("newer CardioRisk"), "{err}");
 }
 
@@ -162,7 +163,7 @@ mod registry {
         assert_eq!(registry.versions().unwrap(), ["20300101-000000-test"]);
         registry.activate("20300101-000000-test").unwrap();
 
-        let services = Services::open(dir.path()).unwrap();
+        let services = Services::open(dir.path(), &support::test_key()).unwrap();
         assert_eq!(services.model().source, ModelSource::Registry);
         let token = admin(&services);
         let outcome = services.assess(&token, None, &patient()).unwrap();
@@ -170,7 +171,7 @@ mod registry {
         drop(services);
 
         registry.deactivate().unwrap();
-        let services = Services::open(dir.path()).unwrap();
+        let services = Services::open(dir.path(), &support::test_key()).unwrap();
         assert_eq!(services.model().source, ModelSource::Embedded);
     }
 
@@ -184,7 +185,7 @@ mod registry {
         let bytes = std::fs::read(&file).unwrap();
         std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
 
-        let services = Services::open(dir.path()).unwrap();
+        let services = Services::open(dir.path(), &support::test_key()).unwrap();
         match &services.model().source {
             ModelSource::Fallback { reason } => {
                 assert!(reason.contains("20300101-000000-test"), "{reason}")

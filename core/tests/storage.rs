@@ -12,7 +12,7 @@ use support::{admin, count, doctor, measurements};
 #[test]
 fn backup_and_restore_round_trip_and_foreign_files_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Services::open(dir.path()).unwrap();
+    let s = Services::open(dir.path(), &support::test_key()).unwrap();
     let token = admin(&s);
     s.assess(&token, None, &measurements()).unwrap();
     let backup = dir.path().join("backup.db");
@@ -55,7 +55,7 @@ fn the_data_directory_and_every_file_in_it_are_private() {
     use cardiorisk_core::private::mode;
     let parent = tempfile::tempdir().unwrap();
     let dir = parent.path().join("data");
-    let s = Services::open(&dir).unwrap();
+    let s = Services::open(&dir, &support::test_key()).unwrap();
     let token = admin(&s);
     s.assess(&token, None, &measurements()).unwrap();
     let backup = parent.path().join("backup.db");
@@ -87,7 +87,7 @@ fn the_data_directory_and_every_file_in_it_are_private() {
     for f in files.iter().filter(|f| f.exists()) {
         std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o644)).unwrap();
     }
-    drop(Services::open(&dir).unwrap());
+    drop(Services::open(&dir, &support::test_key()).unwrap());
     assert_eq!(mode(&dir).unwrap(), Some(0o700));
     for f in files.iter().filter(|f| f.exists()) {
         assert_eq!(mode(f).unwrap(), Some(0o600), "{}", f.display());
@@ -103,7 +103,9 @@ fn another_programs_database_is_refused_and_left_untouched() {
         .execute_batch("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('theirs');")
         .unwrap();
     let before = std::fs::read(&path).unwrap();
-    let err = Services::open(dir.path()).err().expect("refused");
+    let err = Services::open(dir.path(), &support::test_key())
+        .err()
+        .expect("refused");
     assert!(
         err.to_string().contains("is not a CardioRisk database"),
         "{err}"
@@ -114,13 +116,13 @@ fn another_programs_database_is_refused_and_left_untouched() {
     // An empty file is fine: a new database.
     let empty = tempfile::tempdir().unwrap();
     std::fs::write(empty.path().join(DB_FILE), b"").unwrap();
-    drop(Services::open(empty.path()).unwrap());
+    drop(Services::open(empty.path(), &support::test_key()).unwrap());
 }
 
 #[test]
 fn restore_ends_every_session_forgets_keys_and_keeps_newer_audit_entries() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Services::open(dir.path()).unwrap();
+    let s = Services::open(dir.path(), &support::test_key()).unwrap();
     let token = admin(&s);
     let other = doctor(&s, &token, "otto");
     let backup = dir.path().join("backup.db");
@@ -156,7 +158,7 @@ fn restore_ends_every_session_forgets_keys_and_keeps_newer_audit_entries() {
         count(dir.path(), "SELECT COUNT(*) FROM audit_log") > entries_before,
         "every entry kept, plus the restore's own"
     );
-    let detail: String = Connection::open(dir.path().join(DB_FILE))
+    let detail: String = support::open_db(&dir.path().join(DB_FILE))
         .unwrap()
         .query_row(
             "SELECT detail FROM audit_log WHERE action = 'database.restored'",
@@ -168,19 +170,20 @@ fn restore_ends_every_session_forgets_keys_and_keeps_newer_audit_entries() {
 }
 
 #[test]
-fn a_damaged_database_of_ours_is_called_damaged_not_another_programs() {
+fn a_damaged_database_is_refused_with_what_can_be_known_and_left_unchanged() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Services::open(dir.path()).unwrap();
+    let s = Services::open(dir.path(), &support::test_key()).unwrap();
     let token = admin(&s);
     let backup = dir.path().join("backup.db");
     s.backup(&token, &backup).unwrap();
-    // The schema page of both, overwritten after the 100-byte header.
-    let damage = |path: &std::path::Path| {
+    let damage = |path: &std::path::Path, pages: std::ops::Range<usize>| {
         let mut bytes = std::fs::read(path).unwrap();
-        bytes[100..4096].fill(0xA5);
-        std::fs::write(path, bytes).unwrap();
+        bytes[pages].fill(0xA5);
+        std::fs::write(path, &bytes).unwrap();
+        bytes
     };
-    damage(&backup);
+    // A page after the first: the key opens the file, so it is ours, and damaged.
+    damage(&backup, 4096 + 100..8192);
     let err = s.restore(&token, &backup).unwrap_err();
     assert!(
         err.message
@@ -189,22 +192,30 @@ fn a_damaged_database_of_ours_is_called_damaged_not_another_programs() {
         err.message
     );
     drop(s);
+    // The first page: sealed, nothing in the file tells a damaged database of ours
+    // from one sealed with another key; the message says both, and the file stays.
     let db = dir.path().join(DB_FILE);
-    damage(&db);
-    let err = Services::open(dir.path()).err().expect("refused");
+    let damaged = damage(&db, 100..4096);
+    let err = Services::open(dir.path(), &support::test_key())
+        .err()
+        .expect("refused");
     assert!(
         err.to_string()
-            .contains("is a CardioRisk database but it is damaged"),
+            .contains("cannot be read with this installation's key"),
         "{err}"
     );
+    assert_eq!(std::fs::read(&db).unwrap(), damaged, "left unchanged");
 }
 
 #[cfg(target_os = "linux")]
 #[test]
 fn a_folder_that_cannot_be_made_private_is_named_as_such_not_as_uncreatable() {
     // /proc/self/fdinfo exists, and no one may change its mode, root included.
-    let err = cardiorisk_core::db::open(std::path::Path::new("/proc/self/fdinfo/cardiorisk.db"))
-        .expect_err("refused");
+    let err = cardiorisk_core::db::open(
+        std::path::Path::new("/proc/self/fdinfo/cardiorisk.db"),
+        &support::test_key(),
+    )
+    .expect_err("refused");
     let text = err.to_string();
     assert!(
         text.starts_with("cannot make /proc/self/fdinfo private to its owner"),
@@ -218,9 +229,9 @@ fn a_folder_that_cannot_be_made_private_is_named_as_such_not_as_uncreatable() {
 #[test]
 fn an_assessment_while_another_program_holds_the_lock_is_refused_then_works() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Services::open(dir.path()).unwrap();
+    let s = Services::open(dir.path(), &support::test_key()).unwrap();
     let token = admin(&s);
-    let other = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    let other = support::open_db(&dir.path().join(DB_FILE)).unwrap();
     other.execute_batch("BEGIN IMMEDIATE").unwrap();
     let err = s.assess(&token, None, &measurements()).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Internal, "{err}");
@@ -236,7 +247,7 @@ fn an_assessment_while_another_program_holds_the_lock_is_refused_then_works() {
 #[test]
 fn every_connection_flushes_to_the_disk_itself() {
     let dir = tempfile::tempdir().unwrap();
-    let conn = cardiorisk_core::db::open(&dir.path().join(DB_FILE)).unwrap();
+    let conn = cardiorisk_core::db::open(&dir.path().join(DB_FILE), &support::test_key()).unwrap();
     for (pragma, want) in [
         ("synchronous", 2),
         ("fullfsync", 1),

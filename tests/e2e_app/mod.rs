@@ -203,7 +203,18 @@ impl App {
         self.fill("setup-password", ADMIN_PASSWORD);
         self.fill("setup-confirm", ADMIN_PASSWORD);
         self.click("#setup-submit");
+        self.acknowledge_recovery_key();
         self.s.wait_text("#who", |t| t == "Ada Admin (admin)");
+    }
+
+    /// First run shows the recovery key once (8 groups of 4); returns it after
+    /// "I have written it down".
+    pub fn acknowledge_recovery_key(&self) -> String {
+        let key = self.s.wait_text("#recovery-key", |t| {
+            t.len() == 39 && t.split('-').count() == 8
+        });
+        self.click("#recovery-done");
+        key
     }
 
     /// Registers a patient from the patients tab and waits for their page.

@@ -43,7 +43,7 @@ fn actions(services: &Services, token: &str, action: &str) -> Vec<String> {
 #[test]
 fn what_if_scores_without_storing_and_checks_inputs_and_session() {
     let dir = tempfile::tempdir().unwrap();
-    let services = Services::open(dir.path()).unwrap();
+    let services = Services::open(dir.path(), &crate::support::test_key()).unwrap();
     let token = admin(&services);
     let p = services.what_if(&token, &patient()).unwrap();
     assert!(p.at_risk);
@@ -66,7 +66,7 @@ fn what_if_scores_without_storing_and_checks_inputs_and_session() {
 #[test]
 fn any_user_chooses_language_and_units_and_they_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let services = Services::open(dir.path()).unwrap();
+    let services = Services::open(dir.path(), &crate::support::test_key()).unwrap();
     let defaults = services.preferences().unwrap();
     assert_eq!(
         (defaults.language.as_str(), defaults.units.as_str()),
@@ -94,7 +94,7 @@ fn any_user_chooses_language_and_units_and_they_survive_a_restart() {
         .iter()
         .any(|a| a.contains("ui.language=es")));
     drop(services);
-    let services = Services::open(dir.path()).unwrap();
+    let services = Services::open(dir.path(), &crate::support::test_key()).unwrap();
     let p = services.preferences().unwrap();
     assert_eq!(
         (p.language.as_str(), p.units.as_str()),
@@ -105,7 +105,7 @@ fn any_user_chooses_language_and_units_and_they_survive_a_restart() {
 #[test]
 fn an_administrator_changes_roles_but_never_their_own() {
     let dir = tempfile::tempdir().unwrap();
-    let services = Services::open(dir.path()).unwrap();
+    let services = Services::open(dir.path(), &crate::support::test_key()).unwrap();
     let token = admin(&services);
     let cleo = clinician(&services, &token);
     let users = services.list_users(&token).unwrap();

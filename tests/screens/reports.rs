@@ -22,7 +22,7 @@ fn cjk_font_present() -> bool {
 #[test]
 fn reports_are_written_whole_and_audited() {
     let dir = tempfile::tempdir().unwrap();
-    let services = Services::open(dir.path()).unwrap();
+    let services = Services::open(dir.path(), &crate::support::test_key()).unwrap();
     let token = admin(&services);
     let cleo = clinician(&services, &token);
     let p = services
@@ -92,7 +92,7 @@ fn reports_are_written_whole_and_audited() {
 #[test]
 fn a_report_prints_names_in_every_script_and_wraps_long_ones() {
     let dir = tempfile::tempdir().unwrap();
-    let services = Services::open(dir.path()).unwrap();
+    let services = Services::open(dir.path(), &crate::support::test_key()).unwrap();
     let token = admin(&services);
     let names = [
         "Łukasz Nguyễn-Владимиров 李",

@@ -34,7 +34,7 @@ fn retraining_reports_progress_keeps_a_candidate_and_activation_swaps_the_model_
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("clinic.csv");
     std::fs::write(&csv, to_csv(&generate(400, 3, Span::File))).unwrap();
-    let services = Services::open(dir.path()).unwrap();
+    let services = Services::open(dir.path(), &crate::support::test_key()).unwrap();
     let token = admin(&services);
     let cleo = clinician(&services, &token);
     let builtin = services.model().predictor.version().to_string();
@@ -117,7 +117,7 @@ fn retraining_reports_progress_keeps_a_candidate_and_activation_swaps_the_model_
         ErrorKind::NotFound
     );
     drop(services);
-    let services = Services::open(dir.path()).unwrap();
+    let services = Services::open(dir.path(), &crate::support::test_key()).unwrap();
     assert_eq!(services.model().source, ModelSource::Embedded);
 }
 
@@ -126,7 +126,7 @@ fn a_cancelled_or_refused_retraining_keeps_no_model() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("big.csv");
     std::fs::write(&csv, to_csv(&generate(3000, 5, Span::File))).unwrap();
-    let services = Services::open(dir.path()).unwrap();
+    let services = Services::open(dir.path(), &crate::support::test_key()).unwrap();
     let token = admin(&services);
     let mut slow = small_request(10_000);
     slow.config.patience = 10_000;
@@ -163,7 +163,9 @@ fn a_finished_retraining_is_stored_and_audited_with_nobody_watching() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("clinic.csv");
     std::fs::write(&csv, to_csv(&generate(400, 3, Span::File))).unwrap();
-    let services = Services::open(dir.path()).unwrap().shared();
+    let services = Services::open(dir.path(), &crate::support::test_key())
+        .unwrap()
+        .shared();
     let token = admin(&services);
     services
         .start_training(&token, &csv, &small_request(10))
@@ -202,7 +204,9 @@ fn retraining_progress_is_pushed_to_subscribers_epoch_by_epoch_until_it_is_store
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("clinic.csv");
     std::fs::write(&csv, to_csv(&generate(400, 3, Span::File))).unwrap();
-    let services = Services::open(dir.path()).unwrap().shared();
+    let services = Services::open(dir.path(), &crate::support::test_key())
+        .unwrap()
+        .shared();
     let token = admin(&services);
     let mut feed = services.subscribe_training();
     services

@@ -150,10 +150,74 @@ pub fn measurements() -> cardiorisk_contract::Measurements {
 
 /// One number from the database file in `dir`, read by a connection of its own.
 pub fn count(dir: &std::path::Path, sql: &str) -> i64 {
-    rusqlite::Connection::open(dir.join(cardiorisk_core::service::DB_FILE))
+    open_db(&dir.join(cardiorisk_core::service::DB_FILE))
         .unwrap()
         .query_row(sql, [], |r| r.get(0))
         .unwrap()
+}
+
+/// The data key tests that open `Services` directly seal their databases with.
+pub fn test_key() -> cardiorisk_core::keys::DataKey {
+    cardiorisk_core::keys::DataKey::from_bytes([7; 32])
+}
+
+/// A connection of the test's own ("another tool") to a database sealed with
+/// [`test_key`], or made through the vault by [`set_up_vault`] (its key read from
+/// the key file with the administrator's password).
+pub fn open_db(path: &std::path::Path) -> rusqlite::Result<rusqlite::Connection> {
+    open_db_as(path, "admin", ADMIN_PASSWORD)
+}
+
+/// As [`open_db`], the key unsealed with `username`'s `password`.
+pub fn open_db_as(
+    path: &std::path::Path,
+    username: &str,
+    password: &str,
+) -> rusqlite::Result<rusqlite::Connection> {
+    let conn = rusqlite::Connection::open(path)?;
+    if cardiorisk_core::db::header(path) == cardiorisk_core::db::Header::Ours {
+        return Ok(conn); // in clear, as an earlier release wrote it
+    }
+    let keys = path
+        .parent()
+        .map(cardiorisk_core::keys::Keystore::path_in)
+        .and_then(|p| cardiorisk_core::keys::Keystore::load(&p).ok().flatten());
+    let key = match keys {
+        Some(keys) => keys
+            .unlock(username, password)
+            .expect("the password opens the key file"),
+        None => test_key(),
+    };
+    cardiorisk_core::db::apply_key(&conn, &key)?;
+    Ok(conn)
+}
+
+/// First run through the vault, as the app does it (key file, sealed database, the
+/// administrator "admin"), with cheap wraps: for tests whose database a separate
+/// process (the app, `serve`) opens with the administrator's password.
+pub fn set_up_vault(
+    dir: &std::path::Path,
+) -> (
+    cardiorisk_core::service::Services,
+    cardiorisk_contract::SessionInfo,
+) {
+    cardiorisk_core::vault::Vault::new(dir)
+        .with_cost(cardiorisk_core::keys::KdfCost::FOR_TESTS)
+        .set_up("admin", "Ada Admin", ADMIN_PASSWORD)
+        .expect("first run")
+}
+
+/// Opens a data directory made by [`set_up_vault`] as the administrator.
+pub fn open_vault(
+    dir: &std::path::Path,
+) -> (
+    cardiorisk_core::service::Services,
+    cardiorisk_contract::SessionInfo,
+) {
+    let (opened, _) = cardiorisk_core::vault::Vault::new(dir)
+        .with_cost(cardiorisk_core::keys::KdfCost::FOR_TESTS)
+        .sign_in("admin", ADMIN_PASSWORD);
+    opened.expect("the administrator's password opens the data")
 }
 
 pub fn sign_in_admin(services: &cardiorisk_core::service::Services) -> String {

@@ -35,6 +35,41 @@ pub fn AdminPage() -> impl IntoView {
     view! {
         <Users/>
         <Clients/>
+        <RecoveryKey/>
+    }
+}
+
+/// A new recovery key for this computer's data, shown once; the old one stops working.
+#[component]
+fn RecoveryKey() -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    let issued = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<String>);
+    let issue = move |_| {
+        let args = TokenArgs {
+            token: auth.token(),
+        };
+        spawn_local(async move {
+            match auth.call::<command::ReissueRecoveryKey>(args).await {
+                Ok(key) => {
+                    error.set(None);
+                    issued.set(Some(key));
+                }
+                Err(e) => error.set(Some(error_text(&e))),
+            }
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="recovery-section-title">
+            <h2 id="recovery-section-title">{tr("recovery-key-section")}</h2>
+            <p>{tr("print-it-or-write-it-down")}</p>
+            <button id="recovery-reissue" type="button" on:click=issue>{tr("issue-a-new-recovery-key")}</button>
+            {move || issued.get().map(|key| view! {
+                <p>{tr("new-recovery-key-shown-once")}</p>
+                <p class="recovery-key" id="recovery-reissued">{key}</p>
+            })}
+            {move || error.get().map(|e| view! { <p class="alert" role="alert">{e}</p> })}
+        </section>
     }
 }
 

@@ -20,7 +20,7 @@ use cardiorisk_contract::{
 use i18n::{t, tr, Language, Units};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use session::{Auth, SetupForm, SignInForm};
+use session::{Auth, RecoveryKeyCard, SetupForm, SignInForm};
 
 /// Where the signed-in user is.
 #[derive(Clone, PartialEq, Debug)]
@@ -159,6 +159,7 @@ fn App() -> impl IntoView {
     let auth = Auth {
         session: RwSignal::new(None),
         notice: RwSignal::new(None),
+        recovery_key: RwSignal::new(None),
     };
     provide_context(auth);
     let nav = Nav(RwSignal::new(Page::Patients));
@@ -169,6 +170,14 @@ fn App() -> impl IntoView {
         if auth.session.get().is_some() {
             needs_setup.set(Some(false));
             nav.go(Page::Patients);
+            // The data opened with this sign-in: its model and the clinic's preferences.
+            model.reload();
+            spawn_local(async move {
+                if let Ok(p) = ipc::call::<command::Preferences>(&NoArgs {}).await {
+                    lang.set(p.language);
+                    units.set(p.units);
+                }
+            });
         }
     });
     Effect::new(move || {
@@ -241,6 +250,7 @@ fn App() -> impl IntoView {
         })}
         <main class="page" id="main">
             {move || match (auth.session.get().is_some(), needs_setup.get()) {
+                (true, _) if auth.recovery_key.get().is_some() => view! { <RecoveryKeyCard/> }.into_any(),
                 (true, _) => match nav.0.get() {
                     Page::Patients => view! { <patients::PatientsPage/> }.into_any(),
                     Page::Patient(id) => view! { <patients::PatientPage patient_id=id/> }.into_any(),

@@ -18,6 +18,17 @@ pub struct Auth {
     pub session: RwSignal<Option<SessionInfo>>,
     /// Shown on the sign-in screen (e.g. why the session ended).
     pub notice: RwSignal<Option<String>>,
+    /// A recovery key this session's first run or sign-in made: shown once, until
+    /// the user says it is written down.
+    pub recovery_key: RwSignal<Option<String>>,
+}
+
+impl Auth {
+    fn start(&self, session: SessionInfo) {
+        self.notice.set(None);
+        self.recovery_key.set(session.recovery_key.clone());
+        self.session.set(Some(session));
+    }
 }
 
 impl Auth {
@@ -108,7 +119,7 @@ pub fn SetupForm() -> impl IntoView {
         };
         spawn_local(async move {
             match call::<command::SetUp>(&args).await {
-                Ok(s) => auth.session.set(Some(s)),
+                Ok(s) => auth.start(s),
                 Err(e) => error.set(Some(error_text(&e))),
             }
         });
@@ -129,6 +140,26 @@ pub fn SetupForm() -> impl IntoView {
     }
 }
 
+/// The recovery key, once: the only way into the data if every password is lost.
+#[component]
+pub fn RecoveryKeyCard() -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    let key = auth.recovery_key.get_untracked().unwrap_or_default();
+    view! {
+        <section class="card narrow" aria-labelledby="recovery-title">
+            <h1 id="recovery-title">{tr("your-recovery-key")}</h1>
+            <p>{tr("the-data-on-this-computer-is-encrypted")}</p>
+            <p class="recovery-key" id="recovery-key">{key}</p>
+            <p class="alert" role="note">{tr("without-a-password-or-this-key")}</p>
+            <p>{tr("print-it-or-write-it-down")}</p>
+            <button id="recovery-done" type="button" class="primary"
+                on:click=move |_| auth.recovery_key.set(None)>
+                {tr("i-have-written-it-down")}
+            </button>
+        </section>
+    }
+}
+
 #[component]
 pub fn SignInForm() -> impl IntoView {
     let auth = expect_context::<Auth>();
@@ -143,10 +174,7 @@ pub fn SignInForm() -> impl IntoView {
         };
         spawn_local(async move {
             match call::<command::SignIn>(&args).await {
-                Ok(s) => {
-                    auth.notice.set(None);
-                    auth.session.set(Some(s));
-                }
+                Ok(s) => auth.start(s),
                 Err(e) => {
                     password.set(String::new());
                     error.set(Some(crate::i18n::error_text(&e)));

@@ -2,8 +2,7 @@
 //! server process, keep-alive clients, and what the audit log holds afterwards.
 
 use super::support::{self, free_port, CLI};
-use cardiorisk_core::service::{Services, DB_FILE};
-use rusqlite::Connection;
+use cardiorisk_core::service::DB_FILE;
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -19,8 +18,8 @@ pub const CONNECTIONS: usize = 4;
 /// A data directory with an administrator and one client on a plan the tests cannot
 /// exhaust; returns the client's key.
 pub fn prepare(dir: &Path) -> String {
-    let s = Services::open(dir).unwrap();
-    let admin = support::admin(&s);
+    let (s, session) = support::set_up_vault(dir);
+    let admin = session.token;
     s.set_plan(&admin, LOAD_PLAN, 100_000_000).unwrap();
     s.create_client(&admin, "load", LOAD_PLAN).unwrap().api_key
 }
@@ -35,6 +34,8 @@ pub fn serve(dir: &Path) -> Server {
     let mut child = Command::new(CLI)
         .args(["serve", "--port", &port.to_string(), "--data-dir"])
         .arg(dir)
+        .env("CARDIORISK_USERNAME", "admin")
+        .env("CARDIORISK_PASSWORD", support::ADMIN_PASSWORD)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -136,7 +137,7 @@ pub fn query(n: usize) -> String {
 
 /// Request ids the gateway wrote to the audit log (`... id=<id>`).
 pub fn logged_ids(dir: &Path) -> HashSet<String> {
-    let conn = Connection::open(dir.join(DB_FILE)).unwrap();
+    let conn = support::open_db(&dir.join(DB_FILE)).unwrap();
     let mut stmt = conn
         .prepare("SELECT detail FROM audit_log WHERE action = 'gateway.request'")
         .unwrap();

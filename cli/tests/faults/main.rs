@@ -10,8 +10,7 @@ mod support;
 
 use load::*;
 
-use cardiorisk_core::service::{Services, DB_FILE};
-use rusqlite::Connection;
+use cardiorisk_core::service::DB_FILE;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -54,7 +53,7 @@ fn sigkill_under_load_never_loses_an_answered_request() {
         "{} requests acknowledged over 6 kills, every one logged",
         all_acked.len()
     );
-    let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    let conn = support::open_db(&dir.path().join(DB_FILE)).unwrap();
     let check: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
@@ -97,7 +96,7 @@ fn a_database_locked_by_another_process_gets_503_not_200_then_recovers() {
     let rss_before = rss_kib(pid);
 
     // Another process (this test) holds the write lock.
-    let locker = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    let locker = support::open_db(&dir.path().join(DB_FILE)).unwrap();
     locker.execute_batch("BEGIN EXCLUSIVE").unwrap();
 
     // Many clients keep asking while the lock is held: none may get a 200 then.
@@ -171,7 +170,7 @@ fn a_database_locked_by_another_process_gets_503_not_200_then_recovers() {
         logged_refusals.is_empty(),
         "a 503 never did anything: {logged_refusals:?}"
     );
-    let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    let conn = support::open_db(&dir.path().join(DB_FILE)).unwrap();
     let outage: String = conn
         .query_row(
             "SELECT detail FROM audit_log WHERE detail LIKE '%answered 503%' ORDER BY id DESC LIMIT 1",
@@ -275,8 +274,8 @@ fn the_app_stops_cleanly_on_sigterm_with_its_gateway_log_complete() {
     let key = prepare(dir.path());
     let port = free_port();
     {
-        let s = Services::open(dir.path()).unwrap();
-        let admin = support::sign_in_admin(&s);
+        let (s, session) = support::open_vault(dir.path());
+        let admin = session.token;
         s.set_settings(
             &admin,
             &[
@@ -303,6 +302,9 @@ fn the_app_stops_cleanly_on_sigterm_with_its_gateway_log_complete() {
     let mut app = Command::new(&app_binary)
         .env("DISPLAY", &display)
         .env("CARDIORISK_DATA_DIR", dir.path())
+        // Nobody signs in on screen: the data opens at start, so the gateway answers.
+        .env("CARDIORISK_USERNAME", "admin")
+        .env("CARDIORISK_PASSWORD", support::ADMIN_PASSWORD)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

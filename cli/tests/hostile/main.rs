@@ -14,7 +14,6 @@ mod load;
 mod support;
 
 use attack::*;
-use cardiorisk_core::service::Services;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use support::{ADMIN_PASSWORD, CLI};
@@ -22,8 +21,8 @@ use support::{ADMIN_PASSWORD, CLI};
 /// An administrator, a clinician (`cleo`) and integration clients on a roomy plan;
 /// returns the clients' keys, none used yet.
 fn prepare(dir: &Path, clients: usize) -> Vec<String> {
-    let s = Services::open(dir).unwrap();
-    let admin = support::admin(&s);
+    let (s, session) = support::set_up_vault(dir);
+    let admin = session.token;
     support::clinician(&s, &admin, "cleo", "Cleo");
     s.set_plan(&admin, "ROOMY", 100_000).unwrap();
     (0..clients)

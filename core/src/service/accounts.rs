@@ -18,10 +18,82 @@ impl Services {
             token,
             user: info,
             idle_timeout_secs: self.sessions.idle().as_secs(),
+            recovery_key: None,
         }
     }
 
-    fn check_new_user(user: &NewUser) -> Result<(), CommandError> {
+    /// A session for an account whose password was checked elsewhere (first run,
+    /// and the sign-in that sealed a database in clear).
+    pub(crate) fn session_for_name(&self, username: &str) -> Result<SessionInfo, CommandError> {
+        let account = auth::find_by_name(&self.conn(), username.trim())
+            .map_err(internal)?
+            .ok_or_else(wrong_credentials)?;
+        Ok(self.session_for(account.info))
+    }
+
+    /// A new recovery key for this computer's data, shown once; the old one stops
+    /// working when this returns.
+    pub fn reissue_recovery_key(&self, token: &str) -> Result<String, CommandError> {
+        let started = Instant::now();
+        let actor = self.admin(token, Action::RecoveryKeyIssued)?;
+        let no_file = || {
+            CommandError::coded(
+                ErrorCode::KeyFile,
+                &[("detail", "this computer's data has no key file")],
+            )
+        };
+        let sealing = self.sealing.as_ref().ok_or_else(no_file)?;
+        let recovery = {
+            let mut keystore = sealing.keystore.lock().unwrap_or_else(|e| e.into_inner());
+            let keystore = keystore.as_mut().ok_or_else(no_file)?;
+            keystore.reissue_recovery(&sealing.key).map_err(|e| {
+                CommandError::coded(ErrorCode::KeyFile, &[("detail", &e.to_string())])
+            })?
+        };
+        self.record(
+            Event::new(Action::RecoveryKeyIssued, Status::Ok, started)
+                .by(actor.user_id, &actor.username)
+                .detail("the previous recovery key no longer opens the data"),
+        );
+        Ok(recovery.display().to_string())
+    }
+
+    /// Every password lost: the recovery key opened the data (see the vault), and an
+    /// administrator's account gets `new_password`, unlocked and wrapped again.
+    pub(crate) fn recover_account(
+        &self,
+        username: &str,
+        new_password: &str,
+    ) -> Result<(), CommandError> {
+        let started = Instant::now();
+        check_password("new_password", new_password)?;
+        let account = auth::find_by_name(&self.conn(), username.trim())
+            .map_err(internal)?
+            .filter(|a| a.info.role == Role::Admin && !a.info.disabled)
+            .ok_or_else(|| CommandError::coded(ErrorCode::NoAccount, &[("id", username.trim())]))?;
+        let info = account.info;
+        let hash = auth::hash_password(new_password);
+        self.commit(
+            |_| {
+                Event::new(Action::RecoveryKeyUsed, Status::Ok, started)
+                    .by(info.id, &info.username)
+                    .detail("password set with the recovery key")
+            },
+            |tx| {
+                auth::set_password(tx, info.id, &hash)
+                    .map(drop)
+                    .map_err(internal)
+            },
+        )?;
+        self.sessions.end_user(info.id);
+        self.with_keystore(
+            "wrap a password set with the recovery key",
+            |keystore, key| keystore.wrap_for(key, &info.username, new_password),
+        );
+        Ok(())
+    }
+
+    pub(crate) fn check_new_user(user: &NewUser) -> Result<(), CommandError> {
         let mut problems = Vec::new();
         if let Err(e) = check_username(user.username.trim()) {
             problems.push(e);
@@ -174,7 +246,38 @@ impl Services {
             |tx| auth::record_success(tx, info.id).map_err(internal),
         )
         .map_err(checked)?;
+        // An account without a wrap (made before encryption, re-enabled, or whose
+        // re-wrap was cut short) can unlock this computer from now on.
+        self.ensure_wrap(&info.username, password);
         Ok(self.session_for(info))
+    }
+
+    /// Runs `change` on the key file, if this database has one; a failure is noted in
+    /// the support log and does not undo the account change that came with it (an
+    /// account without a wrap gets one at its next sign-in).
+    fn with_keystore(
+        &self,
+        what: &str,
+        change: impl FnOnce(&mut Keystore, &DataKey) -> Result<(), crate::keys::KeyError>,
+    ) {
+        let Some(sealing) = &self.sealing else {
+            return;
+        };
+        let mut keystore = sealing.keystore.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(keystore) = keystore.as_mut() {
+            if let Err(e) = change(keystore, &sealing.key) {
+                tracing::error!(error = %e, "the key file could not be updated ({what})");
+            }
+        }
+    }
+
+    fn ensure_wrap(&self, username: &str, password: &str) {
+        self.with_keystore("wrap at sign-in", |keystore, key| {
+            if keystore.can_unlock(username) {
+                return Ok(());
+            }
+            keystore.wrap_for(key, username, password)
+        });
     }
 
     /// A sign-in for a name with no account, counted and locked like a real one's,
@@ -231,12 +334,13 @@ impl Services {
         auth::list(&self.read()).map_err(internal)
     }
 
+    /// Creates an account; its password unlocks this computer from then on.
     pub fn create_user(&self, token: &str, user: &NewUser) -> Result<UserInfo, CommandError> {
         let started = Instant::now();
         let actor = self.admin(token, Action::AccountCreated)?;
         Self::check_new_user(user)?;
         let hash = auth::hash_password(&user.password);
-        self.commit(
+        let created = self.commit(
             |u: &UserInfo| {
                 Event::new(Action::AccountCreated, Status::Ok, started)
                     .by(actor.user_id, &actor.username)
@@ -269,7 +373,11 @@ impl Services {
                     disabled: false,
                 })
             },
-        )
+        )?;
+        self.with_keystore("wrap for a new account", |keystore, key| {
+            keystore.wrap_for(key, &created.username, &user.password)
+        });
+        Ok(created)
     }
 
     /// Makes an account a clinician or an administrator. Administrators cannot
@@ -335,6 +443,13 @@ impl Services {
         })?;
         if disabled {
             self.sessions.end_user(user_id);
+            // A disabled account's password no longer unlocks this computer; enabled
+            // again, it does from its next sign-in on a computer already open.
+            if let Some(account) = auth::find_by_id(&self.conn(), user_id).map_err(internal)? {
+                self.with_keystore("remove a disabled account's wrap", |keystore, _| {
+                    keystore.remove(&account.info.username).map(drop)
+                });
+            }
         }
         Ok(())
     }
@@ -349,10 +464,27 @@ impl Services {
         let actor = self.admin(token, Action::AccountChanged)?;
         check_password("new_password", new_password)?;
         let hash = auth::hash_password(new_password);
+        let account = auth::find_by_id(&self.conn(), user_id)
+            .map_err(internal)?
+            .ok_or_else(|| {
+                CommandError::coded(ErrorCode::NoAccount, &[("id", &user_id.to_string())])
+            })?;
+        let username = account.info.username;
+        // The old wrap goes first, the new one after the commit: killed between, the
+        // account has no wrap and the password in the database is the old or the new
+        // one, and its next sign-in on an open computer wraps for it again.
+        self.with_keystore("remove the wrap of a reset password", |keystore, _| {
+            keystore.remove(&username).map(drop)
+        });
         self.change_account(&actor, started, user_id, "password reset".into(), |tx| {
             auth::set_password(tx, user_id, &hash)
         })?;
         self.sessions.end_user(user_id);
+        if !account.info.disabled {
+            self.with_keystore("wrap a reset password", |keystore, key| {
+                keystore.wrap_for(key, &username, new_password)
+            });
+        }
         Ok(())
     }
 }

@@ -12,6 +12,7 @@ use crate::audit::{self, Action, Event, Status};
 use crate::auth::{self, Actor, Sessions, IDLE_TIMEOUT};
 use crate::cache::PredictionCache;
 use crate::clients::{self, ClientAuth, KeyCache};
+use crate::keys::{DataKey, Keystore};
 use crate::models::{ModelSource, Registry};
 use crate::{assessments, db, patients, report};
 use cardiorisk_contract::TrainingStatus;
@@ -112,6 +113,8 @@ pub struct Services {
     writer: Writer,
     /// Reads only; see `db::open_reader`.
     reader: Mutex<Connection>,
+    /// The data key and its wraps; absent only on a database in clear being sealed.
+    sealing: Option<Sealing>,
     active: RwLock<Arc<ActiveModel>>,
     pub(crate) registry: Registry,
     pub(crate) training: Mutex<Training>,
@@ -124,6 +127,75 @@ pub struct Services {
     pub(crate) training_bus: broadcast::Sender<TrainingStatus>,
     /// Set by [`Services::shared`], for work that finishes on its own thread.
     me: OnceLock<Weak<Services>>,
+}
+
+/// What a set of services opens: the data directory, the database file in it (a
+/// staging file while first run builds it), and the session settings.
+pub(crate) struct Opening<'a> {
+    pub(crate) dir: &'a Path,
+    pub(crate) database: &'a Path,
+    pub(crate) idle: Duration,
+    pub(crate) clock: auth::SessionClock,
+}
+
+impl Opening<'_> {
+    /// Opens the services on a sealed database, or (`sealing` absent) on a database
+    /// in clear that the vault is about to seal.
+    pub(crate) fn open(self, sealing: Option<Sealing>) -> Result<Services, db::DbError> {
+        let path = self.database;
+        let conn = match &sealing {
+            Some(s) => db::open(path, &s.key)?,
+            None => db::open_in_clear(path)?,
+        };
+        // A restore that died left its staged copy; the live database is whole either way.
+        let _ = std::fs::remove_file(self.dir.join(RESTORE_STAGING_FILE));
+        let reader = db::open_reader_with(path, sealing.as_ref().map(|s| &s.key))?;
+        let unknown_names =
+            auth::UnknownNames::open(self.dir).map_err(|source| db::DbError::File {
+                path: self.dir.join(auth::NAME_KEY_FILE).display().to_string(),
+                source,
+            })?;
+        let registry = Registry::new(self.dir);
+        let (predictor, source) = registry.active();
+        if let ModelSource::Fallback { reason } = &source {
+            tracing::warn!(
+                "the activated model cannot be used ({reason}); scoring with the built-in model {} instead",
+                predictor.version()
+            );
+        }
+        Ok(Services {
+            dir: self.dir.to_path_buf(),
+            writer: Writer::new(conn)?,
+            reader: Mutex::new(reader),
+            sealing,
+            active: RwLock::new(Arc::new(ActiveModel { predictor, source })),
+            registry,
+            training: Mutex::new(Training::default()),
+            sessions: Sessions::with_clock(self.idle, self.clock),
+            unknown_names,
+            cache: PredictionCache::default(),
+            keys: KeyCache::default(),
+            assess_queue: Mutex::new(Vec::new()),
+            training_bus: broadcast::channel(64).0,
+            me: OnceLock::new(),
+        })
+    }
+}
+
+/// The key the database is sealed with, and the key file that wraps it for each
+/// holder (absent when the key arrived otherwise), re-written as accounts change.
+pub(crate) struct Sealing {
+    pub(crate) key: DataKey,
+    pub(crate) keystore: Mutex<Option<Keystore>>,
+}
+
+impl Sealing {
+    pub(crate) fn new(key: DataKey, keystore: Option<Keystore>) -> Sealing {
+        Sealing {
+            key,
+            keystore: Mutex::new(keystore),
+        }
+    }
 }
 
 fn internal(e: impl std::fmt::Display) -> CommandError {
@@ -154,55 +226,37 @@ fn unique_violation(e: &rusqlite::Error) -> bool {
 }
 
 impl Services {
-    /// Opens the database in `data_dir`, loads the active model (the embedded one
-    /// when none was activated or the activated one cannot be loaded).
-    pub fn open(data_dir: &Path) -> Result<Self, db::DbError> {
-        Self::open_with(data_dir, IDLE_TIMEOUT)
+    /// Opens the database in `data_dir`, sealed with `key`, and loads the active model
+    /// (the embedded one when none was activated or the activated one cannot be
+    /// loaded). The key comes from unsealing a wrap (see [`crate::vault::Vault`]);
+    /// the key file beside the database, when there is one, is kept for re-wrapping.
+    pub fn open(data_dir: &Path, key: &DataKey) -> Result<Self, db::DbError> {
+        Self::open_with(data_dir, key, IDLE_TIMEOUT)
     }
 
-    pub fn open_with(data_dir: &Path, idle: Duration) -> Result<Self, db::DbError> {
-        Self::open_with_clock(data_dir, idle, Arc::new(Instant::now))
+    pub fn open_with(data_dir: &Path, key: &DataKey, idle: Duration) -> Result<Self, db::DbError> {
+        Self::open_with_clock(data_dir, key, idle, Arc::new(Instant::now))
     }
 
     /// As [`Services::open_with`], with the clock sessions are measured by.
     pub fn open_with_clock(
         data_dir: &Path,
+        key: &DataKey,
         idle: Duration,
         clock: auth::SessionClock,
     ) -> Result<Self, db::DbError> {
-        let path = data_dir.join(DB_FILE);
-        let conn = db::open(&path)?;
-        // A restore that died left its staged copy; the live database is whole either way.
-        let _ = std::fs::remove_file(data_dir.join(RESTORE_STAGING_FILE));
-        let reader = db::open_reader(&path)?;
-        let unknown_names =
-            auth::UnknownNames::open(data_dir).map_err(|source| db::DbError::File {
-                path: data_dir.join(auth::NAME_KEY_FILE).display().to_string(),
-                source,
-            })?;
-        let registry = Registry::new(data_dir);
-        let (predictor, source) = registry.active();
-        if let ModelSource::Fallback { reason } = &source {
-            tracing::warn!(
-                "the activated model cannot be used ({reason}); scoring with the built-in model {} instead",
-                predictor.version()
-            );
-        }
-        Ok(Services {
-            dir: data_dir.to_path_buf(),
-            writer: Writer::new(conn)?,
-            reader: Mutex::new(reader),
-            active: RwLock::new(Arc::new(ActiveModel { predictor, source })),
-            registry,
-            training: Mutex::new(Training::default()),
-            sessions: Sessions::with_clock(idle, clock),
-            unknown_names,
-            cache: PredictionCache::default(),
-            keys: KeyCache::default(),
-            assess_queue: Mutex::new(Vec::new()),
-            training_bus: broadcast::channel(64).0,
-            me: OnceLock::new(),
-        })
+        let keys = Keystore::path_in(data_dir);
+        let keystore = Keystore::load(&keys).map_err(|e| db::DbError::File {
+            path: keys.display().to_string(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        let opening = Opening {
+            dir: data_dir,
+            database: &data_dir.join(DB_FILE),
+            idle,
+            clock,
+        };
+        opening.open(Some(Sealing::new(key.clone(), keystore)))
     }
 
     /// Shares the services between threads, and lets background work (a retraining
@@ -274,6 +328,11 @@ impl Services {
     /// Records an event on its own (refusals, failures, reads).
     pub(crate) fn record(&self, event: Event) {
         let _ = self.commit(|_| event, |_| Ok(()));
+    }
+
+    /// Records events on their own, in one transaction.
+    pub(crate) fn record_all(&self, events: Vec<Event>) -> Result<(), CommandError> {
+        self.writer.transact(None, |_| Ok(((), events)))
     }
 
     /// This installation's id, as its change rows carry it.
@@ -361,7 +420,8 @@ mod tests {
     #[test]
     fn a_write_goes_through_while_a_read_snapshot_is_open() {
         let dir = tempfile::tempdir().unwrap();
-        let s = Arc::new(Services::open(dir.path()).unwrap());
+        let key = DataKey::from_bytes([7; 32]);
+        let s = Arc::new(Services::open(dir.path(), &key).unwrap());
         let token = s
             .set_up("admin", "Ada", "correct horse battery")
             .unwrap()
@@ -389,9 +449,9 @@ mod tests {
         };
         written.recv().unwrap();
         let committed = || {
-            Connection::open(dir.path().join(DB_FILE))
-                .unwrap()
-                .query_row("SELECT COUNT(*) FROM patients", [], |r| r.get::<_, i64>(0))
+            let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+            db::apply_key(&conn, &key).unwrap();
+            conn.query_row("SELECT COUNT(*) FROM patients", [], |r| r.get::<_, i64>(0))
                 .unwrap()
         };
         let deadline = Instant::now() + Duration::from_secs(30);

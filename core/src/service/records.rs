@@ -33,7 +33,11 @@ impl Services {
     /// connection of its own (a long walk must not hold up the shared reader).
     pub fn verify_audit(&self, token: &str) -> Result<AuditChainReport, CommandError> {
         self.admin(token, Action::AuditExported)?;
-        let conn = db::open_reader(&self.dir.join(DB_FILE)).map_err(internal)?;
+        let conn = db::open_reader_with(
+            &self.dir.join(DB_FILE),
+            self.sealing.as_ref().map(|s| &s.key),
+        )
+        .map_err(internal)?;
         audit::verify_chain(&conn).map_err(internal)
     }
 
@@ -118,10 +122,13 @@ impl Services {
     }
 
     /// Copies the live database to `path` with SQLite's online backup, in one step on
-    /// the reading connection: one consistent snapshot, while writes carry on.
+    /// the reading connection: one consistent snapshot, while writes carry on. The
+    /// copy is sealed with the same data key, page for page: it restores on any
+    /// computer of this installation, and reads as random bytes anywhere else.
     pub fn backup(&self, token: &str, path: &Path) -> Result<(), CommandError> {
         let started = Instant::now();
         let actor = self.admin(token, Action::DatabaseBackup)?;
+        let key = self.data_key()?;
         let tmp = path.with_extension("partial");
         // Created empty and private first: SQLite then writes into it, keeping the mode.
         cardiorisk_files::create_private(&tmp).map_err(|e| cannot_write(&tmp, e))?;
@@ -130,6 +137,7 @@ impl Services {
                 CommandError::coded(ErrorCode::BackupFailed, &[("detail", &e.to_string())])
             };
             let mut copy = Connection::open(&tmp).map_err(failed)?;
+            db::apply_key(&copy, key).map_err(failed)?;
             let reader = self.read();
             let backup = rusqlite::backup::Backup::new(&reader, &mut copy).map_err(failed)?;
             match backup.step(-1).map_err(failed)? {
@@ -163,14 +171,15 @@ impl Services {
     pub fn restore(&self, token: &str, path: &Path) -> Result<(), CommandError> {
         let started = Instant::now();
         let actor = self.admin(token, Action::DatabaseRestored)?;
-        db::check_backup(path).map_err(|e| {
+        let key = self.data_key()?;
+        db::check_backup(path, key).map_err(|e| {
             CommandError::coded(ErrorCode::NotABackup, &[("detail", &e.to_string())])
         })?;
         let failed = |e: db::DbError| {
             CommandError::coded(ErrorCode::RestoreFailed, &[("detail", &e.to_string())])
         };
         let staged = self.dir.join(RESTORE_STAGING_FILE);
-        db::stage(path, &staged).map_err(failed)?;
+        db::stage(path, &staged, key).map_err(failed)?;
         let replaced = db::replace_from(&mut self.writer.lock(), &staged, |tx, carried| {
             let event = Event::new(Action::DatabaseRestored, Status::Ok, started)
                 .by(actor.user_id, &actor.username)
@@ -190,6 +199,18 @@ impl Services {
         let (predictor, source) = self.registry.active();
         self.swap_model(ActiveModel { predictor, source });
         Ok(())
+    }
+}
+
+impl Services {
+    /// The key the database is sealed with (every database but one in clear being sealed).
+    fn data_key(&self) -> Result<&DataKey, CommandError> {
+        self.sealing.as_ref().map(|s| &s.key).ok_or_else(|| {
+            CommandError::coded(
+                ErrorCode::KeyFile,
+                &[("detail", "the database is not sealed yet")],
+            )
+        })
     }
 }
 

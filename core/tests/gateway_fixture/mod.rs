@@ -21,7 +21,7 @@ pub struct Fixture {
 
 pub fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let services = Arc::new(Services::open(dir.path()).unwrap());
+    let services = Arc::new(Services::open(dir.path(), &test_key()).unwrap());
     support::admin(&services);
     let now = Arc::new(AtomicU64::new(1_000_000_000_000));
     let t = Arc::clone(&now);
@@ -113,4 +113,9 @@ pub fn raw(f: &Fixture, request: &str) -> (u16, String) {
         .map(|(_, b)| b.to_string())
         .unwrap_or_default();
     (status, body)
+}
+
+/// The data key these tests seal their databases with.
+fn test_key() -> cardiorisk_core::keys::DataKey {
+    cardiorisk_core::keys::DataKey::from_bytes([7; 32])
 }

@@ -4,7 +4,7 @@
 //! handler runs its service call on the blocking pool ([`Cx::services`]), so neither
 //! the window's thread nor the async workers wait on hashing, the disk or the model.
 
-use super::{logged, Reply};
+use super::{logged, Data, Reply};
 use cardiorisk_contract::{command, Command, CommandError, ErrorCode};
 use cardiorisk_core::gateway::Control;
 use cardiorisk_core::service::Services;
@@ -20,13 +20,18 @@ pub(super) struct Cx {
 }
 
 impl Cx {
-    /// Runs `call` with the services on the blocking pool.
+    /// Runs `call` with the services on the blocking pool; refused until a sign-in
+    /// has opened the data.
     pub(super) async fn services<T: Send + 'static>(
         &self,
         call: impl FnOnce(&Services) -> Reply<T> + Send + 'static,
     ) -> Reply<T> {
-        let services = Arc::clone(self.app.state::<Arc<Services>>().inner());
+        let services = self.data().services()?;
         blocking(move || call(&services)).await
+    }
+
+    pub(super) fn data(&self) -> Arc<Data> {
+        Arc::clone(self.app.state::<Arc<Data>>().inner())
     }
 
     /// Runs `call` with the gateway's control on the blocking pool (starting or
@@ -35,7 +40,11 @@ impl Cx {
         &self,
         call: impl FnOnce(&Control) -> Reply<T> + Send + 'static,
     ) -> Reply<T> {
-        let gateway = Arc::clone(self.app.state::<Arc<Control>>().inner());
+        let gateway = self
+            .app
+            .try_state::<Arc<Control>>()
+            .map(|g| Arc::clone(g.inner()))
+            .ok_or_else(|| CommandError::coded(ErrorCode::SignInFirst, &[]))?;
         blocking(move || call(&gateway)).await
     }
 }
@@ -117,18 +126,48 @@ macro_rules! service_call {
     };
 }
 
-service_call!(NeedsSetup, |s, _a| s.needs_setup());
-service_call!(SetUp, |s, a| s.set_up(
-    &a.username,
-    &a.display_name,
-    &a.password
-));
-service_call!(SignIn, |s, a| s.sign_in(&a.username, &a.password));
+impl Handler for command::NeedsSetup {
+    async fn handle(cx: Cx, _a: Self::Args) -> Reply<bool> {
+        let data = cx.data();
+        blocking(move || data.needs_setup()).await
+    }
+}
+
+impl Handler for command::SetUp {
+    async fn handle(cx: Cx, a: Self::Args) -> Reply<Self::Reply> {
+        let (data, app) = (cx.data(), cx.app.clone());
+        blocking(move || data.set_up(&app, &a.username, &a.display_name, &a.password)).await
+    }
+}
+
+impl Handler for command::SignIn {
+    async fn handle(cx: Cx, a: Self::Args) -> Reply<Self::Reply> {
+        let (data, app) = (cx.data(), cx.app.clone());
+        blocking(move || data.sign_in(&app, &a.username, &a.password)).await
+    }
+}
+
+impl Handler for command::ReissueRecoveryKey {
+    async fn handle(cx: Cx, a: Self::Args) -> Reply<String> {
+        cx.services(move |s| s.reissue_recovery_key(&a.token)).await
+    }
+}
 service_call!(SignOut, |s, a| s.sign_out(&a.token));
 service_call!(KeepAlive, |s, a| s.keep_alive(&a.token));
-service_call!(Preferences, |s, _a| s.preferences());
-service_call!(SetPreference, |s, a| s
-    .set_preference(&a.token, &a.key, &a.value));
+impl Handler for command::Preferences {
+    async fn handle(cx: Cx, _a: Self::Args) -> Reply<Self::Reply> {
+        let data = cx.data();
+        blocking(move || data.preferences()).await
+    }
+}
+
+impl Handler for command::SetPreference {
+    async fn handle(cx: Cx, a: Self::Args) -> Reply<()> {
+        let data = cx.data();
+        blocking(move || data.set_preference(&a.token, &a.key, &a.value)).await
+    }
+}
+
 service_call!(ModelStatus, |s, _a| Ok(s.model_status()));
 service_call!(Predict, |s, a| s.assess(&a.token, a.patient_id, &a.inputs));
 service_call!(WhatIf, |s, a| s.what_if(&a.token, &a.inputs));

@@ -194,7 +194,7 @@ impl Handler for command::ExportSupportBundle {
         let dir = cx.app.state::<SupportLog>().0.clone();
         let target = path.clone();
         cx.services(move |s| {
-            let facts = super::support_facts(s);
+            let facts = super::support_facts(Some(s));
             s.export_support_bundle(&a.token, &dir, &facts, &target)
         })
         .await?;

@@ -2,11 +2,12 @@
 //! each a thin wrapper over [`Services`]. Also starts the UI notifier, a bus
 //! subscriber.
 
-use cardiorisk_contract::{CommandError, ErrorKind};
+use cardiorisk_contract::{CommandError, ErrorCode, ErrorKind, Preferences, SessionInfo};
 use cardiorisk_core::gateway::Control;
 use cardiorisk_core::service::{Services, DATA_DIR_ENV};
-use std::path::PathBuf;
-use std::sync::Arc;
+use cardiorisk_core::vault::{Lock, Vault};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 use tauri::{Emitter, Manager};
 
 mod commands;
@@ -83,6 +84,11 @@ fn idle_timeout() -> std::time::Duration {
 
 pub const IDLE_TIMEOUT_ENV: &str = "CARDIORISK_IDLE_TIMEOUT_SECS";
 
+/// An account whose password ([`UNLOCK_PASSWORD_ENV`]) opens the data at start, for a
+/// computer whose gateway must answer with nobody signed in (as `cardiorisk serve`).
+pub const UNLOCK_USERNAME_ENV: &str = "CARDIORISK_USERNAME";
+pub const UNLOCK_PASSWORD_ENV: &str = "CARDIORISK_PASSWORD";
+
 fn data_dir(app: &tauri::App) -> Result<PathBuf, Box<dyn std::error::Error>> {
     match std::env::var_os(DATA_DIR_ENV) {
         Some(dir) if !dir.is_empty() => Ok(PathBuf::from(dir)),
@@ -100,19 +106,153 @@ fn log_dir(app: &tauri::App) -> Result<PathBuf, Box<dyn std::error::Error>> {
 }
 
 /// Versions and the system, for the log's start line and the support bundle.
-pub(super) fn support_facts(services: &Services) -> Vec<(&'static str, String)> {
-    vec![
+pub(super) fn support_facts(services: Option<&Services>) -> Vec<(&'static str, String)> {
+    let mut facts = vec![
         ("version", env!("CARGO_PKG_VERSION").to_string()),
         ("system", cardiorisk_core::support::system_description()),
         (
             "webview",
             tauri::webview_version().unwrap_or_else(|e| format!("unavailable ({e})")),
         ),
-        ("model", {
-            let model = services.model_status();
-            format!("{} ({})", model.version, model.source)
-        }),
-    ]
+    ];
+    if let Some(services) = services {
+        let model = services.model_status();
+        facts.push(("model", format!("{} ({})", model.version, model.source)));
+    }
+    facts
+}
+
+/// The display preferences of the sign-in screen, kept beside the sealed database
+/// (they name no one): the clinic's language before anyone has signed in.
+const SCREEN_PREFERENCES_FILE: &str = "screen-preferences.json";
+
+/// The app's data: sealed until a first run or a sign-in opens it (`Vault`), then
+/// the services for the rest of the process's life, with the UI notifier and the
+/// gateway started on them.
+pub(super) struct Data {
+    vault: Vault,
+    open: OnceLock<Arc<Services>>,
+    /// One first run or unlocking sign-in at a time.
+    opening: Mutex<()>,
+}
+
+impl Data {
+    fn new(vault: Vault) -> Data {
+        Data {
+            vault,
+            open: OnceLock::new(),
+            opening: Mutex::new(()),
+        }
+    }
+
+    pub(super) fn services(&self) -> Reply<Arc<Services>> {
+        self.open
+            .get()
+            .cloned()
+            .ok_or_else(|| CommandError::coded(ErrorCode::SignInFirst, &[]))
+    }
+
+    pub(super) fn needs_setup(&self) -> Reply<bool> {
+        match self.open.get() {
+            Some(services) => services.needs_setup(),
+            None => Ok(self.vault.lock() == Lock::Fresh),
+        }
+    }
+
+    pub(super) fn set_up(
+        &self,
+        app: &tauri::AppHandle,
+        username: &str,
+        display_name: &str,
+        password: &str,
+    ) -> Reply<SessionInfo> {
+        let _one = self.opening.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(services) = self.open.get() {
+            return services.set_up(username, display_name, password);
+        }
+        let (services, session) = self.vault.set_up(username, display_name, password)?;
+        self.install(app, services);
+        Ok(session)
+    }
+
+    pub(super) fn sign_in(
+        &self,
+        app: &tauri::AppHandle,
+        username: &str,
+        password: &str,
+    ) -> Reply<SessionInfo> {
+        if let Some(services) = self.open.get() {
+            return services.sign_in(username, password);
+        }
+        let _one = self.opening.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(services) = self.open.get() {
+            return services.sign_in(username, password);
+        }
+        let (opened, not_before) = self.vault.sign_in(username, password);
+        if let Some(wait) = not_before.checked_duration_since(std::time::Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        let (services, session) = opened?;
+        self.install(app, services);
+        Ok(session)
+    }
+
+    /// Opens the data at start without anyone at the screen (a computer whose gateway
+    /// must answer after a restart), with an account's credentials from the
+    /// environment, as `cardiorisk serve` does; nobody is signed in on screen.
+    fn open_unattended(&self, app: &tauri::AppHandle, username: &str, password: &str) {
+        match self.sign_in(app, username, password) {
+            Ok(session) => {
+                if let Ok(services) = self.services() {
+                    let _ = services.sign_out(&session.token);
+                }
+                tracing::info!("the data was opened at start with {UNLOCK_USERNAME_ENV}");
+            }
+            Err(e) => tracing::error!(
+                code = e.code.as_str(),
+                "the data could not be opened at start"
+            ),
+        }
+    }
+
+    pub(super) fn preferences(&self) -> Reply<Preferences> {
+        match self.open.get() {
+            Some(services) => services.preferences(),
+            None => Ok(read_screen_preferences(self.vault.dir()).unwrap_or_default()),
+        }
+    }
+
+    pub(super) fn set_preference(&self, token: &str, key: &str, value: &str) -> Reply<()> {
+        let services = self.services()?;
+        services.set_preference(token, key, value)?;
+        if let Ok(preferences) = services.preferences() {
+            if let Ok(json) = serde_json::to_vec(&preferences) {
+                let file = self.vault.dir().join(SCREEN_PREFERENCES_FILE);
+                if let Err(e) = cardiorisk_files::write_atomic(&file, &json) {
+                    tracing::warn!(error = %e, "the sign-in screen's preferences were not kept");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The data is open: the services for the rest of the process, and what runs on them.
+    fn install(&self, app: &tauri::AppHandle, services: Services) {
+        let services = services.shared();
+        let facts = support_facts(Some(&services));
+        let model = facts.iter().find(|f| f.0 == "model").map(|f| f.1.as_str());
+        tracing::info!(model, "data opened");
+        start_ui_notifier(&services, app.clone());
+        let gateway = Control::new(Arc::clone(&services));
+        gateway.restore();
+        app.manage(Arc::new(gateway));
+        let _ = self.open.set(services);
+    }
+}
+
+fn read_screen_preferences(dir: &Path) -> Option<Preferences> {
+    let bytes = cardiorisk_files::read_limited(&dir.join(SCREEN_PREFERENCES_FILE), 4096).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 /// How often, at most, the UI hears that the audit log grew: the gateway can
@@ -233,30 +373,32 @@ pub fn run() {
             if let Err(e) = cardiorisk_core::support::start_logging(&logs) {
                 eprintln!("CardioRisk runs without its support log: {e}");
             }
-            let services = match Services::open_with(&dir, idle_timeout()) {
-                Ok(services) => services.shared(),
-                Err(e) => {
-                    tracing::error!(error = %e, "the data could not be opened");
-                    return Err(e.into());
-                }
-            };
+            // Sealed until a sign-in opens it: nothing of the database is read here.
+            let vault = Vault::new(&dir).with_idle(idle_timeout());
+            let lock = vault.lock();
             let services_opened = since_start_ms();
-            let facts = support_facts(&services);
+            let facts = support_facts(None);
             let fact = |name| facts.iter().find(|f| f.0 == name).map(|f| f.1.as_str());
             tracing::info!(
                 version = fact("version"),
                 system = fact("system"),
                 webview = fact("webview"),
-                model = fact("model"),
+                data = ?lock,
                 "CardioRisk started"
             );
             app.manage(files::SupportLog(logs));
             app.manage(DataDir(dir));
-            start_ui_notifier(&services, app.handle().clone());
-            let gateway = Control::new(Arc::clone(&services));
-            gateway.restore();
-            app.manage(Arc::new(gateway));
-            app.manage(services);
+            let data = Arc::new(Data::new(vault));
+            app.manage(Arc::clone(&data));
+            if let (Some(username), Ok(password)) = (
+                std::env::var_os(UNLOCK_USERNAME_ENV),
+                std::env::var(UNLOCK_PASSWORD_ENV),
+            ) {
+                let app = app.handle().clone();
+                let username = username.to_string_lossy().into_owned();
+                // Hashing and opening off the window's thread.
+                std::thread::spawn(move || data.open_unattended(&app, &username, &password));
+            }
             let handle = app.handle().clone();
             cardiorisk_core::signals::on_stop_signal(move || {
                 tracing::info!("stop signal received");
