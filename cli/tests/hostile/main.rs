@@ -231,6 +231,8 @@ fn serve_says_when_it_falls_back_to_the_built_in_model_and_why_on_stderr_and_in_
     let child = Command::new(CLI)
         .args(["serve", "--port", &port.to_string(), "--data-dir"])
         .arg(dir.path())
+        .env("CARDIORISK_USERNAME", "admin")
+        .env("CARDIORISK_PASSWORD", ADMIN_PASSWORD)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
