@@ -146,7 +146,7 @@ mod tests {
             assert_eq!(json, a.as_str());
             assert_eq!(serde_json::from_value::<AuditAction>(json).unwrap(), *a);
         }
-        assert_eq!(AuditAction::ALL.len(), 29);
+        assert_eq!(AuditAction::ALL.len(), 32);
         for s in AuditStatus::ALL {
             assert_eq!(AuditStatus::parse(s.as_str()), Some(*s));
         }
