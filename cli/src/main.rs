@@ -12,6 +12,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(
@@ -427,6 +428,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 "serve starting"
             );
             let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+            let services_for_head = Arc::clone(&services);
             let mut server = cardiorisk_core::gateway::start(
                 services,
                 addr,
@@ -442,6 +444,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             });
             eprintln!("CardioRisk gateway listening on http://{}", server.addr);
             server.wait();
+            services_for_head.keep_audit_head();
             eprintln!("CardioRisk gateway stopped; every answered request is in the log");
             Ok(ExitCode::SUCCESS)
         }
@@ -540,6 +543,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                             "its content is not what was written, or it was moved"
                         }
                         AuditChainFault::Missing => "entries before it are missing",
+                        AuditChainFault::Truncated => {
+                            "it was recorded as the last entry and the log now ends before it: the newest entries were removed"
+                        }
                         AuditChainFault::Unlinked => {
                             "it carries no link although the chain had begun"
                         }

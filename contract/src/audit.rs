@@ -133,6 +133,9 @@ pub enum AuditChainFault {
     Missing,
     /// It carries no link although the chain had begun.
     Unlinked,
+    /// The key file recorded it as the log's last entry, and the log now ends before
+    /// it: the newest entries were removed.
+    Truncated,
 }
 
 #[cfg(test)]

@@ -282,7 +282,44 @@ impl Fields<'_> {
 /// chain began may have none; from the first linked entry on, each must have one,
 /// follow the previous id, and match its content and the previous link. Reports the
 /// first that does not.
+/// The log's last entry as the key file records it; `None` while the log is empty or
+/// its last entry predates the chain.
+pub fn last_linked(conn: &Connection) -> rusqlite::Result<Option<crate::keys::AuditHead>> {
+    use rusqlite::OptionalExtension;
+    let last = conn
+        .query_row(
+            "SELECT id, at, chain FROM audit_log ORDER BY id DESC LIMIT 1",
+            [],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<Vec<u8>>>(2)?,
+                ))
+            },
+        )
+        .optional()?;
+    Ok(last.and_then(|(id, at, link)| {
+        let link = link?;
+        Some(crate::keys::AuditHead {
+            id,
+            at,
+            link: link.iter().map(|b| format!("{b:02x}")).collect(),
+        })
+    }))
+}
+
+/// As [`verify_chain_to`], without a recorded last entry.
 pub fn verify_chain(conn: &Connection) -> rusqlite::Result<AuditChainReport> {
+    verify_chain_to(conn, None)
+}
+
+/// Walks the log in id order and names the first entry whose link does not hold; with
+/// `recorded` (the last entry the key file knows), also entries removed from the end.
+pub fn verify_chain_to(
+    conn: &Connection,
+    recorded: Option<&crate::keys::AuditHead>,
+) -> rusqlite::Result<AuditChainReport> {
     use cardiorisk_contract::{AuditChainBreak, AuditChainFault};
     let mut stmt = conn.prepare(&format!(
         "SELECT {CHAINED_COLUMNS}, chain FROM audit_log ORDER BY id"
@@ -296,6 +333,8 @@ pub fn verify_chain(conn: &Connection) -> rusqlite::Result<AuditChainReport> {
     };
     // The previous entry's id and link, once the chain has begun.
     let mut previous: Option<(i64, [u8; 32])> = None;
+    // The recorded entry's link as found in the log, once walked past.
+    let mut recorded_found: Option<[u8; 32]> = None;
     while let Some(row) = rows.next()? {
         report.entries += 1;
         if report.broken.is_some() {
@@ -328,6 +367,9 @@ pub fn verify_chain(conn: &Connection) -> rusqlite::Result<AuditChainReport> {
                 }
             }
         };
+        if recorded.is_some_and(|r| r.id == id) {
+            recorded_found = previous.map(|(_, link)| link);
+        }
         if let Some(reason) = fault {
             report.broken = Some(AuditChainBreak {
                 id,
@@ -335,6 +377,19 @@ pub fn verify_chain(conn: &Connection) -> rusqlite::Result<AuditChainReport> {
                 reason,
             });
         }
+    }
+    if let (None, Some(recorded)) = (&report.broken, recorded) {
+        let hex = |link: [u8; 32]| link.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        let reason = match recorded_found {
+            None => Some(AuditChainFault::Truncated),
+            Some(link) if hex(link) != recorded.link => Some(AuditChainFault::Changed),
+            Some(_) => None,
+        };
+        report.broken = reason.map(|reason| AuditChainBreak {
+            id: recorded.id,
+            at: recorded.at.clone(),
+            reason,
+        });
     }
     Ok(report)
 }

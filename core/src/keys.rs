@@ -226,6 +226,18 @@ struct KeyFile {
     /// A one-way digest of the data key, to refuse wrapping any other key.
     key_check: String,
     wraps: Vec<Wrap>,
+    /// The audit log's last entry as last recorded, so that entries removed from the
+    /// end of the log are found missing (see `audit::verify_chain`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    audit_head: Option<AuditHead>,
+}
+
+/// An audit entry's id, time and chain link (hex), as the key file records the last.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditHead {
+    pub id: i64,
+    pub at: String,
+    pub link: String,
 }
 
 /// The key file of one data directory, as last read or written.
@@ -300,6 +312,7 @@ impl Keystore {
                 key_id: uuid::Uuid::new_v4().to_string(),
                 key_check: key_check(&key),
                 wraps: Vec::new(),
+                audit_head: None,
             },
             cost,
         };
@@ -314,6 +327,31 @@ impl Keystore {
     pub fn with_cost(mut self, cost: KdfCost) -> Keystore {
         self.cost = cost;
         self
+    }
+
+    pub fn audit_head(&self) -> Option<&AuditHead> {
+        self.file.audit_head.as_ref()
+    }
+
+    /// Records the audit log's last entry. The file is read again first, so that what
+    /// another process of this installation wrote since is kept; the head never moves
+    /// back to an earlier entry, but after a restore (`restored`), whose log is new.
+    pub fn record_audit_head(&mut self, head: AuditHead, restored: bool) -> Result<(), KeyError> {
+        if let Ok(Some(fresh)) = Keystore::load(&self.path) {
+            if fresh.file.key_id == self.file.key_id {
+                self.file = fresh.file;
+            }
+        }
+        let kept = self.file.audit_head.as_ref();
+        if !restored && kept.is_some_and(|h| h.id >= head.id) {
+            return Ok(());
+        }
+        let old = self.file.audit_head.replace(head);
+        if let Err(e) = self.save() {
+            self.file.audit_head = old;
+            return Err(e);
+        }
+        Ok(())
     }
 
     pub fn key_id(&self) -> &str {

@@ -350,3 +350,50 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn entries_removed_from_the_end_of_the_log_are_found_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (services, session) = vault(dir.path())
+        .set_up("admin", "Ada Admin", ADMIN_PASSWORD)
+        .unwrap();
+    add_records(&services, &session.token);
+    // Signing out records the log's last entry in the key file.
+    services.sign_out(&session.token).unwrap();
+    drop(services);
+    let last = support::count(dir.path(), "SELECT MAX(id) FROM audit_log");
+    let db = dir.path().join(DB_FILE);
+    // Another tool that can open the database removes the two newest entries.
+    support::open_db(&db)
+        .unwrap()
+        .execute("DELETE FROM audit_log WHERE id > ?1", [last - 2])
+        .unwrap();
+
+    let (services, session) = vault(dir.path())
+        .sign_in("admin", ADMIN_PASSWORD)
+        .0
+        .unwrap();
+    let report = services.verify_audit(&session.token).unwrap();
+    let broken = report.broken.expect("the removal is found");
+    assert_eq!(broken.id, last, "the entry the key file recorded last");
+    // This sign-in wrote new entries where the removed ones were: the recorded one's
+    // id is back, with another content.
+    assert!(
+        matches!(
+            broken.reason,
+            cardiorisk_contract::AuditChainFault::Truncated
+                | cardiorisk_contract::AuditChainFault::Changed
+        ),
+        "{broken:?}"
+    );
+
+    // A log that only grew since verifies.
+    let fresh = tempfile::tempdir().unwrap();
+    let (services, session) = vault(fresh.path())
+        .set_up("admin", "Ada Admin", ADMIN_PASSWORD)
+        .unwrap();
+    services.sign_out(&session.token).unwrap();
+    let again = services.sign_in("admin", ADMIN_PASSWORD).unwrap();
+    add_records(&services, &again.token);
+    assert_eq!(services.verify_audit(&again.token).unwrap().broken, None);
+}

@@ -174,6 +174,7 @@ audit-chain-unchained = { $count } earlier entries were written before the chain
 audit-chain-broken = Audit trail broken at entry { $id } ({ $at }): { $reason }
 audit-chain-changed = its content is not what was written, or it was moved.
 audit-chain-missing = entries before it are missing.
+audit-chain-truncated = it was recorded as the last entry, and the log now ends before it: the newest entries were removed.
 audit-chain-unlinked = it carries no link although the chain had begun.
 audit-chain-check-again = Check again
 export-to-csv = Export to CSV…

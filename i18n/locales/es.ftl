@@ -173,6 +173,7 @@ audit-chain-unchained = { $count } entradas anteriores se escribieron antes de q
 audit-chain-broken = Registro de auditoría roto en la entrada { $id } ({ $at }): { $reason }
 audit-chain-changed = su contenido no es el que se escribió, o se movió.
 audit-chain-missing = faltan entradas anteriores a ella.
+audit-chain-truncated = se registró como la última entrada y el registro ahora termina antes: se eliminaron las entradas más recientes.
 audit-chain-unlinked = no lleva enlace aunque la cadena ya había comenzado.
 audit-chain-check-again = Comprobar de nuevo
 export-to-csv = Exportar a CSV…

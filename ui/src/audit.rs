@@ -193,6 +193,7 @@ fn chain_view(report: AuditChainReport) -> AnyView {
                 AuditChainFault::Changed => "audit-chain-changed",
                 AuditChainFault::Missing => "audit-chain-missing",
                 AuditChainFault::Unlinked => "audit-chain-unlinked",
+                AuditChainFault::Truncated => "audit-chain-truncated",
             });
             let said = tf(
                 "audit-chain-broken",

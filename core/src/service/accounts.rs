@@ -249,6 +249,7 @@ impl Services {
         // An account without a wrap (made before encryption, re-enabled, or whose
         // re-wrap was cut short) can unlock this computer from now on.
         self.ensure_wrap(&info.username, password);
+        self.keep_audit_head();
         Ok(self.session_for(info))
     }
 
@@ -325,6 +326,7 @@ impl Services {
             self.record(
                 Event::new(Action::SignOut, Status::Ok, started).by(actor.user_id, &actor.username),
             );
+            self.keep_audit_head();
         }
         Ok(())
     }

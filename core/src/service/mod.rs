@@ -44,6 +44,9 @@ pub use writer::{Commit, Committed};
 
 use clinic::PendingAssessment;
 
+/// How often, at most, a growing audit log's last entry is recorded in the key file.
+pub const AUDIT_HEAD_EVERY: Duration = Duration::from_secs(30);
+
 /// Name of the database file inside the data directory.
 pub const DB_FILE: &str = "cardiorisk.db";
 
@@ -264,6 +267,19 @@ impl Services {
     pub fn shared(self) -> Arc<Self> {
         let shared = Arc::new(self);
         let _ = shared.me.set(Arc::downgrade(&shared));
+        let weak = Arc::downgrade(&shared);
+        let keeper = std::thread::Builder::new()
+            .name("cardiorisk-audit-head".into())
+            .spawn(move || loop {
+                std::thread::sleep(AUDIT_HEAD_EVERY);
+                match weak.upgrade() {
+                    Some(services) => services.keep_audit_head(),
+                    None => break,
+                }
+            });
+        if let Err(e) = keeper {
+            tracing::warn!(error = %e, "the audit log's last entry is recorded only at sign-in and sign-out");
+        }
         shared
     }
 

@@ -38,7 +38,13 @@ impl Services {
             self.sealing.as_ref().map(|s| &s.key),
         )
         .map_err(internal)?;
-        audit::verify_chain(&conn).map_err(internal)
+        // The file, not this process's copy: another process may have recorded since.
+        let recorded = self
+            .sealing
+            .as_ref()
+            .and_then(|_| Keystore::load(&Keystore::path_in(&self.dir)).ok().flatten())
+            .and_then(|k| k.audit_head().cloned());
+        audit::verify_chain_to(&conn, recorded.as_ref()).map_err(internal)
     }
 
     /// Writes the matching entries as CSV to `path` (atomically).
@@ -194,6 +200,7 @@ impl Services {
         let _ = std::fs::remove_file(&staged);
         let committed = replaced.map_err(failed)?;
         self.writer.publish(committed);
+        self.keep_audit_head_after(true);
         self.sessions.end_all();
         self.keys.clear();
         let (predictor, source) = self.registry.active();
@@ -203,6 +210,34 @@ impl Services {
 }
 
 impl Services {
+    /// Records the audit log's last entry in the key file, so that entries removed
+    /// from the end of the log later are found missing. Done at each sign-in and
+    /// sign-out, after a restore, when the app or `serve` stops, and every
+    /// [`AUDIT_HEAD_EVERY`] while the log grows.
+    pub fn keep_audit_head(&self) {
+        self.keep_audit_head_after(false);
+    }
+
+    pub(crate) fn keep_audit_head_after(&self, restored: bool) {
+        let Some(sealing) = &self.sealing else {
+            return;
+        };
+        let head = match audit::last_linked(&self.read()) {
+            Ok(Some(head)) => head,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "the audit log's last entry could not be read");
+                return;
+            }
+        };
+        let mut keystore = sealing.keystore.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(keystore) = keystore.as_mut() {
+            if let Err(e) = keystore.record_audit_head(head, restored) {
+                tracing::error!(error = %e, "the audit log's last entry was not recorded");
+            }
+        }
+    }
+
     /// The key the database is sealed with (every database but one in clear being sealed).
     fn data_key(&self) -> Result<&DataKey, CommandError> {
         self.sealing.as_ref().map(|s| &s.key).ok_or_else(|| {

@@ -423,6 +423,10 @@ pub fn run() {
                 if let Some(gateway) = app.try_state::<Arc<Control>>() {
                     gateway.stop();
                 }
+                if let Some(services) = app.try_state::<Arc<Data>>().and_then(|d| d.services().ok())
+                {
+                    services.keep_audit_head();
+                }
                 tracing::info!("CardioRisk stopped");
             }
         });
