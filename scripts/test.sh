@@ -10,14 +10,11 @@ cd "$(dirname "$0")/.."
 cargo fmt --all -- --check
 npx --no-install action-validator .github/workflows/release.yml
 bash scripts/build-ui.sh
-cargo test --workspace --exclude cardiorisk-ui --no-run
 
-# The Windows build has its own compiler and target directory. It runs at low
-# priority beside the tests and the Linux installer's release build, taking the
-# CPU they leave idle (waits on the window and the disk, single-threaded links).
-# Clippy (every crate but the wasm UI, all targets, warnings denied) does the same:
-# checking the UI for this machine builds the Leptos stack again, which took the
-# Windows build's CPU and pushed a cold run to about 85 minutes.
+# The Windows build has its own compiler and target directory, and needs only the
+# built UI. It starts now, at low priority, beside the debug test build, the tests and
+# the Linux installer's release build, taking the CPU they leave idle (links and
+# build scripts run on one core; the tests wait on the window and the disk).
 mkdir -p target
 windows_log=target/build-windows.log
 nice -n 15 bash scripts/build-windows.sh >"$windows_log" 2>&1 &
@@ -28,6 +25,12 @@ windows_build=$!
 macos_log=target/build-macos.log
 nice -n 17 bash scripts/build-macos.sh check >"$macos_log" 2>&1 &
 macos_build=$!
+trap 'kill "$windows_build" "$macos_build" 2>/dev/null || true' EXIT
+cargo test --workspace --exclude cardiorisk-ui --no-run
+# Clippy (every crate but the wasm UI, all targets, warnings denied) shares the test
+# build's target directory, so it starts once that build is done. Checking the UI for
+# this machine would build the Leptos stack again, which took the Windows build's CPU
+# and pushed a cold run to about 85 minutes.
 clippy_log=target/clippy.log
 nice -n 10 cargo clippy --workspace --exclude cardiorisk-ui --all-targets -- -D warnings \
   >"$clippy_log" 2>&1 &

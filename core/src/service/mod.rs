@@ -231,7 +231,7 @@ fn unique_violation(e: &rusqlite::Error) -> bool {
 impl Services {
     /// Opens the database in `data_dir`, sealed with `key`, and loads the active model
     /// (the embedded one when none was activated or the activated one cannot be
-    /// loaded). The key comes from unsealing a wrap (see [`crate::vault::Vault`]);
+    /// loaded). The key comes from unsealing a wrap (see `vault.rs`, which opens these);
     /// the key file beside the database, when there is one, is kept for re-wrapping.
     pub fn open(data_dir: &Path, key: &DataKey) -> Result<Self, db::DbError> {
         Self::open_with(data_dir, key, IDLE_TIMEOUT)
