@@ -374,6 +374,9 @@ pub fn run() {
                 eprintln!("CardioRisk runs without its support log: {e}");
             }
             // Sealed until a sign-in opens it: nothing of the database is read here.
+            if let Err(e) = cardiorisk_core::private::create_private_dir(&dir) {
+                tracing::error!(error = ?e, "the data directory could not be made private");
+            }
             let vault = Vault::new(&dir).with_idle(idle_timeout());
             let lock = vault.lock();
             let services_opened = since_start_ms();
