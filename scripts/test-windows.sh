@@ -183,6 +183,8 @@ wineserver -w # the uninstaller runs from a copy of itself and returns at once
 [ ! -e "$inst" ] || fail "files left in $inst: $(ls "$inst")"
 [ ! -e "$start_menu/CardioRisk.lnk" ] || fail "Start-menu shortcut left behind"
 [ -z "$(reg_value "$uninstall_key" DisplayVersion)" ] || fail "Apps & features entry left behind"
+# The installed CLI is gone with the app: the one just built opens the data instead.
+exe="$(pwd)/target/win/x86_64-pc-windows-gnu/release/cardiorisk.exe"
 audit_verify | grep -q "audit trail verified" || fail "the data did not survive the uninstall"
 echo "uninstalled; the clinic's data is still in %APPDATA%\\org.cardiorisk.desktop"
 echo "windows test passed"
