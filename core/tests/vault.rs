@@ -284,6 +284,31 @@ fn a_database_in_clear_is_sealed_at_its_first_sign_in_with_every_row() {
         .is_ok());
 }
 
+#[test]
+fn a_backup_made_in_clear_before_encryption_restores_into_sealed_data() {
+    let old = tempfile::tempdir().unwrap();
+    earlier_release_database(old.path());
+    let backup = old.path().join("before-encryption.db");
+    std::fs::copy(old.path().join(DB_FILE), &backup).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let (services, session) = vault(dir.path())
+        .set_up("admin", "Ada Admin", ADMIN_PASSWORD)
+        .unwrap();
+    assert_eq!(patients(&services, &session.token), 0);
+    services.restore(&session.token, &backup).unwrap();
+    let again = services.sign_in("admin", ADMIN_PASSWORD).unwrap();
+    assert_eq!(patients(&services, &again.token), 1);
+    drop(services);
+    assert_eq!(vault(dir.path()).lock(), Lock::Sealed);
+    let in_clear: Vec<String> = files_in_clear(dir.path());
+    assert_eq!(
+        in_clear,
+        Vec::<String>::new(),
+        "only the backup itself is in clear"
+    );
+}
+
 /// The child of the test below: seals the database in `$CARDIORISK_SEALING_CHILD_DIR`.
 #[test]
 fn sealing_child() {

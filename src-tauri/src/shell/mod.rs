@@ -225,20 +225,14 @@ impl Data {
     pub(super) fn set_preference(&self, token: &str, key: &str, value: &str) -> Reply<()> {
         let services = self.services()?;
         services.set_preference(token, key, value)?;
-        if let Ok(preferences) = services.preferences() {
-            if let Ok(json) = serde_json::to_vec(&preferences) {
-                let file = self.vault.dir().join(SCREEN_PREFERENCES_FILE);
-                if let Err(e) = cardiorisk_files::write_atomic(&file, &json) {
-                    tracing::warn!(error = %e, "the sign-in screen's preferences were not kept");
-                }
-            }
-        }
+        keep_screen_preferences(self.vault.dir(), &services);
         Ok(())
     }
 
     /// The data is open: the services for the rest of the process, and what runs on them.
     fn install(&self, app: &tauri::AppHandle, services: Services) {
         let services = services.shared();
+        keep_screen_preferences(self.vault.dir(), &services);
         let facts = support_facts(Some(&services));
         let model = facts.iter().find(|f| f.0 == "model").map(|f| f.1.as_str());
         tracing::info!(model, "data opened");
@@ -247,6 +241,21 @@ impl Data {
         gateway.restore();
         app.manage(Arc::new(gateway));
         let _ = self.open.set(services);
+    }
+}
+
+/// The clinic's display preferences, for the sign-in screen of the next start.
+fn keep_screen_preferences(dir: &Path, services: &Services) {
+    let Ok(preferences) = services.preferences() else {
+        return;
+    };
+    let file = dir.join(SCREEN_PREFERENCES_FILE);
+    if read_screen_preferences(dir).as_ref() == Some(&preferences) {
+        return;
+    }
+    let json = serde_json::to_vec(&preferences).expect("preferences serialise");
+    if let Err(e) = cardiorisk_files::write_atomic(&file, &json) {
+        tracing::warn!(error = %e, "the sign-in screen's preferences were not kept");
     }
 }
 
