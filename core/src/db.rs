@@ -315,6 +315,7 @@ fn open_sealed_or_plain(path: &Path, key: Option<&DataKey>) -> Result<Connection
         conn.pragma_update(None, "foreign_keys", "ON")?;
         // Fewer, larger checkpoints: each one syncs the database file (WAL up to ~16 MiB).
         conn.pragma_update(None, "wal_autocheckpoint", 4000)?;
+        conn.pragma_update(None, "cache_size", PAGE_CACHE_KIB)?;
         migrate(&mut conn)
     };
     match set_up() {
@@ -352,8 +353,15 @@ pub(crate) fn open_reader_with(path: &Path, key: Option<&DataKey>) -> Result<Con
     }
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "query_only", true)?;
+    conn.pragma_update(None, "cache_size", PAGE_CACHE_KIB)?;
     Ok(conn)
 }
+
+/// Each connection's page cache, in KiB (negative: SQLite's unit for a size). Pages
+/// are decrypted when read into it, so a cache that holds the indexes a query walks
+/// keeps repeated queries from decrypting them again (SQLite's default is 2 MiB; it
+/// grows only as pages are read).
+const PAGE_CACHE_KIB: i64 = -32 * 1024;
 
 /// Gives a connection the data key; the first statement on it, before any page is read.
 pub fn apply_key(conn: &Connection, key: &DataKey) -> rusqlite::Result<()> {
