@@ -304,7 +304,7 @@ pub fn last_linked(conn: &Connection) -> rusqlite::Result<Option<crate::keys::Au
         Some(crate::keys::AuditHead {
             id,
             at,
-            link: link.iter().map(|b| format!("{b:02x}")).collect(),
+            link: crate::keys::hex(&link),
         })
     }))
 }
@@ -379,10 +379,11 @@ pub fn verify_chain_to(
         }
     }
     if let (None, Some(recorded)) = (&report.broken, recorded) {
-        let hex = |link: [u8; 32]| link.iter().map(|b| format!("{b:02x}")).collect::<String>();
         let reason = match recorded_found {
             None => Some(AuditChainFault::Truncated),
-            Some(link) if hex(link) != recorded.link => Some(AuditChainFault::Changed),
+            Some(link) if crate::keys::hex(&link) != recorded.link => {
+                Some(AuditChainFault::Changed)
+            }
             Some(_) => None,
         };
         report.broken = reason.map(|reason| AuditChainBreak {

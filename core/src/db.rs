@@ -641,13 +641,25 @@ fn uri_path(path: &Path) -> Result<String, DbError> {
     Ok(uri)
 }
 
-fn remove_if_there(path: &Path) -> Result<(), DbError> {
+/// Removes a file; one already gone is not an error.
+pub(crate) fn remove_file_if_there(path: &Path) -> std::io::Result<()> {
     match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(DbError::File {
-            path: path.display().to_string(),
-            source: e,
-        }),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
+    }
+}
+
+fn remove_if_there(path: &Path) -> Result<(), DbError> {
+    remove_file_if_there(path).map_err(|source| DbError::File {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Flushes a directory's entries (a rename into it) to the disk, where the OS can.
+pub(crate) fn sync_dir(dir: &Path) {
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
     }
 }
 
@@ -748,9 +760,7 @@ pub(crate) fn seal_in_place(path: &Path, key: &DataKey) -> Result<(), DbError> {
         source,
     })?;
     if let Some(dir) = path.parent() {
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
+        sync_dir(dir);
     }
     Ok(())
 }

@@ -575,7 +575,7 @@ fn derive(secret: &[u8], salt: &[u8], cost: KdfCost) -> Zeroizing<[u8; 32]> {
     out
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut text = String::with_capacity(bytes.len() * 2);
     for b in bytes {

@@ -6,7 +6,7 @@
 
 use crate::audit::{Action, Event, Status};
 use crate::auth::{SessionClock, IDLE_TIMEOUT};
-use crate::db::{self, Header};
+use crate::db::{self, remove_file_if_there as remove_if_there, sync_dir, Header};
 use crate::keys::{KdfCost, KeyError, Keystore, RecoveryKey};
 use crate::private;
 use crate::service::{Opening, Sealing, Services, DB_FILE};
@@ -336,23 +336,10 @@ impl Vault {
     }
 }
 
-fn remove_if_there(path: &Path) -> std::io::Result<()> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    }
-}
-
 /// A database file and its journal, WAL and shared-memory files.
 fn remove_database_files(path: &Path) -> std::io::Result<()> {
     for suffix in ["", "-journal", "-wal", "-shm"] {
         remove_if_there(&db::with_suffix(path, suffix))?;
     }
     Ok(())
-}
-
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
 }
