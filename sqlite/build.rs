@@ -40,9 +40,9 @@ fn main() {
         .define("SQLITE_TEMP_STORE", "3")
         // Extensions are never loaded; the cipher's own SQL functions are built in.
         .define("SQLITE_OMIT_LOAD_EXTENSION", None)
-        // RC4 is broken; no database of ours may ever be opened with it. The default
-        // cipher stays ChaCha20-Poly1305 (sqleet): a 256-bit key, a fresh nonce and a
-        // 16-byte tag on every page.
+        // RC4 is broken; no database of ours may ever be opened with it. The cipher
+        // is chosen on every connection (`cardiorisk_core::db::Cipher`), never left
+        // to the library's default.
         .define("HAVE_CIPHER_RC4", "0");
     if target_os != "windows" {
         build.define("HAVE_LOCALTIME_R", None);

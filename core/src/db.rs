@@ -269,25 +269,98 @@ pub fn cipher_library() -> Result<&'static str, DbError> {
 /// Every write transaction in the app begins IMMEDIATE: a deferred one that reads and
 /// then writes can fail at once with "database is locked" when another connection
 /// wrote in between, without waiting on the busy timeout.
-/// Every page is sealed with `key` (ChaCha20-Poly1305 per page): the database, its
-/// WAL and shared-memory file hold no byte in clear. A database in clear (from a
-/// release before encryption) is refused here with [`DbError::InClear`]: the vault
-/// seals it first (see `vault.rs`).
+/// Every page is sealed with `key` ([`Cipher::Aegis256`]): the database, its WAL and
+/// shared-memory file hold no byte in clear. A database in clear (from a release
+/// before encryption) is refused here with [`DbError::InClear`]: the vault seals it
+/// first (see `vault.rs`). One sealed with [`Cipher::ChaCha20Poly1305`] by the first
+/// sealed builds is resealed in place first, the same way.
 pub fn open(path: &Path, key: &DataKey) -> Result<Connection, DbError> {
-    open_sealed_or_plain(path, Some(key))
+    cipher_library()?;
+    match header(path) {
+        Header::Ours => return Err(DbError::InClear(path.display().to_string())),
+        Header::Sealed if sealed_with(path, key) == Some(Cipher::ChaCha20Poly1305) => {
+            seal_in_place(path, Some(Cipher::ChaCha20Poly1305), key)?
+        }
+        _ => {}
+    }
+    open_pages(path, Some((key, Cipher::Aegis256)))
 }
 
 /// Opens a database in clear, as a release before encryption wrote it, only to
 /// check a sign-in and copy it into a sealed file (`vault.rs`).
 pub(crate) fn open_in_clear(path: &Path) -> Result<Connection, DbError> {
-    open_sealed_or_plain(path, None)
+    open_pages(path, None)
 }
 
-fn open_sealed_or_plain(path: &Path, key: Option<&DataKey>) -> Result<Connection, DbError> {
-    cipher_library()?;
-    if key.is_some() && header(path) == Header::Ours {
-        return Err(DbError::InClear(path.display().to_string()));
+/// The page cipher of a database, and the one this release writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cipher {
+    /// AEGIS-256 (SQLite3MC's "aegis" scheme): a 256-bit key, a fresh 256-bit nonce
+    /// and a 256-bit tag on every page, on the processor's AES instructions. What
+    /// every database is written with (ADR 0027).
+    Aegis256,
+    /// ChaCha20-Poly1305 (SQLite3MC's "chacha20"): the first sealed builds' cipher;
+    /// such a database is resealed with [`Cipher::Aegis256`] when it is opened.
+    ChaCha20Poly1305,
+}
+
+impl Cipher {
+    /// Names the cipher and its variant before `PRAGMA key`, checking SQLite's answer:
+    /// a library that fell back to another variant would write pages no other
+    /// build reads.
+    fn choose(self, conn: &Connection) -> rusqlite::Result<()> {
+        let (scheme, algorithm) = self.names();
+        let chosen: String = conn.pragma_update_and_check(None, "cipher", scheme, |r| r.get(0))?;
+        let mut unexpected = (chosen != scheme).then_some(chosen);
+        if let Some(algorithm) = algorithm {
+            let chosen: String =
+                conn.pragma_update_and_check(None, "algorithm", algorithm, |r| r.get(0))?;
+            unexpected = unexpected.or((chosen != algorithm).then_some(chosen));
+        }
+        match unexpected {
+            None => Ok(()),
+            Some(chosen) => Err(rusqlite::Error::InvalidParameterName(format!(
+                "the cipher library chose {chosen} for {self:?}"
+            ))),
+        }
     }
+
+    fn names(self) -> (&'static str, Option<&'static str>) {
+        match self {
+            Cipher::Aegis256 => ("aegis", Some("aegis-256")),
+            Cipher::ChaCha20Poly1305 => ("chacha20", None),
+        }
+    }
+
+    /// The same choice as URI parameters (`VACUUM INTO` a sealed file).
+    fn uri_parameters(self) -> String {
+        match self.names() {
+            (scheme, Some(algorithm)) => format!("cipher={scheme}&algorithm={algorithm}"),
+            (scheme, None) => format!("cipher={scheme}"),
+        }
+    }
+}
+
+/// Which cipher `key` reads the sealed database at `path` with, if either: a look
+/// through a read-only connection, before any connection that could write to it.
+fn sealed_with(path: &Path, key: &DataKey) -> Option<Cipher> {
+    [Cipher::Aegis256, Cipher::ChaCha20Poly1305]
+        .into_iter()
+        .find(|&cipher| {
+            let Ok(conn) =
+                Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            else {
+                return false;
+            };
+            apply_key_with(&conn, key, cipher).is_ok()
+                && conn
+                    .query_row("PRAGMA application_id", [], |r| r.get::<_, i64>(0))
+                    .is_ok_and(|app| app == APPLICATION_ID)
+        })
+}
+
+fn open_pages(path: &Path, key: Option<(&DataKey, Cipher)>) -> Result<Connection, DbError> {
+    cipher_library()?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         private::create_private_dir(dir).map_err(|e| match e {
             private::Failed::Create(path, source) => DbError::Dir { path, source },
@@ -299,8 +372,8 @@ fn open_sealed_or_plain(path: &Path, key: Option<&DataKey>) -> Result<Connection
         private::Failed::Mode(path, source) => DbError::Mode { path, source },
     })?;
     let mut conn = Connection::open(path)?;
-    if let Some(key) = key {
-        apply_key(&conn, key)?;
+    if let Some((key, cipher)) = key {
+        apply_key_with(&conn, key, cipher)?;
     }
     conn.busy_timeout(BUSY_TIMEOUT)?;
     refuse_foreign(&conn, path)?;
@@ -363,8 +436,14 @@ pub(crate) fn open_reader_with(path: &Path, key: Option<&DataKey>) -> Result<Con
 /// grows only as pages are read).
 const PAGE_CACHE_KIB: i64 = -32 * 1024;
 
-/// Gives a connection the data key; the first statement on it, before any page is read.
+/// Gives a connection the data key and this release's cipher; the first statements on
+/// it, before any page is read.
 pub fn apply_key(conn: &Connection, key: &DataKey) -> rusqlite::Result<()> {
+    apply_key_with(conn, key, Cipher::Aegis256)
+}
+
+fn apply_key_with(conn: &Connection, key: &DataKey, cipher: Cipher) -> rusqlite::Result<()> {
+    cipher.choose(conn)?;
     conn.pragma_update(None, "key", &*key.sqlite_key())
 }
 
@@ -468,7 +547,8 @@ pub fn check_backup(path: &Path, key: &DataKey) -> Result<(), DbError> {
     let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| unreadable(path, e))?;
     if header(path) != Header::Ours {
-        apply_key(&conn, key)?;
+        let cipher = sealed_with(path, key).unwrap_or(Cipher::Aegis256);
+        apply_key_with(&conn, key, cipher)?;
     }
     let app: i64 = conn
         .query_row("PRAGMA application_id", [], |r| r.get(0))
@@ -510,10 +590,18 @@ pub fn stage(backup: &Path, staged: &Path, key: &DataKey) -> Result<(), DbError>
     }
     cardiorisk_files::create_private(staged).map_err(file_error)?;
     let source = Connection::open_with_flags(backup, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    if header(backup) == Header::Ours {
-        // A backup made before encryption: copied into the sealed staging file.
+    let cipher = match header(backup) {
+        Header::Ours => None,
+        _ => Some(sealed_with(backup, key).unwrap_or(Cipher::Aegis256)),
+    };
+    if cipher != Some(Cipher::Aegis256) {
+        // A backup made before encryption, or by the first sealed builds: copied
+        // into the staging file sealed with this release's cipher.
+        if let Some(cipher) = cipher {
+            apply_key_with(&source, key, cipher)?;
+        }
+        vacuum_into_sealed(&source, staged, key)?;
         drop(source);
-        copy_in_clear_to_sealed(backup, staged, key)?;
         let mut copy = Connection::open(staged)?;
         apply_key(&copy, key)?;
         return migrate(&mut copy);
@@ -670,8 +758,9 @@ pub(crate) fn with_suffix(path: &Path, suffix: &str) -> std::path::PathBuf {
     name.into()
 }
 
-/// Writes a sealed copy of the database in clear that `plain` is connected to into
-/// `sealed` (replaced if there), whole, synced, private.
+/// Writes a copy of the database that `plain` is connected to (in clear, or read
+/// through another cipher) into `sealed` (replaced if there), sealed with this
+/// release's cipher, whole, synced, private.
 fn vacuum_into_sealed(plain: &Connection, sealed: &Path, key: &DataKey) -> Result<(), DbError> {
     let file_error = |source| DbError::File {
         path: sealed.display().to_string(),
@@ -681,8 +770,9 @@ fn vacuum_into_sealed(plain: &Connection, sealed: &Path, key: &DataKey) -> Resul
     // VACUUM INTO writes into an empty file: this one, created private.
     cardiorisk_files::create_private(sealed).map_err(file_error)?;
     let target = zeroize::Zeroizing::new(format!(
-        "file:{}?cipher=chacha20&key={}",
+        "file:{}?{}&key={}",
         uri_path(sealed)?,
+        Cipher::Aegis256.uri_parameters(),
         &*key.sqlite_key()
     ));
     plain.execute("VACUUM INTO ?1", [&*target])?;
@@ -690,12 +780,6 @@ fn vacuum_into_sealed(plain: &Connection, sealed: &Path, key: &DataKey) -> Resul
         .and_then(|f| f.sync_all())
         .map_err(file_error)?;
     Ok(())
-}
-
-/// Copies a database in clear (a backup made before encryption) into a sealed file.
-fn copy_in_clear_to_sealed(plain: &Path, sealed: &Path, key: &DataKey) -> Result<(), DbError> {
-    let source = Connection::open_with_flags(plain, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    vacuum_into_sealed(&source, sealed, key)
 }
 
 /// Checks that the sealed copy at `sealed` opens with `key`, is sound, and holds as
@@ -723,21 +807,26 @@ fn check_sealed_copy(plain: &Connection, sealed: &Path, key: &DataKey) -> Result
         let after: i64 = copy.query_row(&count, [], |r| r.get(0))?;
         if before != after {
             return Err(differs(format!(
-                "{table}: {after} rows in the sealed copy, {before} in clear"
+                "{table}: {after} rows in the sealed copy, {before} in the original"
             )));
         }
     }
     Ok(())
 }
 
-/// Seals the database in clear at `path` with `key`: brought up to this schema, copied
-/// into a sealed file beside it, the copy checked row for row, then renamed over the
-/// clear one. A process killed at any moment leaves at `path` the database in clear
-/// or the sealed one, each whole.
-pub(crate) fn seal_in_place(path: &Path, key: &DataKey) -> Result<(), DbError> {
+/// Seals the database at `path`, in clear (`from` None) or sealed with `key` under an
+/// earlier cipher, with `key` and this release's cipher: brought up to this schema,
+/// copied into a sealed file beside it, the copy checked row for row, then renamed
+/// over the original. A process killed at any moment leaves at `path` the original
+/// or the sealed copy, each whole.
+pub(crate) fn seal_in_place(
+    path: &Path,
+    from: Option<Cipher>,
+    key: &DataKey,
+) -> Result<(), DbError> {
     let sealing = with_suffix(path, ".sealing");
     {
-        let plain = open_in_clear(path)?;
+        let plain = open_pages(path, from.map(|cipher| (key, cipher)))?;
         vacuum_into_sealed(&plain, &sealing, key)?;
         check_sealed_copy(&plain, &sealing, key)?;
     }

@@ -283,7 +283,7 @@ impl Vault {
         let (keystore, key, recovery) =
             Keystore::create(&self.keys(), username.trim(), password, self.cost)
                 .map_err(key_file)?;
-        db::seal_in_place(&self.database(), &key).map_err(internal)?;
+        db::seal_in_place(&self.database(), None, &key).map_err(internal)?;
         let services = self
             .opening(&self.database())
             .open(Some(Sealing::new(key, Some(keystore))))

@@ -422,3 +422,88 @@ fn entries_removed_from_the_end_of_the_log_are_found_missing() {
     add_records(&services, &again.token);
     assert_eq!(services.verify_audit(&again.token).unwrap().broken, None);
 }
+
+/// Rewrites the sealed database at `path` as the first sealed builds wrote it
+/// (ChaCha20-Poly1305 pages), with the same key.
+fn reseal_with_chacha20(path: &Path, key: &cardiorisk_core::keys::DataKey) {
+    let legacy = path.with_extension("chacha20");
+    {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        cardiorisk_core::db::apply_key(&conn, key).unwrap();
+        let target = format!(
+            "file:{}?cipher=chacha20&key={}",
+            legacy.display(),
+            &*key.sqlite_key()
+        );
+        conn.execute("VACUUM INTO ?1", [&target]).unwrap();
+    }
+    std::fs::rename(&legacy, path).unwrap();
+    assert!(reads_with_chacha20(path, key));
+}
+
+fn reads_with_chacha20(path: &Path, key: &cardiorisk_core::keys::DataKey) -> bool {
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    conn.pragma_update(None, "cipher", "chacha20").unwrap();
+    conn.pragma_update(None, "key", &*key.sqlite_key()).unwrap();
+    conn.query_row("SELECT COUNT(*) FROM patients", [], |r| r.get::<_, i64>(0))
+        .is_ok()
+}
+
+#[test]
+fn a_database_and_a_backup_sealed_by_the_first_sealed_builds_open_and_are_resealed() {
+    let dir = tempfile::tempdir().unwrap();
+    let backup = dir.path().join("first-sealed-build.db");
+    {
+        let (services, session) = vault(dir.path())
+            .set_up("admin", "Ada Admin", ADMIN_PASSWORD)
+            .unwrap();
+        add_records(&services, &session.token);
+        services.backup(&session.token, &backup).unwrap();
+    }
+    let key = cardiorisk_core::keys::Keystore::load(&cardiorisk_core::keys::Keystore::path_in(
+        dir.path(),
+    ))
+    .unwrap()
+    .unwrap()
+    .unlock("admin", ADMIN_PASSWORD)
+    .unwrap();
+    let database = dir.path().join(DB_FILE);
+    reseal_with_chacha20(&database, &key);
+    reseal_with_chacha20(&backup, &key);
+
+    let (services, session) = vault(dir.path())
+        .sign_in("admin", ADMIN_PASSWORD)
+        .0
+        .unwrap();
+    assert_eq!(patients(&services, &session.token), 1);
+    assert_eq!(services.verify_audit(&session.token).unwrap().broken, None);
+    assert!(
+        !reads_with_chacha20(&database, &key),
+        "resealed with this release's cipher"
+    );
+    assert_eq!(
+        support::count(dir.path(), "SELECT COUNT(*) FROM patients"),
+        1
+    );
+
+    // The backup restores too, after a patient was added and then deleted again.
+    services
+        .create_patient(
+            &session.token,
+            &PatientInput {
+                record_number: "HC-LATER".into(),
+                name: "Later Patient".into(),
+                birth_year: None,
+                notes: String::new(),
+            },
+        )
+        .unwrap();
+    assert_eq!(patients(&services, &session.token), 2);
+    services.restore(&session.token, &backup).unwrap();
+    let again = services.sign_in("admin", ADMIN_PASSWORD).unwrap();
+    assert_eq!(patients(&services, &again.token), 1);
+    drop(services);
+    assert_eq!(files_in_clear(dir.path()), Vec::<String>::new());
+}
