@@ -96,6 +96,16 @@ pub struct SetRoleArgs {
     pub role: Role,
 }
 
+/// Restoring the backup last chosen in the restore dialog, which another installation
+/// sealed: with the password of `username`, an account in that backup, or (no
+/// username) that installation's recovery key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RestoreSecretArgs {
+    pub token: String,
+    pub username: Option<String>,
+    pub secret: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ResetPasswordArgs {
     pub token: String,

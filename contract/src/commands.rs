@@ -63,6 +63,7 @@ macro_rules! with_commands {
             ActivateModel = "activate_model", $crate::VersionArgs => ();
             Backup = "backup", $crate::TokenArgs => Option<String>;
             Restore = "restore", $crate::TokenArgs => Option<String>;
+            RestoreWithSecret = "restore_with_secret", $crate::RestoreSecretArgs => Option<String>;
             DataLocation = "data_location", $crate::TokenArgs => String;
             SupportLogLocation = "support_log_location", $crate::TokenArgs => String;
             ExportSupportBundle = "export_support_bundle", $crate::TokenArgs => Option<String>;

@@ -229,6 +229,8 @@ names! {
         SignInFirst => "sign-in-first",
         KeyFile => "key-file",
         RecoveryKey => "recovery-key",
+        BackupFromElsewhere => "backup-from-elsewhere",
+        BackupSecret => "backup-secret",
     }
 }
 
@@ -247,7 +249,7 @@ impl ErrorCode {
                 ErrorKind::Conflict
             }
             OwnRole | OwnAccount | ModelUnusable | BadPlan | PageLimit | NotABackup
-            | InvalidInput => ErrorKind::Invalid,
+            | InvalidInput | BackupFromElsewhere | BackupSecret => ErrorKind::Invalid,
             ScoringFailed | CannotWrite | BackupFailed | RestoreFailed | Database | Internal
             | CommandStopped | PrintingUnavailable | KeyFile => ErrorKind::Internal,
         }

@@ -114,6 +114,18 @@ fn account(row: &Row) -> rusqlite::Result<Account> {
     })
 }
 
+/// Every enabled account's password hash, by username with ASCII letters folded (as
+/// SQLite compares usernames).
+pub fn password_hashes(
+    conn: &Connection,
+) -> rusqlite::Result<std::collections::HashMap<String, String>> {
+    let mut stmt = conn.prepare("SELECT username, password_hash FROM users WHERE NOT disabled")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?.to_ascii_lowercase(), r.get(1)?))
+    })?;
+    rows.collect()
+}
+
 pub fn find_by_name(conn: &Connection, username: &str) -> rusqlite::Result<Option<Account>> {
     conn.query_row(
         "SELECT * FROM users WHERE username = ?1",

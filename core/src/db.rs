@@ -576,10 +576,16 @@ pub fn check_backup(path: &Path, key: &DataKey) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Copies the backup at `backup` into `staged` (a private file, replaced if a
-/// restore that died left one) and brings its schema up to this version, so that
-/// [`replace_from`] finds the same tables as the live database.
-pub fn stage(backup: &Path, staged: &Path, key: &DataKey) -> Result<(), DbError> {
+/// Copies the backup at `backup`, sealed with `backup_key` (or in clear), into
+/// `staged` (a private file, replaced if a restore that died left one), sealed with
+/// `key`, and brings its schema up to this version, so that [`replace_from`] finds the
+/// same tables as the live database.
+pub fn stage(
+    backup: &Path,
+    backup_key: &DataKey,
+    staged: &Path,
+    key: &DataKey,
+) -> Result<(), DbError> {
     let file_error = |source: std::io::Error| DbError::File {
         path: staged.display().to_string(),
         source,
@@ -592,13 +598,13 @@ pub fn stage(backup: &Path, staged: &Path, key: &DataKey) -> Result<(), DbError>
     let source = Connection::open_with_flags(backup, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let cipher = match header(backup) {
         Header::Ours => None,
-        _ => Some(sealed_with(backup, key).unwrap_or(Cipher::Aegis256)),
+        _ => Some(sealed_with(backup, backup_key).unwrap_or(Cipher::Aegis256)),
     };
-    if cipher != Some(Cipher::Aegis256) {
-        // A backup made before encryption, or by the first sealed builds: copied
-        // into the staging file sealed with this release's cipher.
+    if cipher != Some(Cipher::Aegis256) || backup_key.bytes() != key.bytes() {
+        // A backup made before encryption, by the first sealed builds or by another
+        // installation: copied into the staging file sealed with this key and cipher.
         if let Some(cipher) = cipher {
-            apply_key_with(&source, key, cipher)?;
+            apply_key_with(&source, backup_key, cipher)?;
         }
         vacuum_into_sealed(&source, staged, key)?;
         drop(source);

@@ -268,28 +268,53 @@ impl Keystore {
                 })
             }
         };
+        Keystore::parse(&bytes, path).map(Some)
+    }
+
+    /// A key file's bytes read from elsewhere (a backup's copy); `origin` names it in
+    /// errors and is where [`Keystore::save`] would write, so such a copy is only ever
+    /// unlocked, never changed.
+    pub(crate) fn parse(bytes: &[u8], origin: &Path) -> Result<Keystore, KeyError> {
         let damaged = |detail: String| KeyError::Damaged {
-            path: path.display().to_string(),
+            path: origin.display().to_string(),
             detail,
         };
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            return Err(damaged(format!("over {MAX_FILE_BYTES} bytes")));
+        }
         let format: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| damaged(e.to_string()))?;
+            serde_json::from_slice(bytes).map_err(|e| damaged(e.to_string()))?;
         match format.get("format").and_then(|f| f.as_u64()) {
             Some(f) if f == u64::from(FORMAT) => {}
             Some(found) if found > u64::from(FORMAT) => {
                 return Err(KeyError::TooNew {
-                    path: path.display().to_string(),
+                    path: origin.display().to_string(),
                     found: found as u32,
                 })
             }
             _ => return Err(damaged("no known format".into())),
         }
         let file: KeyFile = serde_json::from_value(format).map_err(|e| damaged(e.to_string()))?;
-        Ok(Some(Keystore {
-            path: path.to_owned(),
+        Ok(Keystore {
+            path: origin.to_owned(),
             file,
             cost: KdfCost::DEFAULT,
-        }))
+        })
+    }
+
+    /// The wraps as a backup carries them: every holder's, without the audit log's
+    /// head (which describes the live log, not the copy).
+    pub(crate) fn for_backup(&self) -> Vec<u8> {
+        let file = KeyFile {
+            audit_head: None,
+            ..self.file.clone()
+        };
+        serde_json::to_vec_pretty(&file).expect("the key file serialises")
+    }
+
+    /// Whether these wraps seal `key` (by the file's one-way digest of it).
+    pub fn seals(&self, key: &DataKey) -> bool {
+        self.file.key_check == key_check(key)
     }
 
     /// Makes a new data key, wraps it for `username` and for a new recovery key, and

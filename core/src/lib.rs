@@ -9,6 +9,7 @@ use cardiorisk_sqlite as _;
 pub mod assessments;
 pub mod audit;
 pub mod auth;
+pub mod backup_file;
 pub mod bounded;
 pub mod cache;
 pub mod changes;

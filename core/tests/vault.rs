@@ -8,7 +8,7 @@ mod support;
 
 use cardiorisk_contract::{ErrorCode, Measurements, NewUser, PatientInput, Role};
 use cardiorisk_core::keys::KdfCost;
-use cardiorisk_core::service::{Services, DB_FILE};
+use cardiorisk_core::service::{BackupSecret, Services, DB_FILE};
 use cardiorisk_core::vault::{Lock, Vault};
 use std::path::Path;
 use support::ADMIN_PASSWORD;
@@ -163,7 +163,12 @@ fn first_run_seals_everything_and_only_a_right_secret_opens_it_again() {
         .set_up("admin", "Ada Admin", ADMIN_PASSWORD)
         .unwrap();
     let refused = other.restore(&other_session.token, &backup).unwrap_err();
-    assert_eq!(refused.code, ErrorCode::NotABackup, "{}", refused.message);
+    assert_eq!(
+        refused.code,
+        ErrorCode::BackupFromElsewhere,
+        "{}",
+        refused.message
+    );
 }
 
 #[test]
@@ -460,8 +465,9 @@ fn a_database_and_a_backup_sealed_by_the_first_sealed_builds_open_and_are_reseal
             .set_up("admin", "Ada Admin", ADMIN_PASSWORD)
             .unwrap();
         add_records(&services, &session.token);
-        services.backup(&session.token, &backup).unwrap();
     }
+    // Their backups were bare sealed SQLite files, copies of the database.
+    std::fs::copy(dir.path().join(DB_FILE), &backup).unwrap();
     let key = cardiorisk_core::keys::Keystore::load(&cardiorisk_core::keys::Keystore::path_in(
         dir.path(),
     ))
@@ -506,4 +512,92 @@ fn a_database_and_a_backup_sealed_by_the_first_sealed_builds_open_and_are_reseal
     assert_eq!(patients(&services, &again.token), 1);
     drop(services);
     assert_eq!(files_in_clear(dir.path()), Vec::<String>::new());
+}
+
+#[test]
+fn a_backup_restores_on_another_installation_with_a_password_in_it_or_its_recovery_key() {
+    let clinic = tempfile::tempdir().unwrap();
+    let backup = clinic.path().join("clinic.db");
+    let recovery = {
+        let (services, session) = vault(clinic.path())
+            .set_up("admin", "Ada Admin", ADMIN_PASSWORD)
+            .unwrap();
+        add_records(&services, &session.token);
+        services.backup(&session.token, &backup).unwrap();
+        session.recovery_key.unwrap()
+    };
+    assert_eq!(
+        files_in_clear(clinic.path()),
+        Vec::<String>::new(),
+        "the backup, with its wraps, holds nothing in clear"
+    );
+
+    // A laptop set up again: another key, another administrator's password.
+    let laptop = tempfile::tempdir().unwrap();
+    let (services, session) = vault(laptop.path())
+        .set_up("admin", "Ada Admin", "laptop-admin-pass-9")
+        .unwrap();
+    let laptop_recovery = session.recovery_key.clone().unwrap();
+    let asked = services.restore(&session.token, &backup).unwrap_err();
+    assert_eq!(
+        asked.code,
+        ErrorCode::BackupFromElsewhere,
+        "{}",
+        asked.message
+    );
+    let nurse = |password: &str| BackupSecret::Password {
+        username: "nurse".into(),
+        password: password.into(),
+    };
+    let wrong = services
+        .restore_with(&session.token, &backup, Some(&nurse("not-her-password")))
+        .unwrap_err();
+    assert_eq!(wrong.code, ErrorCode::BackupSecret);
+    assert_eq!(patients(&services, &session.token), 0, "nothing restored");
+    services
+        .restore_with(&session.token, &backup, Some(&nurse("clinician-pass-1")))
+        .unwrap();
+    drop(services);
+
+    // The restored accounts decide who opens the laptop now: the nurse, whose password
+    // opened the backup; not the laptop's old administrator password, which the
+    // restore replaced; the restored administrator password once it has signed in
+    // while the data was open; and the laptop's own recovery key all along.
+    assert!(vault(laptop.path())
+        .sign_in("admin", "laptop-admin-pass-9")
+        .0
+        .is_err());
+    assert!(vault(laptop.path())
+        .sign_in("admin", ADMIN_PASSWORD)
+        .0
+        .is_err());
+    let (services, nurse_session) = vault(laptop.path())
+        .sign_in("nurse", "clinician-pass-1")
+        .0
+        .unwrap();
+    assert_eq!(patients(&services, &nurse_session.token), 1);
+    services.sign_in("admin", ADMIN_PASSWORD).unwrap();
+    drop(services);
+    let (services, admin) = vault(laptop.path())
+        .sign_in("admin", ADMIN_PASSWORD)
+        .0
+        .unwrap();
+    assert_eq!(services.verify_audit(&admin.token).unwrap().broken, None);
+    drop(services);
+    assert!(vault(laptop.path())
+        .recover(&laptop_recovery, "admin", "recovered-pass-42")
+        .is_ok());
+    assert_eq!(files_in_clear(laptop.path()), Vec::<String>::new());
+
+    // A third computer restores the same file with the clinic's recovery key, typed.
+    let third = tempfile::tempdir().unwrap();
+    let (services, session) = vault(third.path())
+        .set_up("admin", "Ada Admin", "third-admin-pass-7")
+        .unwrap();
+    let typed = BackupSecret::Recovery(recovery.to_lowercase());
+    services
+        .restore_with(&session.token, &backup, Some(&typed))
+        .unwrap();
+    let again = services.sign_in("admin", ADMIN_PASSWORD).unwrap();
+    assert_eq!(patients(&services, &again.token), 1);
 }

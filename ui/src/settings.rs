@@ -3,9 +3,10 @@
 
 use crate::i18n::{error_text, lang, t, tf, tr, units, Language, Units};
 use crate::session::Auth;
+use crate::widgets::TextInput;
 use cardiorisk_contract::{
-    command, CacheStats, CommandError, GatewayStatus, Role, SetGatewayArgs, TokenArgs,
-    DEFAULT_GATEWAY_PORT,
+    command, CacheStats, CommandError, ErrorCode, GatewayStatus, RestoreSecretArgs, Role,
+    SetGatewayArgs, TokenArgs, DEFAULT_GATEWAY_PORT,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -97,6 +98,8 @@ fn Database() -> impl IntoView {
             location.set(Some(path));
         }
     });
+    // A backup sealed by another installation: its password or recovery key, asked here.
+    let asking = RwSignal::new(false);
     let run = move |restore: bool, done: &'static str| {
         let args = TokenArgs {
             token: auth.token(),
@@ -107,14 +110,12 @@ fn Database() -> impl IntoView {
             } else {
                 auth.call::<command::Backup>(args).await
             };
+            asking.set(matches!(&answer, Err(e) if e.code == ErrorCode::BackupFromElsewhere));
             match answer {
                 Ok(Some(path)) => {
                     outcome.set(Some(Ok(format!("{} {path}", t(done)))));
                     if restore {
-                        // Restoring ends every session: sign in again on the restored data.
-                        auth.notice
-                            .set(Some(t("the-database-was-restored-sign-in").into()));
-                        auth.session.set(None);
+                        signed_out_after_restore(auth);
                     }
                 }
                 Ok(None) => outcome.set(None),
@@ -135,7 +136,8 @@ fn Database() -> impl IntoView {
                     {tr("restore-from-a-backup")}</button>
             </div>
             <p class="meta">{tr("a-backup-is-a-consistent-copy")}</p>
-            {move || outcome.get().map(|r| match r {
+            {move || asking.get().then(|| view! { <RestoreSecret asking=asking outcome=outcome/> })}
+            {move || outcome.get().filter(|_| !asking.get()).map(|r| match r {
                 Ok(text) => view! { <p class="ok" id="db-outcome">{text}</p> }.into_any(),
                 Err(e) => view! { <p class="alert" id="db-outcome" role="alert">{error_text(&e)}</p> }.into_any(),
             })}
@@ -232,5 +234,60 @@ fn Gateway() -> impl IntoView {
                 ("entries", &c.entries.to_string()),
             ])).unwrap_or_else(|| t("loading").into())}</p>
         </section>
+    }
+}
+
+/// Restoring ends every session: sign in again on the restored data.
+fn signed_out_after_restore(auth: Auth) {
+    auth.notice
+        .set(Some(t("the-database-was-restored-sign-in").into()));
+    auth.session.set(None);
+}
+
+/// The secret that opens a backup another installation sealed: the password of an
+/// account in it (with its username) or, without a username, its recovery key. The
+/// backup itself is the one just chosen; the backend kept its path.
+#[component]
+fn RestoreSecret(
+    asking: RwSignal<bool>,
+    outcome: RwSignal<Option<Result<String, CommandError>>>,
+) -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    let username = RwSignal::new(String::new());
+    let secret = RwSignal::new(String::new());
+    let errors = RwSignal::new(None::<CommandError>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let name = username.get_untracked();
+        let args = RestoreSecretArgs {
+            token: auth.token(),
+            username: (!name.trim().is_empty()).then(|| name.trim().to_string()),
+            secret: secret.get_untracked(),
+        };
+        spawn_local(async move {
+            match auth.call::<command::RestoreWithSecret>(args).await {
+                Ok(path) => {
+                    secret.set(String::new());
+                    asking.set(false);
+                    outcome.set(path.map(|p| Ok(format!("{} {p}", t("restored-from")))));
+                    signed_out_after_restore(auth);
+                }
+                Err(e) => errors.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <form class="subcard" id="restore-secret-form" on:submit=submit>
+            <p role="alert">{tr("error-backup-from-elsewhere")}</p>
+            <TextInput id="restore-username" label="account-in-that-backup" value=username field="username" errors=errors/>
+            <TextInput id="restore-secret" label="its-password-or-the-recovery-key" kind="password" value=secret field="secret" errors=errors/>
+            {move || errors.get().filter(|e| e.fields.is_empty()).map(|e| view! {
+                <p class="alert" id="restore-secret-error" role="alert">{error_text(&e)}</p>
+            })}
+            <div class="row">
+                <button id="restore-secret-go" type="submit" class="primary">{tr("restore-this-backup")}</button>
+                <button type="button" class="secondary" on:click=move |_| asking.set(false)>{tr("cancel")}</button>
+            </div>
+        </form>
     }
 }

@@ -256,7 +256,7 @@ impl Services {
     /// Runs `change` on the key file, if this database has one; a failure is noted in
     /// the support log and does not undo the account change that came with it (an
     /// account without a wrap gets one at its next sign-in).
-    fn with_keystore(
+    pub(super) fn with_keystore(
         &self,
         what: &str,
         change: impl FnOnce(&mut Keystore, &DataKey) -> Result<(), crate::keys::KeyError>,

@@ -39,6 +39,7 @@ mod records;
 mod training;
 mod writer;
 
+pub use records::BackupSecret;
 use writer::Writer;
 pub use writer::{Commit, Committed};
 
@@ -52,6 +53,8 @@ pub const DB_FILE: &str = "cardiorisk.db";
 
 /// A backup being restored, copied into the data directory first (see `restore`).
 pub const RESTORE_STAGING_FILE: &str = "restore-staging.db";
+/// A backup's database, taken out of its file (still sealed) before it is checked.
+pub const RESTORE_SOURCE_FILE: &str = "restore-source.db";
 
 /// Environment variable that overrides the data directory.
 pub const DATA_DIR_ENV: &str = "CARDIORISK_DATA_DIR";
@@ -152,6 +155,7 @@ impl Opening<'_> {
         };
         // A restore that died left its staged copy; the live database is whole either way.
         let _ = std::fs::remove_file(self.dir.join(RESTORE_STAGING_FILE));
+        let _ = std::fs::remove_file(self.dir.join(RESTORE_SOURCE_FILE));
         let reader = db::open_reader_with(path, sealing.as_ref().map(|s| &s.key))?;
         let unknown_names =
             auth::UnknownNames::open(self.dir).map_err(|source| db::DbError::File {

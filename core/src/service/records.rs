@@ -129,13 +129,16 @@ impl Services {
 
     /// Copies the live database to `path` with SQLite's online backup, in one step on
     /// the reading connection: one consistent snapshot, while writes carry on. The
-    /// copy is sealed with the same data key, page for page: it restores on any
-    /// computer of this installation, and reads as random bytes anywhere else.
+    /// copy is sealed with the same data key, page for page, and carries the key
+    /// file's wraps (`backup_file`): it restores here without a question, and
+    /// elsewhere with the password of an account in it or the recovery key; without
+    /// one it reads as random bytes.
     pub fn backup(&self, token: &str, path: &Path) -> Result<(), CommandError> {
         let started = Instant::now();
         let actor = self.admin(token, Action::DatabaseBackup)?;
         let key = self.data_key()?;
-        let tmp = path.with_extension("partial");
+        let wraps = self.wraps_for_backup();
+        let tmp = crate::db::with_suffix(path, ".database");
         // Created empty and private first: SQLite then writes into it, keeping the mode.
         cardiorisk_files::create_private(&tmp).map_err(|e| cannot_write(&tmp, e))?;
         {
@@ -157,7 +160,12 @@ impl Services {
                 }
             }
         }
-        std::fs::rename(&tmp, path).map_err(|e| cannot_write(path, e))?;
+        let finished = match wraps {
+            Some(wraps) => crate::backup_file::write(&tmp, &wraps, path),
+            None => std::fs::rename(&tmp, path),
+        };
+        let _ = crate::db::remove_file_if_there(&tmp);
+        finished.map_err(|e| cannot_write(path, e))?;
         self.record(
             Event::new(Action::DatabaseBackup, Status::Ok, started)
                 .by(actor.user_id, &actor.username)
@@ -175,17 +183,65 @@ impl Services {
     /// session ends (the restored accounts may differ), every cache built from
     /// database content is emptied and the active model reloaded.
     pub fn restore(&self, token: &str, path: &Path) -> Result<(), CommandError> {
+        self.restore_with(token, path, None)
+    }
+
+    /// As [`Services::restore`], for a backup that another installation sealed (or
+    /// this computer before it was set up again): `secret` opens its wraps. Accounts
+    /// whose password the restore changed lose their wrap here (they get a new one at
+    /// their next sign-in); the account whose password opened the backup gets one now.
+    pub fn restore_with(
+        &self,
+        token: &str,
+        path: &Path,
+        secret: Option<&BackupSecret>,
+    ) -> Result<(), CommandError> {
         let started = Instant::now();
         let actor = self.admin(token, Action::DatabaseRestored)?;
         let key = self.data_key()?;
-        db::check_backup(path, key).map_err(|e| {
+        let not_a_backup = |e: &dyn std::fmt::Display| {
+            CommandError::coded(ErrorCode::NotABackup, &[("detail", &e.to_string())])
+        };
+        let bundle = crate::backup_file::read(path).map_err(|e| not_a_backup(&e))?;
+        let source_file = self.dir.join(RESTORE_SOURCE_FILE);
+        let (source, backup_key) = match &bundle {
+            None => (path, key.clone()),
+            Some(bundle) => {
+                let backup_key = if bundle.keys.seals(key) {
+                    key.clone()
+                } else {
+                    unlock_backup(&bundle.keys, secret)?
+                };
+                bundle
+                    .extract_database(path, &source_file)
+                    .map_err(|e| cannot_write(&source_file, e))?;
+                (source_file.as_path(), backup_key)
+            }
+        };
+        let restored = self.restore_checked(actor, started, path, source, &backup_key, secret);
+        let _ = crate::db::remove_file_if_there(&source_file);
+        restored
+    }
+
+    fn restore_checked(
+        &self,
+        actor: AdminSession,
+        started: Instant,
+        path: &Path,
+        source: &Path,
+        backup_key: &DataKey,
+        secret: Option<&BackupSecret>,
+    ) -> Result<(), CommandError> {
+        let key = self.data_key()?;
+        db::check_backup(source, backup_key).map_err(|e| {
             CommandError::coded(ErrorCode::NotABackup, &[("detail", &e.to_string())])
         })?;
         let failed = |e: db::DbError| {
             CommandError::coded(ErrorCode::RestoreFailed, &[("detail", &e.to_string())])
         };
+        let passwords_before = auth::password_hashes(&self.read()).map_err(internal)?;
         let staged = self.dir.join(RESTORE_STAGING_FILE);
-        db::stage(path, &staged, key).map_err(failed)?;
+        db::stage(source, backup_key, &staged, key).map_err(failed)?;
         let replaced = db::replace_from(&mut self.writer.lock(), &staged, |tx, carried| {
             let event = Event::new(Action::DatabaseRestored, Status::Ok, started)
                 .by(actor.user_id, &actor.username)
@@ -201,6 +257,7 @@ impl Services {
         let committed = replaced.map_err(failed)?;
         self.writer.publish(committed);
         self.keep_audit_head_after(true);
+        self.rewrap_after_restore(&passwords_before, secret);
         self.sessions.end_all();
         self.keys.clear();
         let (predictor, source) = self.registry.active();
@@ -238,6 +295,55 @@ impl Services {
         }
     }
 
+    /// The key file's wraps as a backup carries them; `None` for services opened with
+    /// a key but no key file beside the database (`Services::open` in tests and
+    /// benches: the vault always has one), whose backups stay bare sealed files.
+    fn wraps_for_backup(&self) -> Option<Vec<u8>> {
+        let sealing = self.sealing.as_ref()?;
+        let keystore = sealing.keystore.lock().unwrap_or_else(|e| e.into_inner());
+        keystore.as_ref().map(Keystore::for_backup)
+    }
+
+    /// After a restore: an account whose password hash the restore changed, or
+    /// that the restored data lacks or has disabled, loses its wrap (its wrap opened
+    /// with a password that no longer signs in; the account gets a new one at its
+    /// next sign-in while the data is open). The account whose password opened the
+    /// backup is wrapped now, if that password signs in to it.
+    fn rewrap_after_restore(
+        &self,
+        before: &std::collections::HashMap<String, String>,
+        secret: Option<&BackupSecret>,
+    ) {
+        let after = match auth::password_hashes(&self.read()) {
+            Ok(after) => after,
+            Err(e) => {
+                tracing::error!(error = %e, "the restored accounts could not be read");
+                return;
+            }
+        };
+        self.with_keystore("after a restore", |keystore, key| {
+            for holder in keystore.holders() {
+                if let crate::keys::Holder::Account { username } = holder {
+                    let folded = username.to_ascii_lowercase();
+                    let same =
+                        before.get(&folded).is_some() && before.get(&folded) == after.get(&folded);
+                    if !same {
+                        keystore.remove(&username)?;
+                    }
+                }
+            }
+            if let Some(BackupSecret::Password { username, password }) = secret {
+                let signs_in = after
+                    .get(&username.to_ascii_lowercase())
+                    .is_some_and(|hash| auth::verify_password(password, hash));
+                if signs_in && !keystore.can_unlock(username) {
+                    keystore.wrap_for(key, username, password)?;
+                }
+            }
+            Ok(())
+        });
+    }
+
     /// The key the database is sealed with (every database but one in clear being sealed).
     fn data_key(&self) -> Result<&DataKey, CommandError> {
         self.sealing.as_ref().map(|s| &s.key).ok_or_else(|| {
@@ -257,4 +363,26 @@ fn cannot_write(path: &Path, e: impl std::fmt::Display) -> CommandError {
             ("detail", &e.to_string()),
         ],
     )
+}
+
+/// What opens a backup that another installation sealed.
+pub enum BackupSecret {
+    /// The password of an account in that backup.
+    Password { username: String, password: String },
+    /// That installation's recovery key, as typed.
+    Recovery(String),
+}
+
+fn unlock_backup(keys: &Keystore, secret: Option<&BackupSecret>) -> Result<DataKey, CommandError> {
+    let wrong = || CommandError::coded(ErrorCode::BackupSecret, &[]);
+    match secret {
+        None => Err(CommandError::coded(ErrorCode::BackupFromElsewhere, &[])),
+        Some(BackupSecret::Password { username, password }) => {
+            keys.unlock(username, password).map_err(|_| wrong())
+        }
+        Some(BackupSecret::Recovery(typed)) => {
+            let recovery = crate::keys::RecoveryKey::parse(typed).map_err(|_| wrong())?;
+            keys.unlock_with_recovery(&recovery).map_err(|_| wrong())
+        }
+    }
 }

@@ -5,6 +5,7 @@ use super::commands::{Cx, Handler};
 use super::Reply;
 use cardiorisk_contract::{command, CommandError, ErrorCode};
 use cardiorisk_core::audit::Action;
+use cardiorisk_core::service::BackupSecret;
 use std::path::PathBuf;
 use tauri::Manager;
 use tauri_plugin_dialog::DialogExt;
@@ -91,6 +92,17 @@ impl Handler for command::Backup {
     }
 }
 
+/// The backup the last restore dialog chose when another installation's seal stopped
+/// it, kept for [`command::RestoreWithSecret`]: the webview never names a path.
+#[derive(Default)]
+pub(super) struct PendingRestore(std::sync::Mutex<Option<PathBuf>>);
+
+impl PendingRestore {
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<PathBuf>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 impl Handler for command::Restore {
     async fn handle(cx: Cx, a: Self::Args) -> Reply<Self::Reply> {
         let check = a.token.clone();
@@ -100,15 +112,64 @@ impl Handler for command::Restore {
             return Ok(None);
         };
         let source = path.clone();
-        cx.services(move |s| s.restore(&a.token, &source)).await?;
-        // The restored database has its own gateway setting (and clients).
-        cx.gateway(|g| {
-            g.reload();
-            Ok(())
-        })
-        .await?;
-        Ok(Some(path.display().to_string()))
+        let restored = cx.services(move |s| s.restore(&a.token, &source)).await;
+        let pending = cx.app.state::<PendingRestore>();
+        *pending.slot() = match &restored {
+            Err(e) if e.code == ErrorCode::BackupFromElsewhere => Some(path.clone()),
+            _ => None,
+        };
+        restored?;
+        restored_from(&cx, path).await
     }
+}
+
+/// Restores the backup kept by [`PendingRestore`] with an account's password in it
+/// or its installation's recovery key.
+impl Handler for command::RestoreWithSecret {
+    async fn handle(cx: Cx, a: Self::Args) -> Reply<Self::Reply> {
+        let username = a.username.filter(|u| !u.trim().is_empty());
+        let mut problems = Vec::new();
+        if let Some(name) = &username {
+            problems.extend(cardiorisk_contract::check_username(name).err());
+        }
+        if a.secret.trim().is_empty() || a.secret.len() > 256 {
+            problems.push(cardiorisk_contract::FieldError::rule("secret", &[]));
+        }
+        if !problems.is_empty() {
+            return Err(CommandError::fields(problems));
+        }
+        let Some(path) = cx.app.state::<PendingRestore>().slot().clone() else {
+            return Err(CommandError::coded(
+                ErrorCode::NotABackup,
+                &[(
+                    "detail",
+                    "no backup is waiting: choose it again with Restore",
+                )],
+            ));
+        };
+        let source = path.clone();
+        let secret = match username {
+            Some(username) => BackupSecret::Password {
+                username,
+                password: a.secret,
+            },
+            None => BackupSecret::Recovery(a.secret),
+        };
+        cx.services(move |s| s.restore_with(&a.token, &source, Some(&secret)))
+            .await?;
+        *cx.app.state::<PendingRestore>().slot() = None;
+        restored_from(&cx, path).await
+    }
+}
+
+/// After a restore: the restored database has its own gateway setting (and clients).
+async fn restored_from(cx: &Cx, path: PathBuf) -> Reply<Option<String>> {
+    cx.gateway(|g| {
+        g.reload();
+        Ok(())
+    })
+    .await?;
+    Ok(Some(path.display().to_string()))
 }
 
 /// Saves the patient's report (HTML or PDF, in the UI's language) where the user chooses.

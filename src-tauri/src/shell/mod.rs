@@ -400,6 +400,7 @@ pub fn run() {
             );
             app.manage(files::SupportLog(logs));
             app.manage(DataDir(dir));
+            app.manage(files::PendingRestore::default());
             let data = Arc::new(Data::new(vault));
             app.manage(Arc::clone(&data));
             if let (Some(username), Ok(password)) = (
