@@ -14,6 +14,8 @@ use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+mod prompt;
+
 #[derive(Parser)]
 #[command(
     name = "cardiorisk",
@@ -87,7 +89,8 @@ enum Command {
         model: Option<PathBuf>,
     },
     /// Run the local REST gateway without the window (127.0.0.1 only). The data opens
-    /// with an account's password ($CARDIORISK_PASSWORD), as a sign-in would.
+    /// with an account's password ($CARDIORISK_PASSWORD, else typed at the terminal),
+    /// as a sign-in would.
     Serve {
         #[arg(long, default_value_t = 8080)]
         port: u16,
@@ -99,7 +102,8 @@ enum Command {
         data_dir: Option<PathBuf>,
     },
     /// First run without the window: create the administrator (password from
-    /// $CARDIORISK_PASSWORD) and the data key; prints the recovery key once.
+    /// $CARDIORISK_PASSWORD, else typed twice at the terminal) and the data key;
+    /// prints the recovery key once.
     Setup {
         #[arg(long)]
         username: String,
@@ -109,7 +113,7 @@ enum Command {
         data_dir: Option<PathBuf>,
     },
     /// Create or change a gateway plan's requests per minute, as an administrator
-    /// (password from $CARDIORISK_PASSWORD).
+    /// (password from $CARDIORISK_PASSWORD, else typed at the terminal).
     SetPlan {
         #[arg(long)]
         name: String,
@@ -121,7 +125,8 @@ enum Command {
         data_dir: Option<PathBuf>,
     },
     /// Every password lost: set an administrator's password with the recovery key
-    /// ($CARDIORISK_RECOVERY_KEY; the new password from $CARDIORISK_PASSWORD).
+    /// ($CARDIORISK_RECOVERY_KEY; the new password from $CARDIORISK_PASSWORD; each
+    /// typed at the terminal when not set, the new password twice).
     Recover {
         #[arg(long)]
         username: String,
@@ -149,7 +154,7 @@ enum Command {
 #[derive(Subcommand)]
 enum AuditCommand {
     /// Check every entry's link to the one before, as an administrator (password
-    /// from $CARDIORISK_PASSWORD). Exit status 0 when the chain holds, 1 with the
+    /// from $CARDIORISK_PASSWORD, else typed at the terminal). Exit status 0 when the chain holds, 1 with the
     /// first broken link when it does not, 2 when it could not be checked.
     Verify {
         #[arg(long)]
@@ -179,16 +184,6 @@ fn load_model(path: &Option<PathBuf>) -> Result<Predictor, String> {
     }
 }
 
-fn password_from_env() -> Result<String, String> {
-    secret_from_env("CARDIORISK_PASSWORD", "the password")
-}
-
-/// A secret from the environment, never from the command line (where other users
-/// of the computer can read it in the process list).
-fn secret_from_env(name: &str, what: &str) -> Result<String, String> {
-    std::env::var(name).map_err(|_| format!("set {name} to {what}"))
-}
-
 /// The data directory: `--data-dir`, else $CARDIORISK_DATA_DIR, else the app's own.
 fn data_dir_of(data_dir: Option<PathBuf>) -> Result<PathBuf, String> {
     Ok(data_dir
@@ -210,7 +205,8 @@ fn sign_in(
             dir.display()
         ));
     }
-    let (opened, not_before) = vault.sign_in(username, &password_from_env()?);
+    let password = prompt::secret("CARDIORISK_PASSWORD", &format!("{username}'s password"))?;
+    let (opened, not_before) = vault.sign_in(username, &password);
     if let Some(wait) = not_before.checked_duration_since(std::time::Instant::now()) {
         std::thread::sleep(wait);
     }
@@ -400,10 +396,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let dir = data_dir_of(data_dir)?;
             let username = match username {
                 Some(name) => name,
-                None => secret_from_env(
-                    "CARDIORISK_USERNAME",
-                    "the account that opens the data (or give --username)",
-                )?,
+                None => std::env::var("CARDIORISK_USERNAME").map_err(|_| {
+                    "give --username, or set CARDIORISK_USERNAME, to the account that opens the data"
+                        .to_string()
+                })?,
             };
             // Warnings and errors (a fallback model, a log entry that cannot be
             // written) to the terminal and to the size-capped support log.
@@ -455,7 +451,11 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         } => {
             let dir = data_dir_of(data_dir)?;
             let (_, session) = Vault::new(&dir)
-                .set_up(&username, &display_name, &password_from_env()?)
+                .set_up(
+                    &username,
+                    &display_name,
+                    &prompt::new_secret("CARDIORISK_PASSWORD", &format!("{username}'s password"))?,
+                )
                 .map_err(|e| e.to_string())?;
             eprintln!(
                 "administrator {username} created; the data in {} is sealed",
@@ -481,8 +481,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Command::Recover { username, data_dir } => {
             let dir = data_dir_of(data_dir)?;
-            let recovery = secret_from_env("CARDIORISK_RECOVERY_KEY", "the recovery key")?;
-            let new_password = secret_from_env("CARDIORISK_PASSWORD", "the new password")?;
+            let recovery = prompt::secret("CARDIORISK_RECOVERY_KEY", "the recovery key")?;
+            let new_password =
+                prompt::new_secret("CARDIORISK_PASSWORD", &format!("{username}'s new password"))?;
             Vault::new(&dir)
                 .recover(&recovery, &username, &new_password)
                 .map_err(|e| e.to_string())?;

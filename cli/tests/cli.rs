@@ -334,3 +334,101 @@ fn audit_verify_says_the_trail_holds_and_names_the_entry_an_edit_broke() {
     );
     assert!(said.contains("not what was written"), "{said}");
 }
+
+/// Runs the CLI with `args` in a pseudo-terminal (util-linux `script`), without
+/// secrets in its environment, answering each prompt that ends with `prompts[i]`
+/// with `answers[i]`; returns all the terminal showed and the exit status.
+#[cfg(target_os = "linux")]
+fn at_a_terminal(args: &[&str], answers: &[(&str, &str)]) -> (String, bool) {
+    use std::io::{Read, Write};
+    let line = std::iter::once(env!("CARGO_BIN_EXE_cardiorisk"))
+        .chain(args.iter().copied())
+        .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut child = Command::new("script")
+        .args(["-qefc", &line, "/dev/null"])
+        .env_remove("CARDIORISK_PASSWORD")
+        .env_remove("CARDIORISK_RECOVERY_KEY")
+        .env_remove("CARDIORISK_USERNAME")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs the CLI in a pseudo-terminal");
+    let (mut stdin, mut stdout) = (child.stdin.take().unwrap(), child.stdout.take().unwrap());
+    let mut shown = Vec::new();
+    for (prompt, answer) in answers {
+        let mut byte = [0u8; 1];
+        while !String::from_utf8_lossy(&shown).trim_end().ends_with(prompt) {
+            assert_eq!(
+                stdout.read(&mut byte).unwrap(),
+                1,
+                "the terminal closed before {prompt:?}: {}",
+                String::from_utf8_lossy(&shown)
+            );
+            shown.push(byte[0]);
+        }
+        stdin.write_all(format!("{answer}\n").as_bytes()).unwrap();
+        stdin.flush().unwrap();
+        shown.extend_from_slice(b" ");
+    }
+    stdout.read_to_end(&mut shown).unwrap();
+    drop(stdin);
+    let ok = child.wait().unwrap().success();
+    (String::from_utf8_lossy(&shown).into_owned(), ok)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn secrets_are_typed_at_the_terminal_without_echo_when_the_environment_has_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let setup = [
+        "setup",
+        "--username",
+        "admin",
+        "--display-name",
+        "Ada Admin",
+        "--data-dir",
+        data,
+    ];
+    let (shown, ok) = at_a_terminal(
+        &setup,
+        &[
+            ("admin's password:", "typed-at-terminal-1"),
+            ("admin's password, again:", "typed-differently-2"),
+        ],
+    );
+    assert!(!ok, "two different entries are refused: {shown}");
+    assert!(shown.contains("differ"), "{shown}");
+    assert!(
+        !dir.path().join("cardiorisk.db").exists(),
+        "nothing was set up"
+    );
+
+    let (shown, ok) = at_a_terminal(
+        &setup,
+        &[
+            ("admin's password:", "typed-at-terminal-1"),
+            ("admin's password, again:", "typed-at-terminal-1"),
+        ],
+    );
+    assert!(ok, "{shown}");
+    assert!(!shown.contains("typed-at-terminal"), "echoed: {shown}");
+
+    let verify = ["audit", "verify", "--username", "admin", "--data-dir", data];
+    let (shown, ok) = at_a_terminal(&verify, &[("admin's password:", "typed-at-terminal-1")]);
+    assert!(ok, "the typed password opens the data: {shown}");
+    assert!(!shown.contains("typed-at-terminal"), "echoed: {shown}");
+
+    // Without a terminal and without the environment: told what to set, not hung.
+    let out = cli()
+        .args(verify)
+        .env_remove("CARDIORISK_PASSWORD")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("set CARDIORISK_PASSWORD"), "{said}");
+}
