@@ -7,14 +7,6 @@
 # the CLI linked and checked).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The installers this suite builds (the Linux .deb/.rpm, the Windows setup) are tested
-# for what they do: install, upgrade, remove, open sealed data, score under Wine as on
-# Linux. How fast their code runs is measured by the benchmarks, and the shipped
-# installers come from the release workflow with the full release profile. Here the
-# release profile is compiled at opt-level 1, without LTO, in 16 codegen units (ADR
-# 0028): the two release builds were most of a cold run's CPU.
-export CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=false \
-  CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
 cargo fmt --all -- --check
 npx --no-install action-validator .github/workflows/release.yml
 bash scripts/build-ui.sh
