@@ -206,11 +206,9 @@ fn sign_in(
         ));
     }
     let password = prompt::secret("CARDIORISK_PASSWORD", &format!("{username}'s password"))?;
-    let (opened, not_before) = vault.sign_in(username, &password);
-    if let Some(wait) = not_before.checked_duration_since(std::time::Instant::now()) {
-        std::thread::sleep(wait);
-    }
-    let (services, session) = opened.map_err(|e| e.to_string())?;
+    let (services, session) = vault
+        .sign_in_paced(username, &password)
+        .map_err(|e| e.to_string())?;
     if let Some(recovery) = &session.recovery_key {
         print_recovery_key(recovery);
     }

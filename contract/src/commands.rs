@@ -46,6 +46,7 @@ macro_rules! with_commands {
             ExportAudit = "export_audit", $crate::ExportAuditArgs => Option<String>;
             VerifyAudit = "verify_audit", $crate::TokenArgs => $crate::AuditChainReport;
             ReissueRecoveryKey = "reissue_recovery_key", $crate::TokenArgs => String;
+            PrintRecoveryKey = "print_recovery_key", $crate::TokenArgs => ();
             ListUsers = "list_users", $crate::TokenArgs => Vec<$crate::UserInfo>;
             CreateUser = "create_user", $crate::CreateUserArgs => $crate::UserInfo;
             SetUserDisabled = "set_user_disabled", $crate::SetDisabledArgs => ();

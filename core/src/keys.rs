@@ -48,6 +48,20 @@ impl KdfCost {
         iterations: 1,
         parallelism: 1,
     };
+    /// The most a wrap may ask to derive its key (8 times the default's memory and
+    /// passes): a key file or a backup from elsewhere asking for more is refused as
+    /// damaged, not obeyed with gigabytes and hours of work.
+    pub const MOST: KdfCost = KdfCost {
+        memory_kib: 512 * 1024,
+        iterations: 24,
+        parallelism: 8,
+    };
+
+    fn within_most(self) -> bool {
+        self.memory_kib <= KdfCost::MOST.memory_kib
+            && self.iterations <= KdfCost::MOST.iterations
+            && self.parallelism <= KdfCost::MOST.parallelism
+    }
 }
 
 /// The clinic's data key. Zeroed when dropped; never printed.
@@ -550,7 +564,7 @@ impl Keystore {
         let cost = wrap.kdf.cost;
         if argon2::Params::new(cost.memory_kib, cost.iterations, cost.parallelism, Some(32))
             .is_err()
-            || cost.memory_kib > 4 * 1024 * 1024
+            || !cost.within_most()
         {
             return Err(damaged("key derivation cost"));
         }

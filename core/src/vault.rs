@@ -169,6 +169,19 @@ impl Vault {
         Ok((services, session))
     }
 
+    /// As [`Vault::sign_in`], answering only at the paced instant (a refused sign-in
+    /// then takes as long as an accepted one): for callers with nothing else to do
+    /// meanwhile, on a thread that may wait.
+    pub fn sign_in_paced(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<(Services, SessionInfo), CommandError> {
+        let (opened, not_before) = self.sign_in(username, password);
+        crate::service::wait_until(not_before);
+        opened
+    }
+
     /// Opens the data with an account's password and signs it in. A sealed database
     /// opens only if the password unseals that account's wrap; a database in clear
     /// is checked as before, then sealed under a new key (and the session carries

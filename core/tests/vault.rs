@@ -601,3 +601,49 @@ fn a_backup_restores_on_another_installation_with_a_password_in_it_or_its_recove
     let again = services.sign_in("admin", ADMIN_PASSWORD).unwrap();
     assert_eq!(patients(&services, &again.token), 1);
 }
+
+#[test]
+fn a_backup_whose_wraps_ask_for_absurd_work_is_refused_not_obeyed() {
+    let clinic = tempfile::tempdir().unwrap();
+    let backup = clinic.path().join("clinic.db");
+    {
+        let (services, session) = vault(clinic.path())
+            .set_up("admin", "Ada Admin", ADMIN_PASSWORD)
+            .unwrap();
+        services.backup(&session.token, &backup).unwrap();
+    }
+    // Rewrite the wraps' key derivation cost: 4 GiB and a million passes.
+    let bytes = std::fs::read(&backup).unwrap();
+    let magic = cardiorisk_core::backup_file::MAGIC.len();
+    let length = u32::from_le_bytes(bytes[magic..magic + 4].try_into().unwrap()) as usize;
+    let mut keys: serde_json::Value =
+        serde_json::from_slice(&bytes[magic + 4..magic + 4 + length]).unwrap();
+    for wrap in keys["wraps"].as_array_mut().unwrap() {
+        wrap["kdf"]["memory_kib"] = (4u32 * 1024 * 1024).into();
+        wrap["kdf"]["iterations"] = 1_000_000.into();
+    }
+    let keys = serde_json::to_vec(&keys).unwrap();
+    let mut hostile = bytes[..magic].to_vec();
+    hostile.extend_from_slice(&(keys.len() as u32).to_le_bytes());
+    hostile.extend_from_slice(&keys);
+    hostile.extend_from_slice(&bytes[magic + 4 + length..]);
+    std::fs::write(&backup, hostile).unwrap();
+
+    let laptop = tempfile::tempdir().unwrap();
+    let (services, session) = vault(laptop.path())
+        .set_up("admin", "Ada Admin", "laptop-admin-pass-9")
+        .unwrap();
+    let secret = BackupSecret::Password {
+        username: "admin".into(),
+        password: ADMIN_PASSWORD.into(),
+    };
+    let refused = services
+        .restore_with(&session.token, &backup, Some(&secret))
+        .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::NotABackup, "{}", refused.message);
+    assert!(
+        refused.message.contains("key derivation cost"),
+        "{}",
+        refused.message
+    );
+}

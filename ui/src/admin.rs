@@ -43,7 +43,6 @@ pub fn AdminPage() -> impl IntoView {
 #[component]
 fn RecoveryKey() -> impl IntoView {
     let auth = expect_context::<Auth>();
-    let issued = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<String>);
     let issue = move |_| {
         let args = TokenArgs {
@@ -52,8 +51,10 @@ fn RecoveryKey() -> impl IntoView {
         spawn_local(async move {
             match auth.call::<command::ReissueRecoveryKey>(args).await {
                 Ok(key) => {
+                    // Shown alone, as at first run, until it is written down or printed.
                     error.set(None);
-                    issued.set(Some(key));
+                    auth.recovery_reissued.set(true);
+                    auth.recovery_key.set(Some(key));
                 }
                 Err(e) => error.set(Some(error_text(&e))),
             }
@@ -64,10 +65,6 @@ fn RecoveryKey() -> impl IntoView {
             <h2 id="recovery-section-title">{tr("recovery-key-section")}</h2>
             <p>{tr("print-it-or-write-it-down")}</p>
             <button id="recovery-reissue" type="button" on:click=issue>{tr("issue-a-new-recovery-key")}</button>
-            {move || issued.get().map(|key| view! {
-                <p>{tr("new-recovery-key-shown-once")}</p>
-                <p class="recovery-key" id="recovery-reissued">{key}</p>
-            })}
             {move || error.get().map(|e| view! { <p class="alert" role="alert">{e}</p> })}
         </section>
     }

@@ -160,6 +160,7 @@ fn App() -> impl IntoView {
         session: RwSignal::new(None),
         notice: RwSignal::new(None),
         recovery_key: RwSignal::new(None),
+        recovery_reissued: RwSignal::new(false),
     };
     provide_context(auth);
     let nav = Nav(RwSignal::new(Page::Patients));

@@ -21,12 +21,15 @@ pub struct Auth {
     /// A recovery key this session's first run or sign-in made: shown once, until
     /// the user says it is written down.
     pub recovery_key: RwSignal<Option<String>>,
+    /// The key shown is a new one an administrator issued (the old one stopped working).
+    pub recovery_reissued: RwSignal<bool>,
 }
 
 impl Auth {
     fn start(&self, session: SessionInfo) {
         self.notice.set(None);
         self.recovery_key.set(session.recovery_key.clone());
+        self.recovery_reissued.set(false);
         self.session.set(Some(session));
     }
 }
@@ -145,17 +148,36 @@ pub fn SetupForm() -> impl IntoView {
 pub fn RecoveryKeyCard() -> impl IntoView {
     let auth = expect_context::<Auth>();
     let key = auth.recovery_key.get_untracked().unwrap_or_default();
+    let reissued = auth.recovery_reissued.get_untracked();
+    let print_error = RwSignal::new(None::<String>);
+    // The page shows this card alone (the top bar and the buttons are not printed).
+    let print = move |_| {
+        let args = TokenArgs {
+            token: auth.token(),
+        };
+        spawn_local(async move {
+            let printed = auth.call::<command::PrintRecoveryKey>(args).await;
+            print_error.set(printed.err().map(|e| crate::i18n::error_text(&e)));
+        });
+    };
     view! {
         <section class="card narrow" aria-labelledby="recovery-title">
             <h1 id="recovery-title">{tr("your-recovery-key")}</h1>
+            {reissued.then(|| view! { <p>{tr("new-recovery-key-shown-once")}</p> })}
             <p>{tr("the-data-on-this-computer-is-encrypted")}</p>
             <p class="recovery-key" id="recovery-key">{key}</p>
             <p class="alert" role="note">{tr("without-a-password-or-this-key")}</p>
             <p>{tr("print-it-or-write-it-down")}</p>
-            <button id="recovery-done" type="button" class="primary"
-                on:click=move |_| auth.recovery_key.set(None)>
-                {tr("i-have-written-it-down")}
-            </button>
+            <div class="row no-print">
+                <button id="recovery-print" type="button" class="secondary" on:click=print>
+                    {tr("print")}
+                </button>
+                <button id="recovery-done" type="button" class="primary"
+                    on:click=move |_| auth.recovery_key.set(None)>
+                    {tr("i-have-written-it-down")}
+                </button>
+            </div>
+            {move || print_error.get().map(|e| view! { <p class="alert no-print" role="alert">{e}</p> })}
         </section>
     }
 }

@@ -282,7 +282,7 @@ fn RestoreSecret(
             <TextInput id="restore-username" label="account-in-that-backup" value=username field="username" errors=errors/>
             <TextInput id="restore-secret" label="its-password-or-the-recovery-key" kind="password" value=secret field="secret" errors=errors/>
             {move || errors.get().filter(|e| e.fields.is_empty()).map(|e| view! {
-                <p class="alert" id="restore-secret-error" role="alert">{error_text(&e)}</p>
+                <p class="alert" id="restore-refused" role="alert">{error_text(&e)}</p>
             })}
             <div class="row">
                 <button id="restore-secret-go" type="submit" class="primary">{tr("restore-this-backup")}</button>

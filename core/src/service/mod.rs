@@ -210,7 +210,7 @@ fn internal(e: impl std::fmt::Display) -> CommandError {
 }
 
 /// Blocks until `not_before` (a paced answer, see `Services::sign_in_paced`).
-fn wait_until(not_before: Instant) {
+pub(crate) fn wait_until(not_before: Instant) {
     if let Some(wait) = not_before.checked_duration_since(Instant::now()) {
         std::thread::sleep(wait);
     }

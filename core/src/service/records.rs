@@ -374,15 +374,24 @@ pub enum BackupSecret {
 }
 
 fn unlock_backup(keys: &Keystore, secret: Option<&BackupSecret>) -> Result<DataKey, CommandError> {
-    let wrong = || CommandError::coded(ErrorCode::BackupSecret, &[]);
+    use crate::keys::KeyError;
+    // A wrap that cannot be used at all (a damaged or hostile file) says so; any
+    // other failure is the secret's.
+    let refused = |e: KeyError| match e {
+        KeyError::Damaged { .. } | KeyError::TooNew { .. } => {
+            CommandError::coded(ErrorCode::NotABackup, &[("detail", &e.to_string())])
+        }
+        _ => CommandError::coded(ErrorCode::BackupSecret, &[]),
+    };
     match secret {
         None => Err(CommandError::coded(ErrorCode::BackupFromElsewhere, &[])),
         Some(BackupSecret::Password { username, password }) => {
-            keys.unlock(username, password).map_err(|_| wrong())
+            keys.unlock(username, password).map_err(refused)
         }
         Some(BackupSecret::Recovery(typed)) => {
-            let recovery = crate::keys::RecoveryKey::parse(typed).map_err(|_| wrong())?;
-            keys.unlock_with_recovery(&recovery).map_err(|_| wrong())
+            let recovery = crate::keys::RecoveryKey::parse(typed)
+                .map_err(|_| CommandError::coded(ErrorCode::BackupSecret, &[]))?;
+            keys.unlock_with_recovery(&recovery).map_err(refused)
         }
     }
 }

@@ -220,6 +220,23 @@ impl Handler for command::PrintReport {
     }
 }
 
+/// Prints the recovery key card the window shows alone (at first run, at the sealing of
+/// an earlier release's data, or just reissued), through the webview's print dialog,
+/// for the signed-in user it is shown to.
+impl Handler for command::PrintRecoveryKey {
+    async fn handle(cx: Cx, a: Self::Args) -> Reply<Self::Reply> {
+        cx.services(move |s| s.keep_alive(&a.token).map(|_| ()))
+            .await?;
+        let _shown = crate::stall::NativeDialog::shown();
+        cx.webview.print().map_err(|e| {
+            CommandError::coded(
+                ErrorCode::PrintingUnavailable,
+                &[("detail", &e.to_string())],
+            )
+        })
+    }
+}
+
 impl Handler for command::DataLocation {
     async fn handle(cx: Cx, a: Self::Args) -> Reply<Self::Reply> {
         let file = cx

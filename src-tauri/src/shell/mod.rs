@@ -188,11 +188,7 @@ impl Data {
         if let Some(services) = self.open.get() {
             return services.sign_in(username, password);
         }
-        let (opened, not_before) = self.vault.sign_in(username, password);
-        if let Some(wait) = not_before.checked_duration_since(std::time::Instant::now()) {
-            std::thread::sleep(wait);
-        }
-        let (services, session) = opened?;
+        let (services, session) = self.vault.sign_in_paced(username, password)?;
         self.install(app, services);
         Ok(session)
     }
