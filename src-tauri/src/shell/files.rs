@@ -210,13 +210,7 @@ impl Handler for command::PrintReport {
     async fn handle(cx: Cx, a: Self::Args) -> Reply<Self::Reply> {
         cx.services(move |s| s.report_printed(&a.token, a.patient_id))
             .await?;
-        let _shown = crate::stall::NativeDialog::shown();
-        cx.webview.print().map_err(|e| {
-            CommandError::coded(
-                ErrorCode::PrintingUnavailable,
-                &[("detail", &e.to_string())],
-            )
-        })
+        print_window(&cx)
     }
 }
 
@@ -227,14 +221,19 @@ impl Handler for command::PrintRecoveryKey {
     async fn handle(cx: Cx, a: Self::Args) -> Reply<Self::Reply> {
         cx.services(move |s| s.keep_alive(&a.token).map(|_| ()))
             .await?;
-        let _shown = crate::stall::NativeDialog::shown();
-        cx.webview.print().map_err(|e| {
-            CommandError::coded(
-                ErrorCode::PrintingUnavailable,
-                &[("detail", &e.to_string())],
-            )
-        })
+        print_window(&cx)
     }
+}
+
+/// The system's print dialog for what the window shows.
+fn print_window(cx: &Cx) -> Reply<()> {
+    let _shown = crate::stall::NativeDialog::shown();
+    cx.webview.print().map_err(|e| {
+        CommandError::coded(
+            ErrorCode::PrintingUnavailable,
+            &[("detail", &e.to_string())],
+        )
+    })
 }
 
 impl Handler for command::DataLocation {
