@@ -276,3 +276,95 @@ fn the_database_engine_is_sqlite3_multiple_ciphers_and_not_the_systems_sqlite() 
         );
     }
 }
+
+/// A backup onto a full disk (a small tmpfs mounted for the test; root only, says so
+/// when it skips), failing at the database copy and then at the backup file itself:
+/// answered "cannot write", nothing left behind, the earlier backup at that path as it
+/// was, the app working on; with room again the backup is written and restores.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_backup_onto_a_full_disk_fails_whole_and_leaves_the_earlier_backup() {
+    use cardiorisk_contract::ErrorCode;
+    use cardiorisk_core::keys::KdfCost;
+    use cardiorisk_core::vault::Vault;
+    use std::process::Command;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (s, session) = Vault::new(dir.path())
+        .with_cost(KdfCost::FOR_TESTS)
+        .set_up("admin", "Ada Admin", support::ADMIN_PASSWORD)
+        .unwrap();
+    let token = session.token;
+    s.assess(&token, None, &measurements()).unwrap();
+    // The size of a backup of this database, with its wraps.
+    let sized = dir.path().join("sized.db");
+    s.backup(&token, &sized).unwrap();
+    let backup_bytes = std::fs::metadata(&sized).unwrap().len();
+
+    let mount = tempfile::tempdir().unwrap();
+    let size = (4 * backup_bytes).div_ceil(4096) * 4096;
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+        .arg(mount.path())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        support::skip(false, "cannot mount a small tmpfs here (needs root)");
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(mount.path().to_path_buf());
+    let backup = mount.path().join("clinic.db");
+    s.backup(&token, &backup).unwrap();
+    let earlier = std::fs::read(&backup).unwrap();
+    s.assess(&token, None, &measurements()).unwrap();
+
+    let filler = mount.path().join("filler");
+    let names = || {
+        let mut names: Vec<String> = std::fs::read_dir(mount.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    // Half a backup's room: the database copy fails. One and a half: the copy fits,
+    // the backup file beside it does not.
+    for (filler_bytes, fails_at) in [
+        (5 * backup_bytes / 2, ErrorCode::BackupFailed),
+        (3 * backup_bytes / 2, ErrorCode::CannotWrite),
+    ] {
+        std::fs::write(&filler, vec![7u8; filler_bytes as usize]).unwrap();
+        let err = s.backup(&token, &backup).unwrap_err();
+        assert_eq!(err.code, fails_at, "{}", err.message);
+        assert!(
+            err.message.to_lowercase().contains("full") || err.message.contains("No space left"),
+            "the message says the disk is full: {}",
+            err.message
+        );
+        assert_eq!(names(), ["clinic.db", "filler"], "nothing left behind");
+        assert_eq!(
+            std::fs::read(&backup).unwrap(),
+            earlier,
+            "the earlier backup is as it was"
+        );
+        s.assess(&token, None, &measurements()).unwrap();
+    }
+
+    std::fs::remove_file(&filler).unwrap();
+    s.backup(&token, &backup).unwrap();
+    assert_eq!(names(), ["clinic.db"]);
+    s.restore(&token, &backup).unwrap();
+    let again = s.sign_in("admin", support::ADMIN_PASSWORD).unwrap();
+    assert_eq!(
+        s.recent(&again.token, 10).unwrap().len(),
+        4,
+        "the last backup, whole"
+    );
+}

@@ -138,40 +138,49 @@ impl Services {
         let actor = self.admin(token, Action::DatabaseBackup)?;
         let key = self.data_key()?;
         let wraps = self.wraps_for_backup();
+        // The copy lands beside `path` first, then becomes the backup whole: a full disk
+        // or a busy database leaves neither a partial backup nor the copy behind, and
+        // an earlier backup at `path` as it was.
         let tmp = crate::db::with_suffix(path, ".database");
-        // Created empty and private first: SQLite then writes into it, keeping the mode.
-        cardiorisk_files::create_private(&tmp).map_err(|e| cannot_write(&tmp, e))?;
-        {
-            let failed = |e: rusqlite::Error| {
-                CommandError::coded(ErrorCode::BackupFailed, &[("detail", &e.to_string())])
-            };
-            let mut copy = Connection::open(&tmp).map_err(failed)?;
-            db::apply_key(&copy, key).map_err(failed)?;
-            let reader = self.read();
-            let backup = rusqlite::backup::Backup::new(&reader, &mut copy).map_err(failed)?;
-            match backup.step(-1).map_err(failed)? {
-                rusqlite::backup::StepResult::Done => {}
-                other => {
-                    let detail = format!("the database stayed busy ({other:?}); try again");
-                    return Err(CommandError::coded(
-                        ErrorCode::BackupFailed,
-                        &[("detail", &detail)],
-                    ));
-                }
+        let finished = self.copy_database(key, &tmp).and_then(|()| {
+            match wraps {
+                Some(wraps) => crate::backup_file::write(&tmp, &wraps, path),
+                None => std::fs::rename(&tmp, path),
             }
-        }
-        let finished = match wraps {
-            Some(wraps) => crate::backup_file::write(&tmp, &wraps, path),
-            None => std::fs::rename(&tmp, path),
-        };
+            .map_err(|e| cannot_write(path, e))
+        });
         let _ = crate::db::remove_file_if_there(&tmp);
-        finished.map_err(|e| cannot_write(path, e))?;
+        finished?;
         self.record(
             Event::new(Action::DatabaseBackup, Status::Ok, started)
                 .by(actor.user_id, &actor.username)
                 .detail(path.display().to_string()),
         );
         Ok(())
+    }
+
+    /// The live database, one consistent snapshot taken with SQLite's online backup on
+    /// the reading connection, into `to` (created private), sealed with `key`.
+    fn copy_database(&self, key: &DataKey, to: &Path) -> Result<(), CommandError> {
+        // Created empty and private first: SQLite then writes into it, keeping the mode.
+        cardiorisk_files::create_private(to).map_err(|e| cannot_write(to, e))?;
+        let failed = |e: rusqlite::Error| {
+            CommandError::coded(ErrorCode::BackupFailed, &[("detail", &e.to_string())])
+        };
+        let mut copy = Connection::open(to).map_err(failed)?;
+        db::apply_key(&copy, key).map_err(failed)?;
+        let reader = self.read();
+        let backup = rusqlite::backup::Backup::new(&reader, &mut copy).map_err(failed)?;
+        match backup.step(-1).map_err(failed)? {
+            rusqlite::backup::StepResult::Done => Ok(()),
+            other => {
+                let detail = format!("the database stayed busy ({other:?}); try again");
+                Err(CommandError::coded(
+                    ErrorCode::BackupFailed,
+                    &[("detail", &detail)],
+                ))
+            }
+        }
     }
 
     /// Replaces the live database with the backup at `path`, after checking that it
