@@ -26,3 +26,15 @@ pub mod service;
 pub mod signals;
 pub mod support;
 pub mod vault;
+
+/// Where a test can stop the process dead, as a SIGKILL at that moment would
+/// (`CARDIORISK_FAULT_AT=<name>`): for moments too short to hit at random. Debug
+/// builds only; a release build never reads the variable.
+pub(crate) fn fault_point(name: &str) {
+    #[cfg(debug_assertions)]
+    if std::env::var_os("CARDIORISK_FAULT_AT").is_some_and(|at| at == name) {
+        std::process::abort();
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = name;
+}

@@ -1,87 +1,22 @@
 //! The data sealed at rest, through the vault as every entry point opens it: first
-//! run, sign-in, passwords changing hands, the recovery key, backups, and a database
-//! in clear from an earlier release sealed at its first sign-in (also when killed).
+//! run, sign-in, passwords changing hands, the recovery key, backups made here, and a
+//! database in clear from an earlier release sealed at its first sign-in (also when
+//! killed). Backups from another installation: `vault_backups.rs`.
 //! Real files in a temporary directory; the raw bytes of every file are searched.
 
 #[path = "../../tests/support/mod.rs"]
 mod support;
 
-use cardiorisk_contract::{ErrorCode, Measurements, NewUser, PatientInput, Role};
-use cardiorisk_core::keys::KdfCost;
-use cardiorisk_core::service::{BackupSecret, Services, DB_FILE};
-use cardiorisk_core::vault::{Lock, Vault};
+use cardiorisk_contract::{ErrorCode, NewUser, PatientInput, Role};
+use cardiorisk_core::service::DB_FILE;
+use cardiorisk_core::vault::Lock;
 use std::path::Path;
 use support::ADMIN_PASSWORD;
 
-const NAME: &str = "Rosalind Quintanilla";
-const RECORD: &str = "HC-UPGRADE-4711";
-/// Measurements no other test data uses, searched for as text and as SQLite's REAL.
-const CHOLESTEROL: f64 = 2.3456;
+mod sealed;
+use sealed::{add_records, files_in_clear, patients, vault};
+
 const CHILD_ENV: &str = "CARDIORISK_SEALING_CHILD_DIR";
-
-fn vault(dir: &Path) -> Vault {
-    Vault::new(dir).with_cost(KdfCost::FOR_TESTS)
-}
-
-fn measurements() -> Measurements {
-    Measurements::from_array([CHOLESTEROL, 1.55, 0.95, 61.0, 1.0, 0.0])
-}
-
-/// A patient with an assessment and a clinician, written by `services`.
-fn add_records(services: &Services, admin: &str) {
-    let patient = services
-        .create_patient(
-            admin,
-            &PatientInput {
-                record_number: RECORD.into(),
-                name: NAME.into(),
-                birth_year: Some(1961),
-                notes: "allergic to penicillin".into(),
-            },
-        )
-        .unwrap();
-    services
-        .assess(admin, Some(patient.id), &measurements())
-        .unwrap();
-    support::clinician(services, admin, "nurse", "Nurse Joy");
-}
-
-/// Every file under `dir` whose raw bytes show a patient's name, record number,
-/// notes or a measurement in clear.
-fn files_in_clear(dir: &Path) -> Vec<String> {
-    let needles: Vec<Vec<u8>> = vec![
-        NAME.as_bytes().to_vec(),
-        RECORD.as_bytes().to_vec(),
-        b"penicillin".to_vec(),
-        b"2.3456".to_vec(),
-        CHOLESTEROL.to_be_bytes().to_vec(),
-    ];
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(path) = stack.pop() {
-        if path.is_dir() {
-            for entry in std::fs::read_dir(&path).unwrap() {
-                stack.push(entry.unwrap().path());
-            }
-            continue;
-        }
-        let bytes = std::fs::read(&path).unwrap_or_default();
-        for needle in &needles {
-            if bytes.windows(needle.len()).any(|w| w == needle.as_slice()) {
-                found.push(format!(
-                    "{} holds {:?}",
-                    path.display(),
-                    String::from_utf8_lossy(needle)
-                ));
-            }
-        }
-    }
-    found
-}
-
-fn patients(services: &Services, token: &str) -> usize {
-    services.search_patients(token, "", 100).unwrap().len()
-}
 
 #[test]
 fn first_run_seals_everything_and_only_a_right_secret_opens_it_again() {
@@ -512,138 +447,4 @@ fn a_database_and_a_backup_sealed_by_the_first_sealed_builds_open_and_are_reseal
     assert_eq!(patients(&services, &again.token), 1);
     drop(services);
     assert_eq!(files_in_clear(dir.path()), Vec::<String>::new());
-}
-
-#[test]
-fn a_backup_restores_on_another_installation_with_a_password_in_it_or_its_recovery_key() {
-    let clinic = tempfile::tempdir().unwrap();
-    let backup = clinic.path().join("clinic.db");
-    let recovery = {
-        let (services, session) = vault(clinic.path())
-            .set_up("admin", "Ada Admin", ADMIN_PASSWORD)
-            .unwrap();
-        add_records(&services, &session.token);
-        services.backup(&session.token, &backup).unwrap();
-        session.recovery_key.unwrap()
-    };
-    assert_eq!(
-        files_in_clear(clinic.path()),
-        Vec::<String>::new(),
-        "the backup, with its wraps, holds nothing in clear"
-    );
-
-    // A laptop set up again: another key, another administrator's password.
-    let laptop = tempfile::tempdir().unwrap();
-    let (services, session) = vault(laptop.path())
-        .set_up("admin", "Ada Admin", "laptop-admin-pass-9")
-        .unwrap();
-    let laptop_recovery = session.recovery_key.clone().unwrap();
-    let asked = services.restore(&session.token, &backup).unwrap_err();
-    assert_eq!(
-        asked.code,
-        ErrorCode::BackupFromElsewhere,
-        "{}",
-        asked.message
-    );
-    let nurse = |password: &str| BackupSecret::Password {
-        username: "nurse".into(),
-        password: password.into(),
-    };
-    let wrong = services
-        .restore_with(&session.token, &backup, Some(&nurse("not-her-password")))
-        .unwrap_err();
-    assert_eq!(wrong.code, ErrorCode::BackupSecret);
-    assert_eq!(patients(&services, &session.token), 0, "nothing restored");
-    services
-        .restore_with(&session.token, &backup, Some(&nurse("clinician-pass-1")))
-        .unwrap();
-    drop(services);
-
-    // The restored accounts decide who opens the laptop now: the nurse, whose password
-    // opened the backup; not the laptop's old administrator password, which the
-    // restore replaced; the restored administrator password once it has signed in
-    // while the data was open; and the laptop's own recovery key all along.
-    assert!(vault(laptop.path())
-        .sign_in("admin", "laptop-admin-pass-9")
-        .0
-        .is_err());
-    assert!(vault(laptop.path())
-        .sign_in("admin", ADMIN_PASSWORD)
-        .0
-        .is_err());
-    let (services, nurse_session) = vault(laptop.path())
-        .sign_in("nurse", "clinician-pass-1")
-        .0
-        .unwrap();
-    assert_eq!(patients(&services, &nurse_session.token), 1);
-    services.sign_in("admin", ADMIN_PASSWORD).unwrap();
-    drop(services);
-    let (services, admin) = vault(laptop.path())
-        .sign_in("admin", ADMIN_PASSWORD)
-        .0
-        .unwrap();
-    assert_eq!(services.verify_audit(&admin.token).unwrap().broken, None);
-    drop(services);
-    assert!(vault(laptop.path())
-        .recover(&laptop_recovery, "admin", "recovered-pass-42")
-        .is_ok());
-    assert_eq!(files_in_clear(laptop.path()), Vec::<String>::new());
-
-    // A third computer restores the same file with the clinic's recovery key, typed.
-    let third = tempfile::tempdir().unwrap();
-    let (services, session) = vault(third.path())
-        .set_up("admin", "Ada Admin", "third-admin-pass-7")
-        .unwrap();
-    let typed = BackupSecret::Recovery(recovery.to_lowercase());
-    services
-        .restore_with(&session.token, &backup, Some(&typed))
-        .unwrap();
-    let again = services.sign_in("admin", ADMIN_PASSWORD).unwrap();
-    assert_eq!(patients(&services, &again.token), 1);
-}
-
-#[test]
-fn a_backup_whose_wraps_ask_for_absurd_work_is_refused_not_obeyed() {
-    let clinic = tempfile::tempdir().unwrap();
-    let backup = clinic.path().join("clinic.db");
-    {
-        let (services, session) = vault(clinic.path())
-            .set_up("admin", "Ada Admin", ADMIN_PASSWORD)
-            .unwrap();
-        services.backup(&session.token, &backup).unwrap();
-    }
-    // Rewrite the wraps' key derivation cost: 4 GiB and a million passes.
-    let bytes = std::fs::read(&backup).unwrap();
-    let magic = cardiorisk_core::backup_file::MAGIC.len();
-    let length = u32::from_le_bytes(bytes[magic..magic + 4].try_into().unwrap()) as usize;
-    let mut keys: serde_json::Value =
-        serde_json::from_slice(&bytes[magic + 4..magic + 4 + length]).unwrap();
-    for wrap in keys["wraps"].as_array_mut().unwrap() {
-        wrap["kdf"]["memory_kib"] = (4u32 * 1024 * 1024).into();
-        wrap["kdf"]["iterations"] = 1_000_000.into();
-    }
-    let keys = serde_json::to_vec(&keys).unwrap();
-    let mut hostile = bytes[..magic].to_vec();
-    hostile.extend_from_slice(&(keys.len() as u32).to_le_bytes());
-    hostile.extend_from_slice(&keys);
-    hostile.extend_from_slice(&bytes[magic + 4 + length..]);
-    std::fs::write(&backup, hostile).unwrap();
-
-    let laptop = tempfile::tempdir().unwrap();
-    let (services, session) = vault(laptop.path())
-        .set_up("admin", "Ada Admin", "laptop-admin-pass-9")
-        .unwrap();
-    let secret = BackupSecret::Password {
-        username: "admin".into(),
-        password: ADMIN_PASSWORD.into(),
-    };
-    let refused = services
-        .restore_with(&session.token, &backup, Some(&secret))
-        .unwrap_err();
-    assert_eq!(refused.code, ErrorCode::NotABackup, "{}", refused.message);
-    assert!(
-        refused.message.contains("key derivation cost"),
-        "{}",
-        refused.message
-    );
 }

@@ -170,7 +170,7 @@ impl Opening<'_> {
                 predictor.version()
             );
         }
-        Ok(Services {
+        let services = Services {
             dir: self.dir.to_path_buf(),
             writer: Writer::new(conn)?,
             reader: Mutex::new(reader),
@@ -185,7 +185,12 @@ impl Opening<'_> {
             assess_queue: Mutex::new(Vec::new()),
             training_bus: broadcast::channel(64).0,
             me: OnceLock::new(),
-        })
+        };
+        // A restore whose process died between its commit and the key file's update.
+        if services.restore_pending() {
+            services.settle_restore();
+        }
+        Ok(services)
     }
 }
 

@@ -251,6 +251,11 @@ impl Services {
         let passwords_before = auth::password_hashes(&self.read()).map_err(internal)?;
         let staged = self.dir.join(RESTORE_STAGING_FILE);
         db::stage(source, backup_key, &staged, key).map_err(failed)?;
+        if let Err(e) = self.begin_restore(&staged, &passwords_before, secret) {
+            let _ = std::fs::remove_file(&staged);
+            return Err(e);
+        }
+        crate::fault_point("restore-begun");
         let replaced = db::replace_from(&mut self.writer.lock(), &staged, |tx, carried| {
             let event = Event::new(Action::DatabaseRestored, Status::Ok, started)
                 .by(actor.user_id, &actor.username)
@@ -265,8 +270,9 @@ impl Services {
         let _ = std::fs::remove_file(&staged);
         let committed = replaced.map_err(failed)?;
         self.writer.publish(committed);
+        crate::fault_point("restore-committed");
         self.keep_audit_head_after(true);
-        self.rewrap_after_restore(&passwords_before, secret);
+        self.rewrap_after_restore(secret);
         self.sessions.end_all();
         self.keys.clear();
         let (predictor, source) = self.registry.active();
@@ -313,44 +319,94 @@ impl Services {
         keystore.as_ref().map(Keystore::for_backup)
     }
 
-    /// After a restore: an account whose password hash the restore changed, or
-    /// that the restored data lacks or has disabled, loses its wrap (its wrap opened
-    /// with a password that no longer signs in; the account gets a new one at its
-    /// next sign-in while the data is open). The account whose password opened the
-    /// backup is wrapped now, if that password signs in to it.
-    fn rewrap_after_restore(
+    /// Before a restore commits: records in the key file each account's password hash
+    /// now, and wraps the key for the account whose password opened another
+    /// installation's backup, if that password signs in to its account in the backup
+    /// (`keys::restore`). Refused if the key file cannot be written: the restore must
+    /// not leave wraps it cannot settle.
+    fn begin_restore(
         &self,
+        staged: &Path,
         before: &std::collections::HashMap<String, String>,
         secret: Option<&BackupSecret>,
-    ) {
-        let after = match auth::password_hashes(&self.read()) {
-            Ok(after) => after,
-            Err(e) => {
-                tracing::error!(error = %e, "the restored accounts could not be read");
-                return;
-            }
+    ) -> Result<(), CommandError> {
+        let Some(sealing) = &self.sealing else {
+            return Ok(());
         };
-        self.with_keystore("after a restore", |keystore, key| {
-            for holder in keystore.holders() {
-                if let crate::keys::Holder::Account { username } = holder {
-                    let folded = username.to_ascii_lowercase();
-                    let same =
-                        before.get(&folded).is_some() && before.get(&folded) == after.get(&folded);
-                    if !same {
-                        keystore.remove(&username)?;
-                    }
-                }
+        let in_backup = match secret {
+            Some(BackupSecret::Password { .. }) => {
+                let conn = db::open_reader_with(staged, Some(&sealing.key)).map_err(internal)?;
+                auth::password_hashes(&conn).map_err(internal)?
             }
-            if let Some(BackupSecret::Password { username, password }) = secret {
+            _ => Default::default(),
+        };
+        let opener = match secret {
+            Some(BackupSecret::Password { username, password }) => in_backup
+                .get(&username.to_ascii_lowercase())
+                .filter(|hash| auth::verify_password(password, hash))
+                .map(|hash| crate::keys::Opener {
+                    username,
+                    password,
+                    hash_in_backup: hash,
+                }),
+            _ => None,
+        };
+        let mut keystore = sealing.keystore.lock().unwrap_or_else(|e| e.into_inner());
+        match keystore.as_mut() {
+            Some(keystore) => keystore
+                .begin_restore(&sealing.key, before, opener)
+                .map_err(|e| {
+                    CommandError::coded(ErrorCode::RestoreFailed, &[("detail", &e.to_string())])
+                }),
+            None => Ok(()),
+        }
+    }
+
+    /// After a restore: the wraps follow the restored accounts (see
+    /// [`Services::settle_restore`]); the account whose password opened the backup
+    /// keeps or gets its wrap if that password signs in to it.
+    fn rewrap_after_restore(&self, secret: Option<&BackupSecret>) {
+        let Some(after) = self.settle_restore() else {
+            return;
+        };
+        if let Some(BackupSecret::Password { username, password }) = secret {
+            self.with_keystore("after a restore", |keystore, key| {
                 let signs_in = after
                     .get(&username.to_ascii_lowercase())
                     .is_some_and(|hash| auth::verify_password(password, hash));
                 if signs_in && !keystore.can_unlock(username) {
                     keystore.wrap_for(key, username, password)?;
                 }
+                Ok(())
+            });
+        }
+    }
+
+    /// Settles a restore begun (also one whose process died before it could): an
+    /// account whose password hash the restore changed, or that the restored data
+    /// lacks or has disabled, loses its wrap, whose password no longer signs in; the
+    /// account gets a new one at its next sign-in while the data is open. Answers the
+    /// accounts' password hashes as they are now.
+    pub(crate) fn settle_restore(&self) -> Option<std::collections::HashMap<String, String>> {
+        let now = match auth::password_hashes(&self.read()) {
+            Ok(now) => now,
+            Err(e) => {
+                tracing::error!(error = %e, "the restored accounts could not be read");
+                return None;
             }
-            Ok(())
+        };
+        self.with_keystore("after a restore", |keystore, key| {
+            keystore.settle_restore(key, &now)
         });
+        Some(now)
+    }
+
+    pub(crate) fn restore_pending(&self) -> bool {
+        let Some(sealing) = &self.sealing else {
+            return false;
+        };
+        let keystore = sealing.keystore.lock().unwrap_or_else(|e| e.into_inner());
+        keystore.as_ref().is_some_and(Keystore::restore_pending)
     }
 
     /// The key the database is sealed with (every database but one in clear being sealed).

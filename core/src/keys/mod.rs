@@ -18,6 +18,9 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use zeroize::{Zeroize, Zeroizing};
 
+mod restore;
+pub use restore::Opener;
+
 /// The key file's name in the data directory, beside the database.
 pub const KEYS_FILE: &str = "keys.json";
 const FORMAT: u32 = 1;
@@ -244,6 +247,9 @@ struct KeyFile {
     /// end of the log are found missing (see `audit::verify_chain`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     audit_head: Option<AuditHead>,
+    /// A restore begun and not yet settled (see `restore.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    restore_pending: Option<restore::PendingRestore>,
 }
 
 /// An audit entry's id, time and chain link (hex), as the key file records the last.
@@ -317,10 +323,11 @@ impl Keystore {
     }
 
     /// The wraps as a backup carries them: every holder's, without the audit log's
-    /// head (which describes the live log, not the copy).
+    /// head (which describes the live log, not the copy) or a restore under way.
     pub(crate) fn for_backup(&self) -> Vec<u8> {
         let file = KeyFile {
             audit_head: None,
+            restore_pending: None,
             ..self.file.clone()
         };
         serde_json::to_vec_pretty(&file).expect("the key file serialises")
@@ -352,6 +359,7 @@ impl Keystore {
                 key_check: key_check(&key),
                 wraps: Vec::new(),
                 audit_head: None,
+                restore_pending: None,
             },
             cost,
         };

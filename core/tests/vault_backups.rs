@@ -1,0 +1,259 @@
+//! Backups from another installation (a laptop set up again, another laptop of the
+//! clinic): restored with the password of an account in the backup or its recovery
+//! key, never with nothing, never obeying hostile wraps; and the key file's wraps
+//! following the restored accounts, also when the restore's process dies at its
+//! commit. Real files in temporary directories.
+
+#[path = "../../tests/support/mod.rs"]
+mod support;
+
+mod sealed;
+
+use cardiorisk_contract::ErrorCode;
+use cardiorisk_core::keys::Keystore;
+use cardiorisk_core::service::BackupSecret;
+use sealed::{add_records, files_in_clear, patients, vault};
+use std::path::Path;
+use support::ADMIN_PASSWORD;
+
+const CHILD_ENV: &str = "CARDIORISK_RESTORE_CHILD_DIR";
+const LAPTOP_PASSWORD: &str = "laptop-admin-pass-9";
+const NURSE_PASSWORD: &str = "clinician-pass-1";
+
+fn nurse(password: &str) -> BackupSecret {
+    BackupSecret::Password {
+        username: "nurse".into(),
+        password: password.into(),
+    }
+}
+
+#[test]
+fn a_backup_restores_on_another_installation_with_a_password_in_it_or_its_recovery_key() {
+    let clinic = tempfile::tempdir().unwrap();
+    let backup = clinic.path().join("clinic.db");
+    let recovery = {
+        let (services, session) = vault(clinic.path())
+            .set_up("admin", "Ada Admin", ADMIN_PASSWORD)
+            .unwrap();
+        add_records(&services, &session.token);
+        services.backup(&session.token, &backup).unwrap();
+        session.recovery_key.unwrap()
+    };
+    assert_eq!(
+        files_in_clear(clinic.path()),
+        Vec::<String>::new(),
+        "the backup, with its wraps, holds nothing in clear"
+    );
+
+    // A laptop set up again: another key, another administrator's password.
+    let laptop = tempfile::tempdir().unwrap();
+    let (services, session) = vault(laptop.path())
+        .set_up("admin", "Ada Admin", LAPTOP_PASSWORD)
+        .unwrap();
+    let laptop_recovery = session.recovery_key.clone().unwrap();
+    let asked = services.restore(&session.token, &backup).unwrap_err();
+    assert_eq!(
+        asked.code,
+        ErrorCode::BackupFromElsewhere,
+        "{}",
+        asked.message
+    );
+    let wrong = services
+        .restore_with(&session.token, &backup, Some(&nurse("not-her-password")))
+        .unwrap_err();
+    assert_eq!(wrong.code, ErrorCode::BackupSecret);
+    assert_eq!(patients(&services, &session.token), 0, "nothing restored");
+    services
+        .restore_with(&session.token, &backup, Some(&nurse(NURSE_PASSWORD)))
+        .unwrap();
+    drop(services);
+
+    // The restored accounts decide who opens the laptop now: the nurse, whose password
+    // opened the backup; not the laptop's old administrator password, which the
+    // restore replaced; the restored administrator password once it has signed in
+    // while the data was open; and the laptop's own recovery key all along.
+    assert!(vault(laptop.path())
+        .sign_in("admin", LAPTOP_PASSWORD)
+        .0
+        .is_err());
+    assert!(vault(laptop.path())
+        .sign_in("admin", ADMIN_PASSWORD)
+        .0
+        .is_err());
+    let (services, nurse_session) = vault(laptop.path())
+        .sign_in("nurse", NURSE_PASSWORD)
+        .0
+        .unwrap();
+    assert_eq!(patients(&services, &nurse_session.token), 1);
+    services.sign_in("admin", ADMIN_PASSWORD).unwrap();
+    drop(services);
+    let (services, admin) = vault(laptop.path())
+        .sign_in("admin", ADMIN_PASSWORD)
+        .0
+        .unwrap();
+    assert_eq!(services.verify_audit(&admin.token).unwrap().broken, None);
+    drop(services);
+    assert!(vault(laptop.path())
+        .recover(&laptop_recovery, "admin", "recovered-pass-42")
+        .is_ok());
+    assert_eq!(files_in_clear(laptop.path()), Vec::<String>::new());
+
+    // A third computer restores the same file with the clinic's recovery key, typed.
+    let third = tempfile::tempdir().unwrap();
+    let (services, session) = vault(third.path())
+        .set_up("admin", "Ada Admin", "third-admin-pass-7")
+        .unwrap();
+    let typed = BackupSecret::Recovery(recovery.to_lowercase());
+    services
+        .restore_with(&session.token, &backup, Some(&typed))
+        .unwrap();
+    let again = services.sign_in("admin", ADMIN_PASSWORD).unwrap();
+    assert_eq!(patients(&services, &again.token), 1);
+}
+
+#[test]
+fn a_backup_whose_wraps_ask_for_absurd_work_is_refused_not_obeyed() {
+    let clinic = tempfile::tempdir().unwrap();
+    let backup = clinic.path().join("clinic.db");
+    {
+        let (services, session) = vault(clinic.path())
+            .set_up("admin", "Ada Admin", ADMIN_PASSWORD)
+            .unwrap();
+        services.backup(&session.token, &backup).unwrap();
+    }
+    // Rewrite the wraps' key derivation cost: 4 GiB and a million passes.
+    let bytes = std::fs::read(&backup).unwrap();
+    let magic = cardiorisk_core::backup_file::MAGIC.len();
+    let length = u32::from_le_bytes(bytes[magic..magic + 4].try_into().unwrap()) as usize;
+    let mut keys: serde_json::Value =
+        serde_json::from_slice(&bytes[magic + 4..magic + 4 + length]).unwrap();
+    for wrap in keys["wraps"].as_array_mut().unwrap() {
+        wrap["kdf"]["memory_kib"] = (4u32 * 1024 * 1024).into();
+        wrap["kdf"]["iterations"] = 1_000_000.into();
+    }
+    let keys = serde_json::to_vec(&keys).unwrap();
+    let mut hostile = bytes[..magic].to_vec();
+    hostile.extend_from_slice(&(keys.len() as u32).to_le_bytes());
+    hostile.extend_from_slice(&keys);
+    hostile.extend_from_slice(&bytes[magic + 4 + length..]);
+    std::fs::write(&backup, hostile).unwrap();
+
+    let laptop = tempfile::tempdir().unwrap();
+    let (services, session) = vault(laptop.path())
+        .set_up("admin", "Ada Admin", LAPTOP_PASSWORD)
+        .unwrap();
+    let secret = BackupSecret::Password {
+        username: "admin".into(),
+        password: ADMIN_PASSWORD.into(),
+    };
+    let refused = services
+        .restore_with(&session.token, &backup, Some(&secret))
+        .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::NotABackup, "{}", refused.message);
+    assert!(
+        refused.message.contains("key derivation cost"),
+        "{}",
+        refused.message
+    );
+}
+
+/// The child of the test below: in the laptop's data directory
+/// (`$CARDIORISK_RESTORE_CHILD_DIR`), restores `clinic.db` with the nurse's password;
+/// `CARDIORISK_FAULT_AT` stops it dead at a moment of the restore.
+#[test]
+fn restore_child() {
+    let Some(dir) = std::env::var_os(CHILD_ENV) else {
+        return;
+    };
+    let dir = Path::new(&dir);
+    let (services, session) = vault(dir).sign_in("admin", LAPTOP_PASSWORD).0.unwrap();
+    services
+        .restore_with(
+            &session.token,
+            &dir.join("clinic.db"),
+            Some(&nurse(NURSE_PASSWORD)),
+        )
+        .unwrap();
+}
+
+/// Whether `password` still unseals the data key from `dir`'s key file.
+fn unseals(dir: &Path, username: &str, password: &str) -> bool {
+    Keystore::load(&Keystore::path_in(dir))
+        .unwrap()
+        .unwrap()
+        .unlock(username, password)
+        .is_ok()
+}
+
+/// A restore from another installation stopped dead (as by SIGKILL) just before its
+/// commit and just after it, the two moments the key file and the database disagree:
+/// the data opens with the password of the side that won, and at that opening every
+/// wrap whose password no longer signs in is gone, the one the loser's password opened.
+#[test]
+fn a_restore_stopped_dead_at_its_commit_leaves_wraps_only_for_passwords_that_sign_in() {
+    let clinic = tempfile::tempdir().unwrap();
+    let backup = clinic.path().join("clinic.db");
+    {
+        let (services, session) = vault(clinic.path())
+            .set_up("admin", "Ada Admin", ADMIN_PASSWORD)
+            .unwrap();
+        add_records(&services, &session.token);
+        services.backup(&session.token, &backup).unwrap();
+    }
+    for (moment, restored) in [("restore-begun", false), ("restore-committed", true)] {
+        let laptop = tempfile::tempdir().unwrap();
+        drop(
+            vault(laptop.path())
+                .set_up("admin", "Ada Admin", LAPTOP_PASSWORD)
+                .unwrap(),
+        );
+        std::fs::copy(&backup, laptop.path().join("clinic.db")).unwrap();
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "restore_child", "--test-threads=1"])
+            .env(CHILD_ENV, laptop.path())
+            .env("CARDIORISK_FAULT_AT", moment)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(!status.success(), "{moment}: the child stopped there");
+        let keys = Keystore::load(&Keystore::path_in(laptop.path()))
+            .unwrap()
+            .unwrap();
+        assert!(keys.restore_pending(), "{moment}: the restore was begun");
+
+        // The loser's password first: it still unseals the key, and the opening it
+        // causes settles the restore before its sign-in is refused.
+        let (winner, loser) = if restored {
+            (("nurse", NURSE_PASSWORD), ("admin", LAPTOP_PASSWORD))
+        } else {
+            (("admin", LAPTOP_PASSWORD), ("nurse", NURSE_PASSWORD))
+        };
+        assert!(unseals(laptop.path(), loser.0, loser.1), "{moment}");
+        assert!(
+            vault(laptop.path()).sign_in(loser.0, loser.1).0.is_err(),
+            "{moment}: {} does not sign in",
+            loser.0
+        );
+        assert!(
+            !unseals(laptop.path(), loser.0, loser.1),
+            "{moment}: {}'s password no longer unseals the data key",
+            loser.0
+        );
+        let (services, session) = vault(laptop.path())
+            .sign_in(winner.0, winner.1)
+            .0
+            .unwrap_or_else(|e| panic!("{moment}: {} signs in: {e}", winner.0));
+        assert_eq!(
+            patients(&services, &session.token),
+            usize::from(restored),
+            "{moment}"
+        );
+        drop(services);
+        let keys = Keystore::load(&Keystore::path_in(laptop.path()))
+            .unwrap()
+            .unwrap();
+        assert!(!keys.restore_pending(), "{moment}: settled");
+        assert_eq!(files_in_clear(laptop.path()), Vec::<String>::new());
+    }
+}
