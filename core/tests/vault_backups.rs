@@ -9,7 +9,7 @@ mod support;
 
 mod sealed;
 
-use cardiorisk_contract::ErrorCode;
+use cardiorisk_contract::{AuditFilter, ErrorCode};
 use cardiorisk_core::keys::Keystore;
 use cardiorisk_core::service::BackupSecret;
 use sealed::{add_records, files_in_clear, patients, vault};
@@ -62,6 +62,26 @@ fn a_backup_restores_on_another_installation_with_a_password_in_it_or_its_recove
         .restore_with(&session.token, &backup, Some(&nurse("not-her-password")))
         .unwrap_err();
     assert_eq!(wrong.code, ErrorCode::BackupSecret);
+    let denied = services
+        .audit(
+            &session.token,
+            &AuditFilter {
+                action: Some("database.restored".into()),
+                status: Some("denied".into()),
+                ..AuditFilter::default()
+            },
+            10,
+            0,
+        )
+        .unwrap();
+    assert_eq!(denied.total, 1, "a wrong secret is in the audit trail");
+    assert!(
+        denied.entries[0]
+            .detail
+            .contains("does not open this backup"),
+        "{}",
+        denied.entries[0].detail
+    );
     assert_eq!(patients(&services, &session.token), 0, "nothing restored");
     services
         .restore_with(&session.token, &backup, Some(&nurse(NURSE_PASSWORD)))

@@ -219,7 +219,20 @@ impl Services {
                 let backup_key = if bundle.keys.seals(key) {
                     key.clone()
                 } else {
-                    unlock_backup(&bundle.keys, secret)?
+                    unlock_backup(&bundle.keys, secret).inspect_err(|e| {
+                        if e.code == ErrorCode::BackupSecret {
+                            // Someone guessing at another installation's backup.
+                            self.record(
+                                Event::new(Action::DatabaseRestored, Status::Denied, started)
+                                    .by(actor.user_id, &actor.username)
+                                    .detail(format!(
+                                        "{}: the password or recovery key given does not open \
+                                         this backup",
+                                        path.display()
+                                    )),
+                            );
+                        }
+                    })?
                 };
                 bundle
                     .extract_database(path, &source_file)
