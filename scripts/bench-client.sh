@@ -6,14 +6,19 @@
 # click to its painted result and the memory after each flow. Release build, under
 # Xvfb. Prints figures; asserts nothing.
 #   bash scripts/bench-client.sh            # RUNS=10
+#   BEFORE=/path/to/older/cardiorisk-app bash scripts/bench-client.sh
+#                                           # also that build's starts, interleaved
+#                                           # with this one's, in the same run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-10}
+BEFORE=${BEFORE:-}
 
 [ -f ui/dist/index.html ] || bash scripts/build-ui.sh
 echo "== release build"
 npx --no-install tauri build --no-bundle --config '{"build":{"beforeBuildCommand":""}}' >/dev/null
 app=target/release/cardiorisk-app
+[ -z "$BEFORE" ] || [ -x "$BEFORE" ] || { echo "BEFORE=$BEFORE is not an executable" >&2; exit 2; }
 
 echo "UI wasm: $(stat -c %s ui/dist/cardiorisk_ui_bg.wasm) bytes"
 
@@ -40,29 +45,50 @@ pss_tree() {
   echo "$total"
 }
 
-times=()
-for run in $(seq "$RUNS"); do
-  data="$work/data-$run"
-  ready="$work/ready-$run"
+# Starts the app `$1` with an empty data directory `$2` and waits for its first screen
+# ready for input: exec to then in ms in $start_ms; the app is left running
+# ($started_pid).
+start_once() {
+  local app=$1 data=$2 ready="$2.ready" start end
   start=$(date +%s%N)
   DISPLAY=$display CARDIORISK_DATA_DIR=$data CARDIORISK_READY_FILE=$ready "$app" >/dev/null 2>&1 &
-  pid=$!
+  started_pid=$!
   until [ -e "$ready" ]; do
-    kill -0 "$pid" 2>/dev/null || { echo "the app ended before its first screen" >&2; exit 1; }
+    kill -0 "$started_pid" 2>/dev/null || { echo "$app ended before its first screen" >&2; exit 1; }
     sleep 0.002
   done
   end=$(date +%s%N)
-  times+=($(((end - start) / 1000000)))
+  start_ms=$(((end - start) / 1000000))
+}
+
+median_of() {
+  printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : int((a[NR/2] + a[NR/2+1]) / 2)}'
+}
+
+times=()
+before_times=()
+for run in $(seq "$RUNS"); do
+  if [ -n "$BEFORE" ]; then
+    start_once "$BEFORE" "$work/before-$run"
+    before_times+=("$start_ms")
+    kill "$started_pid"; wait "$started_pid" 2>/dev/null || true
+  fi
+  data="$work/data-$run"
+  start_once "$app" "$data"
+  times+=("$start_ms")
+  pid=$started_pid
   if [ "$run" = 1 ]; then
     sleep 1 # let the first screen settle before reading memory
     echo "memory with the first screen up: $(( $(pss_tree "$pid") / 1024 )) MB PSS (app and WebKit processes)"
   fi
   kill "$pid"; wait "$pid" 2>/dev/null || true
 done
-sorted=$(printf '%s\n' "${times[@]}" | sort -n)
-median=$(echo "$sorted" | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : int((a[NR/2] + a[NR/2+1]) / 2)}')
-echo "start, exec to first screen ready (ms), $RUNS runs: $(echo $sorted | tr '\n' ' ')"
-echo "start median: $median ms"
+if [ -n "$BEFORE" ]; then
+  echo "start of BEFORE ($BEFORE), interleaved, ms: $(printf '%s\n' "${before_times[@]}" | sort -n | tr '\n' ' ')"
+  echo "BEFORE start median: $(median_of "${before_times[@]}") ms"
+fi
+echo "start, exec to first screen ready (ms), $RUNS runs: $(printf '%s\n' "${times[@]}" | sort -n | tr '\n' ' ')"
+echo "start median: $(median_of "${times[@]}") ms"
 # Where the start went, as the app's support log notes it (ms after main began; exec
 # to main is the rest): services open, the page began loading, its wasm began to run,
 # the first screen ready. Medians of the runs.
