@@ -277,3 +277,43 @@ fn a_restore_stopped_dead_at_its_commit_leaves_wraps_only_for_passwords_that_sig
         assert_eq!(files_in_clear(laptop.path()), Vec::<String>::new());
     }
 }
+
+/// A restore that fails after it began (another program holds the database's lock)
+/// restores nothing and takes back the wrap it added for the backup's opener at once:
+/// the backup's password does not unseal this computer's key.
+#[test]
+fn a_restore_that_fails_after_it_began_leaves_no_wrap_for_the_backups_password() {
+    let clinic = tempfile::tempdir().unwrap();
+    let backup = clinic.path().join("clinic.db");
+    {
+        let (services, session) = vault(clinic.path())
+            .set_up("admin", "Ada Admin", ADMIN_PASSWORD)
+            .unwrap();
+        add_records(&services, &session.token);
+        services.backup(&session.token, &backup).unwrap();
+    }
+    let laptop = tempfile::tempdir().unwrap();
+    let (services, session) = vault(laptop.path())
+        .set_up("admin", "Ada Admin", LAPTOP_PASSWORD)
+        .unwrap();
+    let key = Keystore::load(&Keystore::path_in(laptop.path()))
+        .unwrap()
+        .unwrap()
+        .unlock("admin", LAPTOP_PASSWORD)
+        .unwrap();
+    let other =
+        rusqlite::Connection::open(laptop.path().join(cardiorisk_core::service::DB_FILE)).unwrap();
+    cardiorisk_core::db::apply_key(&other, &key).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let failed = services
+        .restore_with(&session.token, &backup, Some(&nurse(NURSE_PASSWORD)))
+        .unwrap_err();
+    assert_eq!(failed.code, ErrorCode::RestoreFailed, "{}", failed.message);
+    other.execute_batch("ROLLBACK").unwrap();
+    assert!(!unseals(laptop.path(), "nurse", NURSE_PASSWORD));
+    let keys = Keystore::load(&Keystore::path_in(laptop.path()))
+        .unwrap()
+        .unwrap();
+    assert!(!keys.restore_pending());
+    assert_eq!(patients(&services, &session.token), 0, "nothing restored");
+}

@@ -281,7 +281,14 @@ impl Services {
             self.writer.record_in(tx, vec![event])
         });
         let _ = std::fs::remove_file(&staged);
-        let committed = replaced.map_err(failed)?;
+        let committed = match replaced {
+            Ok(committed) => committed,
+            Err(e) => {
+                // Nothing restored: the wrap added for the backup's opener goes again.
+                self.settle_restore();
+                return Err(failed(e));
+            }
+        };
         self.writer.publish(committed);
         crate::fault_point("restore-committed");
         self.keep_audit_head_after(true);
