@@ -45,6 +45,11 @@ if ! command -v cargo >/dev/null; then
   exit 1
 fi
 
+# The test build lints with clippy-driver (scripts/test.sh).
+if ! command -v clippy-driver >/dev/null; then
+  rustup component add clippy
+fi
+
 # wasm-bindgen's CLI must match the wasm-bindgen crate in Cargo.lock exactly.
 wbg=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wbg" ]; then
