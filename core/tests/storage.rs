@@ -287,7 +287,6 @@ fn a_backup_onto_a_full_disk_fails_whole_and_leaves_the_earlier_backup() {
     use cardiorisk_contract::ErrorCode;
     use cardiorisk_core::keys::KdfCost;
     use cardiorisk_core::vault::Vault;
-    use std::process::Command;
 
     let dir = tempfile::tempdir().unwrap();
     let (s, session) = Vault::new(dir.path())
@@ -301,25 +300,11 @@ fn a_backup_onto_a_full_disk_fails_whole_and_leaves_the_earlier_backup() {
     s.backup(&token, &sized).unwrap();
     let backup_bytes = std::fs::metadata(&sized).unwrap().len();
 
-    let mount = tempfile::tempdir().unwrap();
     let size = (4 * backup_bytes).div_ceil(4096) * 4096;
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-        .arg(mount.path())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !mounted {
+    let Some(mount) = support::Tmpfs::mount(&size.to_string()) else {
         support::skip(false, "cannot mount a small tmpfs here (needs root)");
         return;
-    }
-    struct Unmount(std::path::PathBuf);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-        }
-    }
-    let _unmount = Unmount(mount.path().to_path_buf());
+    };
     let backup = mount.path().join("clinic.db");
     s.backup(&token, &backup).unwrap();
     let earlier = std::fs::read(&backup).unwrap();

@@ -20,6 +20,24 @@ const CHILD_ENV: &str = "CARDIORISK_RESTORE_CHILD_DIR";
 const LAPTOP_PASSWORD: &str = "laptop-admin-pass-9";
 const NURSE_PASSWORD: &str = "clinician-pass-1";
 
+/// Another installation (the clinic's) with a patient, an assessment and the nurse, and
+/// its backup; the directory lives as long as the first value.
+fn clinic_backup() -> (tempfile::TempDir, std::path::PathBuf) {
+    let clinic = tempfile::tempdir().unwrap();
+    let backup = clinic.path().join("clinic.db");
+    let (services, session) = vault(clinic.path())
+        .set_up("admin", "Ada Admin", ADMIN_PASSWORD)
+        .unwrap();
+    add_records(&services, &session.token);
+    services.backup(&session.token, &backup).unwrap();
+    (clinic, backup)
+}
+
+/// The key file of the data directory `dir`, as it is on disk.
+fn key_file(dir: &Path) -> Keystore {
+    Keystore::load(&Keystore::path_in(dir)).unwrap().unwrap()
+}
+
 fn nurse(password: &str) -> BackupSecret {
     BackupSecret::Password {
         username: "nurse".into(),
@@ -198,11 +216,7 @@ fn restore_child() {
 
 /// Whether `password` still unseals the data key from `dir`'s key file.
 fn unseals(dir: &Path, username: &str, password: &str) -> bool {
-    Keystore::load(&Keystore::path_in(dir))
-        .unwrap()
-        .unwrap()
-        .unlock(username, password)
-        .is_ok()
+    key_file(dir).unlock(username, password).is_ok()
 }
 
 /// A restore from another installation stopped dead (as by SIGKILL) just before its
@@ -211,15 +225,7 @@ fn unseals(dir: &Path, username: &str, password: &str) -> bool {
 /// wrap whose password no longer signs in is gone, the one the loser's password opened.
 #[test]
 fn a_restore_stopped_dead_at_its_commit_leaves_wraps_only_for_passwords_that_sign_in() {
-    let clinic = tempfile::tempdir().unwrap();
-    let backup = clinic.path().join("clinic.db");
-    {
-        let (services, session) = vault(clinic.path())
-            .set_up("admin", "Ada Admin", ADMIN_PASSWORD)
-            .unwrap();
-        add_records(&services, &session.token);
-        services.backup(&session.token, &backup).unwrap();
-    }
+    let (_clinic, backup) = clinic_backup();
     for (moment, restored) in [("restore-begun", false), ("restore-committed", true)] {
         let laptop = tempfile::tempdir().unwrap();
         drop(
@@ -237,9 +243,7 @@ fn a_restore_stopped_dead_at_its_commit_leaves_wraps_only_for_passwords_that_sig
             .status()
             .unwrap();
         assert!(!status.success(), "{moment}: the child stopped there");
-        let keys = Keystore::load(&Keystore::path_in(laptop.path()))
-            .unwrap()
-            .unwrap();
+        let keys = key_file(laptop.path());
         assert!(keys.restore_pending(), "{moment}: the restore was begun");
 
         // The loser's password first: it still unseals the key, and the opening it
@@ -270,9 +274,7 @@ fn a_restore_stopped_dead_at_its_commit_leaves_wraps_only_for_passwords_that_sig
             "{moment}"
         );
         drop(services);
-        let keys = Keystore::load(&Keystore::path_in(laptop.path()))
-            .unwrap()
-            .unwrap();
+        let keys = key_file(laptop.path());
         assert!(!keys.restore_pending(), "{moment}: settled");
         assert_eq!(files_in_clear(laptop.path()), Vec::<String>::new());
     }
@@ -283,22 +285,12 @@ fn a_restore_stopped_dead_at_its_commit_leaves_wraps_only_for_passwords_that_sig
 /// the backup's password does not unseal this computer's key.
 #[test]
 fn a_restore_that_fails_after_it_began_leaves_no_wrap_for_the_backups_password() {
-    let clinic = tempfile::tempdir().unwrap();
-    let backup = clinic.path().join("clinic.db");
-    {
-        let (services, session) = vault(clinic.path())
-            .set_up("admin", "Ada Admin", ADMIN_PASSWORD)
-            .unwrap();
-        add_records(&services, &session.token);
-        services.backup(&session.token, &backup).unwrap();
-    }
+    let (_clinic, backup) = clinic_backup();
     let laptop = tempfile::tempdir().unwrap();
     let (services, session) = vault(laptop.path())
         .set_up("admin", "Ada Admin", LAPTOP_PASSWORD)
         .unwrap();
-    let key = Keystore::load(&Keystore::path_in(laptop.path()))
-        .unwrap()
-        .unwrap()
+    let key = key_file(laptop.path())
         .unlock("admin", LAPTOP_PASSWORD)
         .unwrap();
     let other =
@@ -311,9 +303,7 @@ fn a_restore_that_fails_after_it_began_leaves_no_wrap_for_the_backups_password()
     assert_eq!(failed.code, ErrorCode::RestoreFailed, "{}", failed.message);
     other.execute_batch("ROLLBACK").unwrap();
     assert!(!unseals(laptop.path(), "nurse", NURSE_PASSWORD));
-    let keys = Keystore::load(&Keystore::path_in(laptop.path()))
-        .unwrap()
-        .unwrap();
+    let keys = key_file(laptop.path());
     assert!(!keys.restore_pending());
     assert_eq!(patients(&services, &session.token), 0, "nothing restored");
 }

@@ -200,24 +200,10 @@ fn a_full_disk_gets_503_not_200_and_recovers_when_space_returns() {
         support::skip(false, "mounting a small tmpfs needs root");
         return;
     }
-    let mount = tempfile::tempdir().unwrap();
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=8m", "tmpfs"])
-        .arg(mount.path())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !mounted {
+    let Some(mount) = support::Tmpfs::mount("8m") else {
         support::skip(false, "cannot mount a tmpfs here");
         return;
-    }
-    struct Unmount(std::path::PathBuf);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-        }
-    }
-    let _unmount = Unmount(mount.path().to_path_buf());
+    };
     let dir = mount.path().join("data");
     let key = prepare(&dir);
     let server = serve(&dir);
