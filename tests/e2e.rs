@@ -191,19 +191,7 @@ fn register_a_patient_assess_and_save_see_history_what_if_and_report() {
     s.set_window_size(1024, 700);
     app.click("#patients tbody tr .patient-link");
     s.wait("#risk-chart svg");
-    // Laid out once the page's width stops changing between two animation frames.
-    let width = "return document.documentElement.scrollWidth;";
-    let mut last = s.execute(width);
-    loop {
-        s.execute(
-            "return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));",
-        );
-        let now = s.execute(width);
-        if now == last {
-            break;
-        }
-        last = now;
-    }
+    s.settle_layout();
     let fits = s.execute("return document.documentElement.scrollWidth <= window.innerWidth;");
     app.shot_at("body", "patient-1024x700");
     assert_eq!(

@@ -121,9 +121,43 @@ impl Session {
             .clone()
     }
 
+    /// Resizes the window and returns once the page is laid out at the new size. The
+    /// webview applies a new size after the driver answers, and a click aimed at the
+    /// old layout lands beside its element.
     pub fn set_window_size(&self, width: u32, height: u32) {
+        let viewport = "return [window.innerWidth, window.innerHeight];";
+        let before = self.execute(viewport);
+        let rect = self.get("/window/rect").expect("the window's size")["value"].clone();
+        let resized = rect["width"] != json!(width) || rect["height"] != json!(height);
         self.post("/window/rect", json!({"width": width, "height": height}))
             .expect("set the window size");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while resized && self.execute(viewport) == before {
+            assert!(
+                Instant::now() < deadline,
+                "the page never saw the window resized to {width}x{height}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.settle_layout();
+    }
+
+    /// Returns once the viewport and the page's width are the same across two
+    /// animation frames.
+    pub fn settle_layout(&self) {
+        let layout = "return [window.innerWidth, window.innerHeight, \
+                      document.documentElement.scrollWidth];";
+        let mut last = self.execute(layout);
+        loop {
+            self.execute(
+                "return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));",
+            );
+            let now = self.execute(layout);
+            if now == last {
+                return;
+            }
+            last = now;
+        }
     }
 
     /// Scrolls the first element matching `css` to the top of the window.
