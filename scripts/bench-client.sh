@@ -108,7 +108,7 @@ CARDIORISK_E2E_APP="$PWD/$app" cargo test -q -p cardiorisk-app --test e2e -- --n
   | grep -E "click to painted result|IPC round trip|memory after|test result" || true
 
 # Many assessments of one patient on this build: the first on the page, then the
-# median and p90 of the rest, click to painted result (tests/e2e_bench, ignored by the test command).
+# median and p90 of the rest, click to painted result (tests/e2e/bench.rs, ignored by the test command).
 echo "== assessments, click to painted result"
 CARDIORISK_E2E_APP="$PWD/$app" cargo test -q -p cardiorisk-app --test e2e assessment_click_to_paint -- --ignored --nocapture 2>&1 \
   | grep -E "assessment|test result" || true

@@ -3,7 +3,7 @@
 //! painted result as the page measures it with `performance.now()`. Prints figures;
 //! asserts only that each assessment was measured.
 
-use super::e2e_app::{App, PaintTiming, ONE_AT_A_TIME};
+use super::app::{App, PaintTiming, ONE_AT_A_TIME};
 
 const ASSESSMENTS: usize = 41;
 
