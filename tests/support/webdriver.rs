@@ -74,10 +74,22 @@ impl Session {
         loop {
             match self.find(css) {
                 Ok(e) => return e,
-                Err(e) if Instant::now() > deadline => panic!("timed out waiting for {css}: {e}"),
+                Err(e) if Instant::now() > deadline => panic!(
+                    "timed out waiting for {css}: {e}; the page shows {}",
+                    self.where_am_i()
+                ),
                 Err(_) => std::thread::sleep(Duration::from_millis(100)),
             }
         }
+    }
+
+    /// The page's first heading and the window's size, for a failure to say where it was.
+    pub fn where_am_i(&self) -> Value {
+        self.execute(
+            "const h = document.querySelector('h1');
+             return {heading: h ? h.textContent : null,
+                     viewport: [window.innerWidth, window.innerHeight]};",
+        )
     }
 
     /// Waits up to 20 s for an element's text to satisfy `ok`, and returns it.
@@ -93,7 +105,8 @@ impl Session {
             }
             assert!(
                 Instant::now() < deadline,
-                "timed out on the text of {css}: last {text:?}"
+                "timed out on the text of {css}: last {text:?}; the page shows {}",
+                self.where_am_i()
             );
             std::thread::sleep(Duration::from_millis(100));
         }
