@@ -173,6 +173,7 @@ assessment = assessment
 recent-assessments = Recent assessments
 no-assessments-yet-results-you-assess = No assessments yet. Results you assess are saved here.
 audit-log = Audit log
+tab-audit = Audit log
 audit-chain-checking = Checking the audit trail…
 audit-chain-verified = Audit trail verified: { $entries } entries, each linked to the one before.
 audit-chain-since = Chained since { $since }.

@@ -172,6 +172,7 @@ assessment = evaluación
 recent-assessments = Evaluaciones recientes
 no-assessments-yet-results-you-assess = Aún no hay evaluaciones. Los resultados que evalúe se guardan aquí.
 audit-log = Registro de auditoría
+tab-audit = Auditoría
 audit-chain-checking = Comprobando el registro de auditoría…
 audit-chain-verified = Registro de auditoría verificado: { $entries } entradas, cada una enlazada con la anterior.
 audit-chain-since = Encadenado desde { $since }.

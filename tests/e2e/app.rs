@@ -101,6 +101,16 @@ impl App {
         assert!(status.success(), "screenshot failed");
     }
 
+    /// Whether the top bar's tabs fit on one line (the nav no taller than one and a
+    /// half tabs).
+    pub fn tabs_on_one_line(&self) -> bool {
+        self.s.execute(
+            "const nav = document.querySelector('nav.tabs');
+             const tab = nav.querySelector('.tab');
+             return nav.getBoundingClientRect().height < 1.5 * tab.getBoundingClientRect().height;",
+        ) == serde_json::json!(true)
+    }
+
     pub fn shot_at(&self, css: &str, name: &str) {
         self.s.scroll_to(css);
         self.shot(name);

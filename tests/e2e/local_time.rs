@@ -17,6 +17,10 @@ fn buenos_aires_local_time_spanish_numbers_and_the_support_bundle() {
     app.click("#tab-settings");
     app.click("#settings-language option[value='es']");
     s.wait_text("#tab-patients", |t| t == "Pacientes");
+    assert!(
+        app.tabs_on_one_line(),
+        "the Spanish tabs on one line in the window's first size (1200 px)"
+    );
 
     app.click("#tab-patients");
     app.add_patient("HC-2002", "Joaquín Pereyra", None);

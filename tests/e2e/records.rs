@@ -133,6 +133,7 @@ fn register_a_patient_assess_and_save_see_history_what_if_and_report() {
         serde_json::json!(true),
         "no horizontal scrolling at 1024x700"
     );
+    assert!(app.tabs_on_one_line(), "the tabs on one line at 1024x700");
 
     // Who looked at this record: the audit log, filtered by the patient's record
     // number, shows every view of it, the report shown, printed and exported.

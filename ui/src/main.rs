@@ -230,7 +230,7 @@ fn App() -> impl IntoView {
                         <Tab id="tab-patients" page=Page::Patients label="patients"/>
                         <Tab id="tab-assess" page=Page::Assess(None) label="new-assessment"/>
                         {admin.then(|| view! {
-                            <Tab id="tab-audit" page=Page::Audit(None) label="audit-log"/>
+                            <Tab id="tab-audit" page=Page::Audit(None) label="tab-audit"/>
                             <Tab id="tab-admin" page=Page::Admin label="administration"/>
                             <Tab id="tab-model" page=Page::Model label="model"/>
                         })}
