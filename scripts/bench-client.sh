@@ -104,6 +104,8 @@ echo "start milestones (median ms after main): services open $(milestone setup_m
 # page measures it, and the memory each flow leaves the app at (every screen visited
 # across the flows, assessments included).
 echo "== E2E flows on the release build"
+# The test binary is built as the test command builds it, so neither rebuilds for the other.
+source scripts/lint-env.sh
 CARDIORISK_E2E_APP="$PWD/$app" cargo test -q -p cardiorisk-app --test e2e -- --nocapture --test-threads 1 2>&1 \
   | grep -E "click to painted result|IPC round trip|memory after|test result" || true
 

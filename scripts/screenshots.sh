@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build-ui.sh
-cargo test --test e2e
+source scripts/lint-env.sh
+cargo test -p cardiorisk-app --test e2e
 mkdir -p docs/screenshots
 for name in first-run patients patient range-error assessment what-if report \
   administration integration-client settings audit model-card model-retrain assessment-es \

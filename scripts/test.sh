@@ -26,14 +26,13 @@ macos_log=target/build-macos.log
 nice -n 17 bash scripts/build-macos.sh check >"$macos_log" 2>&1 &
 macos_build=$!
 trap 'kill "$windows_build" "$macos_build" 2>/dev/null || true' EXIT
-# The test build is clippy's too: clippy-driver compiles the workspace's own crates
-# (every target: libraries, binaries, tests, benches) with its lints, warnings denied,
-# and rustc the dependencies as before. A separate `cargo clippy` would check all ~450
-# dependencies again (about 5 CPU-minutes cold) for the same lints; `cargo clippy`
-# itself runs clippy-driver so, only with `cargo check`. The UI is linted by neither:
-# checking it for this machine would build the Leptos stack again.
-export RUSTC_WORKSPACE_WRAPPER=clippy-driver
-export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+# The test build is clippy's too (scripts/lint-env.sh): every target of the workspace's
+# own crates (libraries, binaries, tests, benches) linted, warnings denied. A separate
+# `cargo clippy` would check all ~450 dependencies again (about 5 CPU-minutes cold) for
+# the same lints; `cargo clippy` itself runs clippy-driver so, only with `cargo check`.
+# The UI is linted by neither: checking it for this machine would build the Leptos
+# stack again.
+source scripts/lint-env.sh
 if ! cargo test --workspace --exclude cardiorisk-ui --all-targets --no-run; then
   echo "the test build failed, or clippy found warnings (above)" >&2
   exit 1
