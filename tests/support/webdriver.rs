@@ -134,9 +134,9 @@ impl Session {
             .clone()
     }
 
-    /// Resizes the window and returns once the page is laid out at the new size. The
-    /// webview applies a new size after the driver answers, and a click aimed at the
-    /// old layout lands beside its element.
+    /// Resizes the window and returns once the page is laid out at the new size.
+    /// WebKitGTK answers after at most 200 ms whether or not the window has its new
+    /// size yet, and a click aimed at the old layout lands beside its element.
     pub fn set_window_size(&self, width: u32, height: u32) {
         let viewport = "return [window.innerWidth, window.innerHeight];";
         let before = self.execute(viewport);
@@ -156,12 +156,17 @@ impl Session {
     }
 
     /// Returns once the viewport and the page's width are the same across two
-    /// animation frames.
+    /// animation frames (up to 20 s).
     pub fn settle_layout(&self) {
         let layout = "return [window.innerWidth, window.innerHeight, \
                       document.documentElement.scrollWidth];";
+        let deadline = Instant::now() + Duration::from_secs(20);
         let mut last = self.execute(layout);
         loop {
+            assert!(
+                Instant::now() < deadline,
+                "the page's layout kept changing: last {last}"
+            );
             self.execute(
                 "return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));",
             );
