@@ -14,7 +14,7 @@ use std::path::Path;
 use support::ADMIN_PASSWORD;
 
 mod sealed;
-use sealed::{add_records, files_in_clear, patients, vault};
+use sealed::{add_records, files_in_clear, key_file, patients, vault};
 
 const CHILD_ENV: &str = "CARDIORISK_SEALING_CHILD_DIR";
 
@@ -403,13 +403,9 @@ fn a_database_and_a_backup_sealed_by_the_first_sealed_builds_open_and_are_reseal
     }
     // Their backups were bare sealed SQLite files, copies of the database.
     std::fs::copy(dir.path().join(DB_FILE), &backup).unwrap();
-    let key = cardiorisk_core::keys::Keystore::load(&cardiorisk_core::keys::Keystore::path_in(
-        dir.path(),
-    ))
-    .unwrap()
-    .unwrap()
-    .unlock("admin", ADMIN_PASSWORD)
-    .unwrap();
+    let key = key_file(dir.path())
+        .unlock("admin", ADMIN_PASSWORD)
+        .unwrap();
     let database = dir.path().join(DB_FILE);
     reseal_with_chacha20(&database, &key);
     reseal_with_chacha20(&backup, &key);

@@ -10,9 +10,8 @@ mod support;
 mod sealed;
 
 use cardiorisk_contract::{AuditFilter, ErrorCode};
-use cardiorisk_core::keys::Keystore;
 use cardiorisk_core::service::BackupSecret;
-use sealed::{add_records, files_in_clear, patients, vault};
+use sealed::{add_records, files_in_clear, key_file, patients, vault};
 use std::path::Path;
 use support::ADMIN_PASSWORD;
 
@@ -20,9 +19,9 @@ const CHILD_ENV: &str = "CARDIORISK_RESTORE_CHILD_DIR";
 const LAPTOP_PASSWORD: &str = "laptop-admin-pass-9";
 const NURSE_PASSWORD: &str = "clinician-pass-1";
 
-/// Another installation (the clinic's) with a patient, an assessment and the nurse, and
-/// its backup; the directory lives as long as the first value.
-fn clinic_backup() -> (tempfile::TempDir, std::path::PathBuf) {
+/// Another installation (the clinic's) with a patient, an assessment and the nurse: its
+/// directory (which lives as long as the first value), its backup and its recovery key.
+fn clinic_backup() -> (tempfile::TempDir, std::path::PathBuf, String) {
     let clinic = tempfile::tempdir().unwrap();
     let backup = clinic.path().join("clinic.db");
     let (services, session) = vault(clinic.path())
@@ -30,12 +29,7 @@ fn clinic_backup() -> (tempfile::TempDir, std::path::PathBuf) {
         .unwrap();
     add_records(&services, &session.token);
     services.backup(&session.token, &backup).unwrap();
-    (clinic, backup)
-}
-
-/// The key file of the data directory `dir`, as it is on disk.
-fn key_file(dir: &Path) -> Keystore {
-    Keystore::load(&Keystore::path_in(dir)).unwrap().unwrap()
+    (clinic, backup, session.recovery_key.unwrap())
 }
 
 fn nurse(password: &str) -> BackupSecret {
@@ -47,16 +41,7 @@ fn nurse(password: &str) -> BackupSecret {
 
 #[test]
 fn a_backup_restores_on_another_installation_with_a_password_in_it_or_its_recovery_key() {
-    let clinic = tempfile::tempdir().unwrap();
-    let backup = clinic.path().join("clinic.db");
-    let recovery = {
-        let (services, session) = vault(clinic.path())
-            .set_up("admin", "Ada Admin", ADMIN_PASSWORD)
-            .unwrap();
-        add_records(&services, &session.token);
-        services.backup(&session.token, &backup).unwrap();
-        session.recovery_key.unwrap()
-    };
+    let (clinic, backup, recovery) = clinic_backup();
     assert_eq!(
         files_in_clear(clinic.path()),
         Vec::<String>::new(),
@@ -225,7 +210,7 @@ fn unseals(dir: &Path, username: &str, password: &str) -> bool {
 /// wrap whose password no longer signs in is gone, the one the loser's password opened.
 #[test]
 fn a_restore_stopped_dead_at_its_commit_leaves_wraps_only_for_passwords_that_sign_in() {
-    let (_clinic, backup) = clinic_backup();
+    let (_clinic, backup, _) = clinic_backup();
     for (moment, restored) in [("restore-begun", false), ("restore-committed", true)] {
         let laptop = tempfile::tempdir().unwrap();
         drop(
@@ -285,7 +270,7 @@ fn a_restore_stopped_dead_at_its_commit_leaves_wraps_only_for_passwords_that_sig
 /// the backup's password does not unseal this computer's key.
 #[test]
 fn a_restore_that_fails_after_it_began_leaves_no_wrap_for_the_backups_password() {
-    let (_clinic, backup) = clinic_backup();
+    let (_clinic, backup, _) = clinic_backup();
     let laptop = tempfile::tempdir().unwrap();
     let (services, session) = vault(laptop.path())
         .set_up("admin", "Ada Admin", LAPTOP_PASSWORD)

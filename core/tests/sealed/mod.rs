@@ -4,7 +4,7 @@
 
 use super::support;
 use cardiorisk_contract::{Measurements, PatientInput};
-use cardiorisk_core::keys::KdfCost;
+use cardiorisk_core::keys::{KdfCost, Keystore};
 use cardiorisk_core::service::Services;
 use cardiorisk_core::vault::Vault;
 use std::path::Path;
@@ -16,6 +16,11 @@ pub const CHOLESTEROL: f64 = 2.3456;
 
 pub fn vault(dir: &Path) -> Vault {
     Vault::new(dir).with_cost(KdfCost::FOR_TESTS)
+}
+
+/// The key file of the data directory `dir`, as it is on disk.
+pub fn key_file(dir: &Path) -> Keystore {
+    Keystore::load(&Keystore::path_in(dir)).unwrap().unwrap()
 }
 
 pub fn measurements() -> Measurements {
